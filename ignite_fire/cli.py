@@ -1,0 +1,69 @@
+"""The command line, through python-fire.
+
+    python -m ignite_fire EXPERIMENT.py [--key=value ...]          train (same as `train EXPERIMENT.py`)
+    python -m ignite_fire train EXPERIMENT.py [--key=value ...]
+
+Errors a user can fix are one line on stderr and a non-zero exit; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import fire
+
+from ignite_fire.errors import UserError
+
+logger = logging.getLogger("ignite_fire")
+
+
+def train(experiment: str, **overrides: Any) -> None:
+    """Train EXPERIMENT (a .py file); any config key can be overridden as --key=value."""
+    from ignite_fire.experiment import load_experiment
+    from ignite_fire.training import train as run_training
+
+    results = run_training(load_experiment(experiment, overrides))
+    best = results.get("best_val_acc")
+    best_text = f"best val_acc {best:.4f} at epoch {results['best_epoch']}" if best is not None else "no validation"
+    logger.info(f"done: {best_text}; run directory {results['run_dir']}")
+    if results.get("best_checkpoint"):
+        logger.info(f"best checkpoint: {results['best_checkpoint']}")
+    if results.get("wandb_dir"):
+        logger.info(f"W&B run: {results['wandb_dir']} (upload later with: wandb sync {results['wandb_dir']})")
+
+
+COMMANDS: dict[str, Callable[..., Any]] = {
+    "train": train,
+}
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True)
+    # Ignite's engines log every epoch and every exception themselves; ours says it once.
+    logging.getLogger("ignite").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", message=".*pin_memory.*")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    if args and args[0] not in COMMANDS and not args[0].startswith("-"):
+        args.insert(0, "train")
+    _configure_logging()
+    try:
+        fire.Fire(COMMANDS, command=args, name="ignite_fire")
+    except UserError as error:
+        if debug:
+            raise
+        print(f"ignite_fire: error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("ignite_fire: interrupted", file=sys.stderr)
+        sys.exit(130)

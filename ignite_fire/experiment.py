@@ -1,0 +1,117 @@
+"""Loading an experiment module and resolving its configuration.
+
+The experiment contract (see README): an experiment is a ``.py`` file that defines
+
+* ``config``: a dict of plain values; it replaces keys of :data:`ignite_fire.config.DEFAULTS`
+  and may add keys of its own (every key can be overridden on the command line);
+* optionally any of the factories below, each replacing the default of the same name:
+
+  ============================================  ============================================
+  ``build_model(config, num_classes)``          :func:`ignite_fire.models.build_model`
+  ``build_loss(config, class_counts)``          :func:`ignite_fire.losses.build_loss`
+  ``build_optimizer(config, model)``            :func:`ignite_fire.optim.build_optimizer`
+  ``build_scheduler(config, optimizer, steps)`` :func:`ignite_fire.optim.build_scheduler`
+  ``build_transforms(config)``                  :func:`ignite_fire.data.transforms.build_transforms`
+  ``build_datasets(config, transforms)``        :func:`ignite_fire.data.datasets.build_datasets`
+  ============================================  ============================================
+
+* optionally ``sweep``: a W&B-style sweep config (see :mod:`ignite_fire.sweeps`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ignite_fire import config as config_module
+from ignite_fire.errors import UserError
+
+FACTORY_NAMES = (
+    "build_model",
+    "build_loss",
+    "build_optimizer",
+    "build_scheduler",
+    "build_transforms",
+    "build_datasets",
+)
+
+
+@dataclass
+class Experiment:
+    """A loaded experiment: its name, resolved config, and the factories it overrides."""
+
+    name: str
+    path: Path | None
+    config: dict[str, Any]
+    factories: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    sweep: dict[str, Any] | None = None
+
+    def factory(self, name: str, default: Callable[..., Any]) -> Callable[..., Any]:
+        """The experiment's own ``name`` factory if it defines one, else ``default``."""
+        return self.factories.get(name, default)
+
+
+def _import_file(path: Path) -> ModuleType:
+    module_name = f"ignite_fire_experiment_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise UserError(f"cannot load experiment {path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        raise UserError(
+            f"syntax error in experiment {error.filename}:{error.lineno}: {error.msg}"
+        ) from error
+    except UserError:
+        raise
+    except Exception as error:  # an import error or any bug at the experiment's top level
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == str(path)]
+        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else str(path)
+        raise UserError(f"error in experiment {where}: {type(error).__name__}: {error}") from error
+    return module
+
+
+def resolve_config(experiment_config: dict[str, Any], source: str) -> dict[str, Any]:
+    """DEFAULTS updated with an experiment's config; known keys are type-checked."""
+    if not isinstance(experiment_config, dict):
+        raise UserError(f"{source}: `config` must be a dict, got {type(experiment_config).__name__}")
+    resolved = dict(config_module.DEFAULTS)
+    for key, value in experiment_config.items():
+        if key in config_module.DEFAULTS:
+            value = config_module.check_value(key, value, config_module.DEFAULTS[key])
+        resolved[key] = value
+    return resolved
+
+
+def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -> Experiment:
+    """Import the experiment file at ``path`` and apply command-line ``overrides``."""
+    path = Path(path)
+    if not path.is_file():
+        hint = " (experiments live in experiments/, e.g. experiments/quickstart.py)"
+        raise UserError(f"experiment file not found: {path}{hint}")
+    if path.suffix != ".py":
+        raise UserError(f"experiment must be a .py file, got {path}")
+    module = _import_file(path.resolve())
+    config = resolve_config(getattr(module, "config", {}), str(path))
+    config = config_module.apply_overrides(config, overrides or {})
+    factories = {name: getattr(module, name) for name in FACTORY_NAMES if callable(getattr(module, name, None))}
+    sweep = getattr(module, "sweep", None)
+    return Experiment(name=path.stem, path=path.resolve(), config=config, factories=factories, sweep=sweep)
+
+
+def experiment_from_config(
+    name: str, config: dict[str, Any] | None = None, **factories: Callable[..., Any]
+) -> Experiment:
+    """Build an :class:`Experiment` in Python, without a file (for custom scripts and tests)."""
+    unknown = sorted(set(factories) - set(FACTORY_NAMES))
+    if unknown:
+        raise UserError(f"unknown factory {unknown[0]}: expected one of {', '.join(FACTORY_NAMES)}")
+    return Experiment(name=name, path=None, config=resolve_config(config or {}, name), factories=factories)

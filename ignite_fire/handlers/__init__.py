@@ -1,0 +1,1 @@
+"""Ignite handlers of ignite_fire, one per file."""

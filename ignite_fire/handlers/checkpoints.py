@@ -1,0 +1,114 @@
+"""Best-model and ``last`` checkpoints with Ignite's :class:`~ignite.handlers.Checkpoint`, and safe loading.
+
+* ``checkpoints/best_checkpoint_{epoch}_{metric}={score}.pt``: ``model``, ``classes``,
+  ``config`` and ``meta`` (epoch, metric, score): enough to predict with nothing else.
+* ``checkpoints/last.pt``: everything needed to resume exactly (see
+  :func:`ignite_fire.training.build_run`), replaced atomically every epoch.
+
+Every file loads with ``torch.load(path, weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from ignite.engine import Engine
+from ignite.handlers import Checkpoint, global_step_from_engine
+
+from ignite_fire.errors import UserError
+from ignite_fire.handlers.disk_saver import SafeDiskSaver
+
+LAST_CHECKPOINT = "last.pt"
+
+
+class Value:
+    """A plain value (class list, config, run id, history) made checkpointable.
+
+    ``state_dict`` returns the value (or calls ``getter`` for a value computed at save time);
+    ``load_state_dict`` stores the loaded value in ``.value``.
+    """
+
+    def __init__(self, value: Any = None, getter: Callable[[], Any] | None = None) -> None:
+        self.value = value
+        self.getter = getter
+
+    def state_dict(self) -> Any:
+        return self.getter() if self.getter is not None else self.value
+
+    def load_state_dict(self, state: Any) -> None:
+        self.value = state
+
+
+def score_sign(metric: str) -> float:
+    """+1 for metrics where higher is better, -1 for losses."""
+    return -1.0 if metric.endswith("loss") else 1.0
+
+
+def best_checkpointer(
+    to_save: Mapping[str, Any], dirname: Path, metric: str, n_saved: int, trainer: Engine
+) -> Checkpoint:
+    """Keeps the ``n_saved`` best checkpoints by the evaluator's ``metric``; attach to the evaluator."""
+
+    def score(engine: Engine) -> float:
+        if metric not in engine.state.metrics:
+            names = ", ".join(sorted(k for k in engine.state.metrics if not k.endswith("matrix"))[:12])
+            raise UserError(f"--checkpoint_metric={metric!r} is not a validation metric; choose one of {names}")
+        return score_sign(metric) * float(engine.state.metrics[metric])
+
+    return Checkpoint(
+        dict(to_save),
+        SafeDiskSaver(dirname),
+        filename_prefix="best",
+        score_function=score,
+        score_name=metric,
+        n_saved=n_saved,
+        global_step_transform=global_step_from_engine(trainer),
+    )
+
+
+def last_checkpointer(to_save: Mapping[str, Any], dirname: Path) -> Checkpoint:
+    """Writes ``last.pt`` (replaced atomically each time it is called)."""
+    return Checkpoint(
+        dict(to_save),
+        SafeDiskSaver(dirname),
+        filename_pattern=LAST_CHECKPOINT,
+        n_saved=1,
+    )
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """``torch.load(path, weights_only=True)`` with one-line errors for missing or damaged files."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint not found: {path}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(f"cannot load checkpoint {path}: {reason}") from error
+    if not isinstance(checkpoint, dict) or "model" not in checkpoint:
+        raise UserError(f"{path} is not an ignite_fire checkpoint (no 'model' entry)")
+    return checkpoint
+
+
+def load_model_state(model: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:
+    """``model.load_state_dict(state)`` with a one-line error naming the first mismatch."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    if missing or unexpected:
+        first = missing[0] if missing else unexpected[0]
+        raise UserError(
+            f"{source} is from a different model: {len(missing)} missing and {len(unexpected)} unexpected "
+            f"weights (first: {first}); check --model"
+        )
+    for key, tensor in own.items():
+        if tuple(tensor.shape) != tuple(state[key].shape):
+            raise UserError(
+                f"{source} does not fit this model: {key} has shape {tuple(state[key].shape)} there and "
+                f"{tuple(tensor.shape)} here (a different model or number of classes)"
+            )
+    model.load_state_dict(state)

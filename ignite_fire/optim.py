@@ -1,0 +1,60 @@
+"""Optimizers and learning-rate schedulers from the config (plain torch objects, checkpointable)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, LRScheduler, SequentialLR, StepLR
+
+from ignite_fire.errors import UserError
+
+
+def build_optimizer(config: dict[str, Any], model: nn.Module) -> torch.optim.Optimizer:
+    """Adam, AdamW or SGD (with ``momentum``) at ``learning_rate`` and ``weight_decay``."""
+    name = config["optimizer"]
+    lr = float(config["learning_rate"])
+    weight_decay = float(config.get("weight_decay", 0.0))
+    params = [p for p in model.parameters() if p.requires_grad]
+    if name == "Adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "AdamW":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "SGD":
+        return torch.optim.SGD(params, lr=lr, momentum=float(config.get("momentum", 0.9)), weight_decay=weight_decay)
+    raise UserError(f"unknown optimizer {name!r}: use Adam, AdamW or SGD")
+
+
+def build_scheduler(
+    config: dict[str, Any], optimizer: torch.optim.Optimizer, steps_per_epoch: int
+) -> LRScheduler | None:
+    """The scheduler named by ``config["scheduler"]``, with an optional linear warm-up in front.
+
+    Lengths are given in epochs in the config and converted to scheduler steps: iterations when
+    ``scheduler_interval == "iteration"``, epochs otherwise. ``CosineAnnealingLR`` runs for
+    ``cosine_t_max`` epochs (default: all epochs after the warm-up).
+    """
+    name = config.get("scheduler")
+    per_epoch = config.get("scheduler_interval", "iteration") == "epoch"
+    steps = 1 if per_epoch else max(1, steps_per_epoch)
+    warmup = round(float(config.get("warmup_epochs", 0.0)) * steps)
+    epochs = int(config["epochs"])
+
+    main: LRScheduler | None
+    if name in (None, "None", "none"):
+        main = None
+    elif name == "CosineAnnealingLR":
+        t_max_epochs = config.get("cosine_t_max") or epochs
+        main = CosineAnnealingLR(optimizer, T_max=max(1, round(float(t_max_epochs) * steps) - warmup))
+    elif name == "StepLR":
+        main = StepLR(optimizer, step_size=max(1, int(config["step_size"]) * steps), gamma=float(config["step_gamma"]))
+    else:
+        raise UserError(f"unknown scheduler {name!r}: use CosineAnnealingLR, StepLR or None")
+
+    if warmup <= 0:
+        return main
+    ramp = LinearLR(optimizer, start_factor=1.0 / (warmup + 1), end_factor=1.0, total_iters=warmup)
+    if main is None:
+        return ramp
+    return SequentialLR(optimizer, schedulers=[ramp, main], milestones=[warmup])
