@@ -36,15 +36,22 @@ def build_model(config, num_classes):
         return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2))
 
     return nn.Sequential(
-        block(3, 32), block(32, 64), block(64, 128),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(128, num_classes),
+        block(3, 32),
+        block(32, 64),
+        block(64, 128),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(0.2),
+        nn.Linear(128, num_classes),
     )
 
 
 def build_transforms(config):
     size = config["image_size"]
     normalize = T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
-    train = T.Compose([T.RandomAffine(8, translate=(0.08, 0.08), scale=(0.9, 1.1)), T.Resize(size), T.ToTensor(), normalize])
+    train = T.Compose(
+        [T.RandomAffine(8, translate=(0.08, 0.08), scale=(0.9, 1.1)), T.Resize(size), T.ToTensor(), normalize]
+    )
     evaluate = T.Compose([T.Resize(size), T.ToTensor(), normalize])
     return train, evaluate
 

@@ -144,7 +144,15 @@ def create_trainer(
     if amp == "fp16" and scaler is None:
         scaler = torch.amp.GradScaler(device.type)
     step = create_train_step(
-        model, optimizer, loss_fn, device, amp, scaler, grad_clip, accumulation_steps, channels_last,
+        model,
+        optimizer,
+        loss_fn,
+        device,
+        amp,
+        scaler,
+        grad_clip,
+        accumulation_steps,
+        channels_last,
         batch_transform,
     )
     trainer = Engine(step)

@@ -67,9 +67,7 @@ def _import_file(path: Path) -> ModuleType:
     try:
         spec.loader.exec_module(module)
     except SyntaxError as error:
-        raise UserError(
-            f"syntax error in experiment {error.filename}:{error.lineno}: {error.msg}"
-        ) from error
+        raise UserError(f"syntax error in experiment {error.filename}:{error.lineno}: {error.msg}") from error
     except UserError:
         raise
     except Exception as error:  # an import error or any bug at the experiment's top level

@@ -24,9 +24,7 @@ class FocalLoss(nn.Module):
     ``p_t`` is the probability the model gives to the target distribution.
     """
 
-    def __init__(
-        self, alpha: float | Sequence[float] = 0.25, gamma: float = 2.0, label_smoothing: float = 0.0
-    ) -> None:
+    def __init__(self, alpha: float | Sequence[float] = 0.25, gamma: float = 2.0, label_smoothing: float = 0.0) -> None:
         super().__init__()
         if gamma < 0:
             raise ValueError(f"Argument gamma should be >= 0, got {gamma}")

@@ -33,7 +33,9 @@ def per_class_scores(confusion: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     precision = torch.where(predicted > 0, true_positive / predicted.clamp(min=1), torch.zeros_like(predicted))
     recall = torch.where(actual > 0, true_positive / actual.clamp(min=1), torch.zeros_like(actual))
     denominator = precision + recall
-    f1 = torch.where(denominator > 0, 2 * precision * recall / denominator.clamp(min=1e-12), torch.zeros_like(denominator))
+    f1 = torch.where(
+        denominator > 0, 2 * precision * recall / denominator.clamp(min=1e-12), torch.zeros_like(denominator)
+    )
     return precision, recall, f1
 
 

@@ -122,11 +122,11 @@ def prepare_run_dir(output_dir: str, name: str, resuming: bool) -> Path:
         probe.write_text("ok")
         probe.unlink()
     except OSError as error:
-        raise UserError(f"output directory {run_dir} cannot be written ({error.strerror}): pass --output_dir=PATH") from error
-    if not resuming and (run_dir / "checkpoints" / LAST_CHECKPOINT).exists():
         raise UserError(
-            f"{run_dir} already holds a run: pass --resume=auto to continue it, or choose another --name"
-        )
+            f"output directory {run_dir} cannot be written ({error.strerror}): pass --output_dir=PATH"
+        ) from error
+    if not resuming and (run_dir / "checkpoints" / LAST_CHECKPOINT).exists():
+        raise UserError(f"{run_dir} already holds a run: pass --resume=auto to continue it, or choose another --name")
     return run_dir
 
 
@@ -157,7 +157,9 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
     """Assemble data, model, engines and handlers for ``experiment`` (nothing runs yet)."""
     config = experiment.config
     name = str(config["name"]) if resume_path is not None and config.get("name") else run_name(config, experiment.name)
-    run_dir = resume_path.parent.parent if resume_path is not None else prepare_run_dir(config["output_dir"], name, False)
+    run_dir = (
+        resume_path.parent.parent if resume_path is not None else prepare_run_dir(config["output_dir"], name, False)
+    )
     name = run_dir.name
     config = {**config, "name": name}
     device = resolve_device(str(config["device"]))
@@ -181,8 +183,14 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
     scheduler = experiment.factory("build_scheduler", build_scheduler)(config, optimizer, len(train_loader))
 
     trainer = create_trainer(
-        model, optimizer, loss_fn, device, amp=config["amp"], grad_clip=config["grad_clip"],
-        accumulation_steps=int(config["accumulation_steps"]), channels_last=channels_last,
+        model,
+        optimizer,
+        loss_fn,
+        device,
+        amp=config["amp"],
+        grad_clip=config["grad_clip"],
+        accumulation_steps=int(config["accumulation_steps"]),
+        channels_last=channels_last,
     )
     config["amp"] = trainer.state.amp  # what really runs on this device
     evaluator = create_evaluator(model, device, amp=trainer.state.amp, channels_last=channels_last)
@@ -194,15 +202,32 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
         "model": model,
         "classes": Value(classes),
         "config": Value(config),
-        "meta": Value(getter=lambda: {"epoch": trainer.state.epoch, "metric": metric,
-                                      "score": float(evaluator.state.metrics.get(metric, math.nan))}),
+        "meta": Value(
+            getter=lambda: {
+                "epoch": trainer.state.epoch,
+                "metric": metric,
+                "score": float(evaluator.state.metrics.get(metric, math.nan)),
+            }
+        ),
     }
     best = best_checkpointer(best_to_save, checkpoint_dir, metric, int(config["n_saved"]), trainer)
 
     run = Run(
-        experiment=experiment, config=config, name=name, run_dir=run_dir, device=device, classes=classes,
-        model=model, loss_fn=loss_fn, optimizer=optimizer, scheduler=scheduler, trainer=trainer,
-        evaluator=evaluator, train_loader=train_loader, val_loader=val_loader, best_checkpointer=best,
+        experiment=experiment,
+        config=config,
+        name=name,
+        run_dir=run_dir,
+        device=device,
+        classes=classes,
+        model=model,
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        trainer=trainer,
+        evaluator=evaluator,
+        train_loader=train_loader,
+        val_loader=val_loader,
+        best_checkpointer=best,
         last_checkpointer=None,  # type: ignore[arg-type]  # set below, it saves the run's own state
         to_save={},
     )
@@ -317,7 +342,9 @@ def _attach_wandb(run: Run) -> None:
         wandb_logging.LogScalars(wandb_logger, train_values, run.trainer),
         Events.ITERATION_COMPLETED(every=log_every),
     )
-    wandb_logger.attach(run.evaluator, wandb_logging.LogScalars(wandb_logger, val_values, run.trainer), Events.COMPLETED)
+    wandb_logger.attach(
+        run.evaluator, wandb_logging.LogScalars(wandb_logger, val_values, run.trainer), Events.COMPLETED
+    )
 
 
 def resume(run: Run, path: Path) -> None:
@@ -329,14 +356,18 @@ def resume(run: Run, path: Path) -> None:
     load_model_state(run.model, checkpoint["model"], str(path))
     missing = sorted(k for k in run.to_save if k != "model" and k not in checkpoint)
     if missing:
-        raise UserError(f"{path} cannot resume this run: it has no {', '.join(missing)} (was it saved with other settings?)")
+        raise UserError(
+            f"{path} cannot resume this run: it has no {', '.join(missing)} (was it saved with other settings?)"
+        )
     to_load = {k: v for k, v in run.to_save.items() if k != "model"}
     Checkpoint.load_objects(to_load=to_load, checkpoint={k: checkpoint[k] for k in to_load})
     run.history = list(run.to_save["history"].value)
     iteration_in_epoch = run.trainer.state.iteration % len(run.train_loader)
     if iteration_in_epoch:
         run.train_loader.sampler.skip(iteration_in_epoch * run.train_loader.batch_size)
-    logger.info(f"resumed {run.name} from {path} at epoch {run.trainer.state.epoch}, iteration {run.trainer.state.iteration}")
+    logger.info(
+        f"resumed {run.name} from {path} at epoch {run.trainer.state.epoch}, iteration {run.trainer.state.iteration}"
+    )
 
 
 def best_record(history: list[dict[str, Any]], metric: str) -> dict[str, Any] | None:
@@ -386,7 +417,10 @@ def train(experiment: Experiment) -> dict[str, Any]:
     run = build_run(experiment, resume_path)
     if resume_path is not None:
         resume(run, resume_path)
-        if run.trainer.state.epoch >= int(run.config["epochs"]) and run.trainer.state.iteration % len(run.train_loader) == 0:
+        if (
+            run.trainer.state.epoch >= int(run.config["epochs"])
+            and run.trainer.state.iteration % len(run.train_loader) == 0
+        ):
             logger.info(f"run {run.name} already finished ({run.trainer.state.epoch} epochs); nothing to do")
             results_path = run.run_dir / "results.json"
             if results_path.exists():
@@ -420,9 +454,13 @@ def train(experiment: Experiment) -> dict[str, Any]:
     best_path = run.best_checkpointer.last_checkpoint
     if best_path is not None and status == "finished":
         wandb_logging.log_best_model(run.wandb_logger, Path(best_path), run.name, {"score": results["best_score"]})
-    summary = {k: results[k] for k in ("best_val_acc", "best_epoch", "best_score", "val_macro_f1") if results[k] is not None}
+    summary = {
+        k: results[k] for k in ("best_val_acc", "best_epoch", "best_score", "val_macro_f1") if results[k] is not None
+    }
     wandb_logging.finish(run.wandb_logger, summary, exit_code=exit_code)
     if exit_code:
-        logger.info(f"{status}: saved {run.checkpoint_dir / LAST_CHECKPOINT}; continue with --resume=auto --name={run.name}")
+        logger.info(
+            f"{status}: saved {run.checkpoint_dir / LAST_CHECKPOINT}; continue with --resume=auto --name={run.name}"
+        )
         raise SystemExit(exit_code)
     return results
