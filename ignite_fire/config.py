@@ -42,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "num_workers": None,  # None = min(8, CPU count)
     "sampler": None,  # None or "balanced"
     # The update step.
-    "amp": "bf16",  # "bf16", "fp16" (CUDA only, with GradScaler) or False
+    "amp": "auto",  # "auto" (bf16 on GPUs, fp32 on CPU), "bf16", "fp16" (CUDA, with GradScaler) or False
     "device": "auto",  # "auto", "cpu", "cuda", "cuda:1", ...
     "channels_last": True,
     "grad_clip": None,  # max gradient norm, or None
@@ -96,7 +96,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "loss_function": ("CrossEntropyLoss", "FocalLoss"),
     "scheduler": (None, "CosineAnnealingLR", "StepLR"),
     "scheduler_interval": ("iteration", "epoch"),
-    "amp": ("bf16", "fp16", False),
+    "amp": ("auto", "bf16", "fp16", False),
     "sampler": (None, "balanced"),
     "wandb_mode": (None, "offline", "online", "disabled"),
 }

@@ -20,6 +20,7 @@ import secrets
 import string
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -408,9 +409,11 @@ def results_of(run: Run, status: str) -> dict[str, Any]:
     return results
 
 
-def train(experiment: Experiment) -> dict[str, Any]:
+def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -> dict[str, Any]:
     """Train ``experiment`` and return its results (also written to ``results.json``).
 
+    ``attach(run)`` is called once everything is built (and resumed), before training starts:
+    the place to add handlers of your own (a sweep's pruning callback, say).
     Exits the process with 130/143 after a SIGINT/SIGTERM (a ``last`` checkpoint is saved first).
     """
     resume_path = find_resume_checkpoint(experiment.config)
@@ -428,6 +431,8 @@ def train(experiment: Experiment) -> dict[str, Any]:
             return results_of(run, "finished")
     write_json_atomic(run.run_dir / "config.json", run.config)
     _attach_wandb(run)
+    if attach is not None:
+        attach(run)
 
     interrupt = Interrupt(lambda engine: run.last_checkpointer(engine))
     interrupt.attach(run.trainer)

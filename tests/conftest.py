@@ -1,0 +1,66 @@
+"""Shared fixtures: real image data built in temporary folders, and a CLI runner.
+
+Core tests use scikit-learn's bundled digits (real scans, written as PNG files). Tests that use
+``../shared/data`` skip with a reason when it is missing (it is there in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("IGNITE_FIRE_SHARED", REPO.parent / "shared")) / "data"
+TINY_EXPERIMENT = REPO / "tests" / "tiny_experiment.py"
+
+
+@pytest.fixture(scope="session")
+def digits_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real ImageFolder (train/ and val/, 10 classes, 40 digits per class, 16 px)."""
+    from ignite_fire.data.digits import write_digits
+
+    return write_digits(tmp_path_factory.mktemp("digits"), size=16, per_class=40)
+
+
+@pytest.fixture(scope="session")
+def houses4() -> Path:
+    path = SHARED_DATA / "houses4"
+    if not (path / "train").is_dir():
+        pytest.skip(f"{path} is missing (the shared test photos live beside the repository in CI)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def houses4_original() -> Path:
+    path = SHARED_DATA / "houses4_original" / "val"
+    if not path.is_dir():
+        pytest.skip(f"{path} is missing (the shared test photos live beside the repository in CI)")
+    return path
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, env: dict | None = None):
+    """Run ``python -m ignite_fire ARGS`` in a subprocess; returns the CompletedProcess (text)."""
+    full_env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "ignite_fire", *args],
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
+
+
+def tiny_args(data_dir: Path, output_dir: Path, name: str, *extra: str) -> list[str]:
+    """Arguments that train tests/tiny_experiment.py quickly on ``data_dir``."""
+    return [
+        str(TINY_EXPERIMENT),
+        f"--data_dir={data_dir}",
+        f"--output_dir={output_dir}",
+        f"--name={name}",
+        *extra,
+    ]
