@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "val_fraction": 0.2,  # used when data_dir has no val/ folder
     "num_workers": None,  # None = min(8, CPU count)
     "sampler": None,  # None or "balanced"
+    "color_jitter": 0.0,  # brightness/contrast/saturation jitter of training images (0 = off)
     # The update step.
     "amp": "auto",  # "auto" (bf16 on GPUs, fp32 on CPU), "bf16", "fp16" (CUDA, with GradScaler) or False
     "device": "auto",  # "auto", "cpu", "cuda", "cuda:1", ...
@@ -51,11 +52,13 @@ DEFAULTS: dict[str, Any] = {
     # Bookkeeping.
     "log_every": 10,  # iterations between train-loss/accuracy/lr logs
     "checkpoint_metric": "val_acc",  # any validation metric, e.g. val_macro_f1
+    "f1_weights": None,  # {class: weight} for val_weighted_f1; None = the Tianchi weights (others weigh 1)
     "n_saved": 1,  # best checkpoints kept
     "patience": None,  # early stopping after this many epochs without improvement
     "output_dir": "runs",
     "name": None,  # None = experiment name + timestamp
     "wandb_project": "ignite_fire",
+    "wandb_group": None,  # W&B group (a sweep puts its trials in one group)
     "wandb_mode": None,  # None = $WANDB_MODE, else "offline"; "online" or "disabled"
     "resume": None,  # None, "auto" (this run name's last checkpoint) or a checkpoint path
     "stop_after_epoch": None,  # stop cleanly after this epoch, as a pre-emption would
@@ -84,6 +87,9 @@ TYPES: dict[str, tuple[type, ...]] = {
     "patience": (type(None), int),
     "name": (type(None), str, int),
     "wandb_mode": (type(None), str),
+    "wandb_group": (type(None), str),
+    "f1_weights": (type(None), dict),
+    "color_jitter": (float, int),
     "resume": (type(None), str),
     "stop_after_epoch": (type(None), int),
     "stop_after_iteration": (type(None), int),

@@ -162,7 +162,8 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
         resume_path.parent.parent if resume_path is not None else prepare_run_dir(config["output_dir"], name, False)
     )
     name = run_dir.name
-    config = {**config, "name": name}
+    # The experiment file is recorded so `predict` can rebuild a model the experiment defines itself.
+    config = {**config, "name": name, "experiment": str(experiment.path) if experiment.path else None}
     device = resolve_device(str(config["device"]))
     manual_seed(int(config["seed"]))
 
