@@ -1,0 +1,35 @@
+"""Reading image files: EXIF orientation first, RGB, and one clear error per unreadable file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from ignite_fire.errors import UserError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+class BadImageError(UserError):
+    """An image file that cannot be decoded."""
+
+
+def load_image(path: str | Path, draft_size: int | None = None) -> Image.Image:
+    """Decode ``path`` as RGB with its EXIF orientation applied.
+
+    ``draft_size``: for JPEGs, let the decoder scale down by 1/2, 1/4 or 1/8 while decoding, as
+    long as both sides stay >= ``draft_size`` (much faster for camera-size photos).
+    """
+    try:
+        with Image.open(path) as image:
+            if draft_size is not None and image.format == "JPEG":
+                image.draft("RGB", (draft_size, draft_size))
+            image = ImageOps.exif_transpose(image)
+            return image.convert("RGB")
+    except (OSError, SyntaxError, ValueError) as error:
+        raise BadImageError(f"cannot read image {path}: {error}") from error
+
+
+def is_image_file(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")

@@ -1,0 +1,127 @@
+"""DataLoaders whose order is a pure function of (seed, epoch), so a resumed run sees the same data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+
+def default_num_workers() -> int:
+    return min(8, os.cpu_count() or 1)
+
+
+class EpochSampler(Sampler[int]):
+    """Shuffled (or class-balanced) indices, reseeded from ``(seed, epoch)`` at every epoch.
+
+    Args:
+        targets: class index of every sample (used by ``balanced``).
+        seed: base seed.
+        balanced: draw with replacement, each class equally likely (for imbalanced data).
+        rank, world_size: in distributed runs each process takes every ``world_size``-th index
+            (the list is padded so all ranks get the same count).
+
+    Call :meth:`set_epoch` before each epoch; :meth:`skip` drops the first ``n`` indices of the
+    next epoch only (mid-epoch resume).
+    """
+
+    def __init__(
+        self,
+        targets: Sequence[int],
+        seed: int,
+        balanced: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not in [0, {world_size})")
+        self.targets = torch.as_tensor(list(targets), dtype=torch.long)
+        self.seed = int(seed)
+        self.balanced = balanced
+        self.rank = rank
+        self.world_size = world_size
+        self.epoch = 0
+        self._skip = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def skip(self, n: int) -> None:
+        self._skip = int(n)
+
+    def _indices(self) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        n = len(self.targets)
+        if self.balanced:
+            counts = torch.bincount(self.targets).double()
+            weights = (1.0 / counts.clamp(min=1))[self.targets]
+            indices = torch.multinomial(weights, n, replacement=True, generator=generator)
+        else:
+            indices = torch.randperm(n, generator=generator)
+        per_rank = -(-n // self.world_size)
+        if per_rank * self.world_size > n:
+            indices = torch.cat([indices, indices[: per_rank * self.world_size - n]])
+        return indices[self.rank :: self.world_size]
+
+    def __iter__(self) -> Iterator[int]:
+        indices = self._indices().tolist()
+        skip, self._skip = self._skip, 0
+        return iter(indices[skip:])
+
+    def __len__(self) -> int:
+        return -(-len(self.targets) // self.world_size)
+
+
+def _worker_generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def build_train_loader(
+    dataset: Dataset,
+    targets: Sequence[int],
+    config: dict[str, Any],
+    batch_size: int,
+    rank: int = 0,
+    world_size: int = 1,
+) -> DataLoader:
+    """The training DataLoader with an :class:`EpochSampler` (``loader.sampler``)."""
+    num_workers = config.get("num_workers")
+    num_workers = default_num_workers() if num_workers is None else int(num_workers)
+    sampler = EpochSampler(
+        targets, int(config["seed"]), balanced=config.get("sampler") == "balanced", rank=rank, world_size=world_size
+    )
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=num_workers,
+        pin_memory=torch.cuda.is_available(),
+        drop_last=len(sampler) >= 2 * batch_size,
+        generator=_worker_generator(int(config["seed"])),
+        persistent_workers=False,
+    )
+
+
+def build_eval_loader(dataset: Dataset, config: dict[str, Any], batch_size: int) -> DataLoader:
+    num_workers = config.get("num_workers")
+    num_workers = default_num_workers() if num_workers is None else int(num_workers)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=num_workers > 0,
+    )
+
+
+def reseed_for_epoch(loader: DataLoader, seed: int, epoch: int) -> None:
+    """Make the coming epoch's order and worker seeds depend only on ``(seed, epoch)``."""
+    sampler = loader.sampler
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(epoch)
+    if loader.generator is not None:
+        loader.generator.manual_seed(seed * 100_003 + epoch)

@@ -1,0 +1,37 @@
+"""Train and eval transforms; images are PIL RGB with EXIF orientation already applied."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torchvision import transforms as T
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def build_transforms(config: dict[str, Any]) -> tuple[T.Compose, T.Compose]:
+    """(train, eval) transforms at ``config["image_size"]``.
+
+    train: RandomResizedCrop, horizontal flip, optional colour jitter (``color_jitter`` > 0);
+    eval: resize the shorter side to ``image_size / 0.875``, centre crop. Both normalise with
+    the ImageNet mean and std.
+    """
+    size = int(config["image_size"])
+    normalize = T.Normalize(IMAGENET_MEAN, IMAGENET_STD)
+    jitter = float(config.get("color_jitter", 0.0) or 0.0)
+    train = [T.RandomResizedCrop(size, scale=(0.35, 1.0), antialias=True), T.RandomHorizontalFlip()]
+    if jitter > 0:
+        train.append(T.ColorJitter(jitter, jitter, jitter))
+    train += [T.ToTensor(), normalize]
+    evaluate = [T.Resize(round(size / 0.875), antialias=True), T.CenterCrop(size), T.ToTensor(), normalize]
+    return T.Compose(train), T.Compose(evaluate)
+
+
+def denormalize(images: torch.Tensor, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:
+    """Undo the normalisation: (N, 3, H, W) or (3, H, W) float in [0, 1]."""
+    shape = (-1, 1, 1)
+    mean_t = torch.tensor(mean, dtype=images.dtype, device=images.device).view(shape)
+    std_t = torch.tensor(std, dtype=images.dtype, device=images.device).view(shape)
+    return (images * std_t + mean_t).clamp(0, 1)
