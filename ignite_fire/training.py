@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader
 
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.loaders import build_eval_loader, build_train_loader, reseed_for_epoch
+from ignite_fire.data.mixing import build_batch_transform
 from ignite_fire.data.transforms import build_transforms
 from ignite_fire.engines import create_evaluator, create_trainer
 from ignite_fire.errors import UserError
@@ -49,6 +50,7 @@ from ignite_fire.handlers.checkpoints import (
     load_model_state,
     score_sign,
 )
+from ignite_fire.handlers.ema import attach_ema
 from ignite_fire.handlers.interrupt import Interrupt
 from ignite_fire.handlers.rng_state import RNGState
 from ignite_fire.handlers.scheduler_step import SchedulerStep
@@ -58,6 +60,7 @@ from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
 from ignite_fire.models import build_model
 from ignite_fire.optim import build_optimizer, build_scheduler
+from ignite_fire.visuals import attach_visuals
 
 logger = logging.getLogger("ignite_fire")
 
@@ -193,15 +196,18 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
         grad_clip=config["grad_clip"],
         accumulation_steps=int(config["accumulation_steps"]),
         channels_last=channels_last,
+        batch_transform=build_batch_transform(config, len(classes)),  # MixUp/CutMix when configured
     )
     config["amp"] = trainer.state.amp  # what really runs on this device
-    evaluator = create_evaluator(model, device, amp=trainer.state.amp, channels_last=channels_last)
+    ema = attach_ema(trainer, model, config)  # with ema_decay, validation and the best checkpoint use EMA weights
+    eval_model = ema.ema_model if ema is not None else model
+    evaluator = create_evaluator(eval_model, device, amp=trainer.state.amp, channels_last=channels_last)
     attach_validation_metrics(evaluator, classes, loss_fn, config.get("f1_weights"), device)
 
     checkpoint_dir = run_dir / "checkpoints"
     metric = str(config["checkpoint_metric"])
     best_to_save = {
-        "model": model,
+        "model": eval_model,
         "classes": Value(classes),
         "config": Value(config),
         "meta": Value(
@@ -249,6 +255,8 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
         run.to_save["scheduler"] = scheduler
     if trainer.state.scaler is not None:
         run.to_save["scaler"] = trainer.state.scaler
+    if ema is not None:
+        run.to_save["ema_model"] = ema
     if config.get("patience"):
         run.early_stopping = EarlyStopping(
             patience=int(config["patience"]),
@@ -307,7 +315,7 @@ def _attach_handlers(run: Run) -> None:
 
     trainer.add_event_handler(Events.EPOCH_COMPLETED, run.last_checkpointer)
 
-    run.stop_at = StopAt(config.get("stop_after_epoch"), config.get("stop_after_iteration"))
+    run.stop_at = StopAt(config.get("stop_after_epoch"), config.get("stop_after_iteration"), run.last_checkpointer)
     run.stop_at.attach(trainer)
 
     if sys.stderr.isatty() and not os.environ.get("CI"):
@@ -432,6 +440,7 @@ def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -
             return results_of(run, "finished")
     write_json_atomic(run.run_dir / "config.json", run.config)
     _attach_wandb(run)
+    attach_visuals(run)  # pictures: graph, gallery, confusion matrix, curves, index.html; wandb.watch
     if attach is not None:
         attach(run)
 
