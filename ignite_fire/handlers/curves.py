@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ignite.engine import Engine, Events
+
+from ignite_fire.handlers.checkpoints import score_sign
+from ignite_fire.plots import plot_curves
+
+History = Sequence[Mapping[str, Any]]
+
+
+def best_epoch(history: History, metric: str) -> int | None:
+    """The first epoch with the best finite ``metric`` in ``history`` (lower is better for losses)."""
+    scored = [r for r in history if isinstance(r.get(metric), (int, float)) and math.isfinite(r[metric])]
+    if not scored:
+        return None
+    return int(max(scored, key=lambda r: (score_sign(metric) * r[metric], -r["epoch"]))["epoch"])
+
+
+class CurvesPlot:
+    """Redraws ``{output_dir}/curves.png`` from the run's history after every epoch, to watch a run live.
+
+    The picture has train/val loss, val accuracy, macro and weighted F1, and the learning rate
+    against epoch, with the best epoch by ``metric`` marked.
+
+    Args:
+        history: returns the per-epoch records (``history.json``: epoch, train_loss, val_acc, lr, ...).
+        output_dir: where ``curves.png`` goes.
+        metric: the validation metric whose best epoch is marked.
+        title: drawn above the curves (the run name, say).
+
+    Example::
+
+        CurvesPlot(lambda: run.history, run.run_dir, "val_acc").attach(trainer)  # after validation
+    """
+
+    filename = "curves.png"
+
+    def __init__(
+        self,
+        history: Callable[[], History],
+        output_dir: str | Path,
+        metric: str = "val_acc",
+        title: str = "",
+    ) -> None:
+        if not callable(history):
+            raise TypeError(f"Argument history should be a function returning the records, got {type(history)}")
+        self.history = history
+        self.output_dir = Path(output_dir)
+        self.metric = metric
+        self.title = title
+
+    @property
+    def path(self) -> Path:
+        return self.output_dir / self.filename
+
+    def attach(self, trainer: Engine) -> None:
+        trainer.add_event_handler(Events.EPOCH_COMPLETED, self)
+
+    def __call__(self, _: Engine | None = None) -> Path | None:
+        records = list(self.history())
+        if not records:
+            return None
+        return plot_curves(records, self.path, best_epoch=best_epoch(records, self.metric), title=self.title)

@@ -1,0 +1,310 @@
+"""The pictures of a run, drawn with matplotlib (no pyplot, no display: safe in any process or thread).
+
+* :func:`plot_gallery`: a grid of images, each with its true and predicted class and confidence
+* :func:`plot_confusion_matrix`: counts and row-normalised, side by side
+* :func:`plot_curves`: train/val loss, val accuracy and F1, learning rate against epoch
+
+Every function writes a PNG atomically (a viewer refreshing the page never sees half a file).
+
+Class names in other scripts (the Tianchi classes are Chinese: 高风险, 中风险, ...) are drawn with
+an installed font that has their glyphs (Debian/Ubuntu: ``apt-get install fonts-noto-cjk``). Without
+one, :func:`label_fonts` warns once and :func:`display_label` returns a legible ASCII label instead
+(``#0 \\u9ad8\\u98ce\\u9669``), never a row of boxes.
+
+Example::
+
+    fonts = label_fonts(classes)
+    plot_confusion_matrix(confusion, classes, "run/confusion_matrix.png", fonts=fonts)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ignite_fire.handlers.wandb_logging import warn_once
+
+DEFAULT_FAMILY = "DejaVu Sans"  # matplotlib's own font: Latin, Greek, Cyrillic, no CJK
+# Fonts tried first for characters DejaVu Sans lacks (then any installed font that has them).
+PREFERRED_FALLBACKS = (
+    "Noto Sans CJK SC",
+    "Noto Sans CJK TC",
+    "Noto Sans CJK JP",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Droid Sans Fallback",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Heiti SC",
+    "Noto Serif CJK SC",
+    "AR PL UMing CN",
+)
+CORRECT_COLOR = "#1a7f37"
+WRONG_COLOR = "#cf222e"
+
+
+@dataclass(frozen=True)
+class LabelFonts:
+    """The font families that draw a set of labels, or ``families=None`` when no installed font can."""
+
+    families: tuple[str, ...] | None
+
+    @property
+    def ok(self) -> bool:
+        return self.families is not None
+
+    @property
+    def family(self) -> list[str]:
+        """For matplotlib's ``fontfamily=``: the default font first, the fallback for the rest."""
+        return list(self.families or (DEFAULT_FAMILY,))
+
+
+@functools.cache
+def _charmap(family: str) -> frozenset[int]:
+    """The code points the installed font ``family`` has glyphs for (empty when it is not installed)."""
+    from matplotlib import font_manager
+
+    try:
+        path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+        return frozenset(font_manager.get_font(path).get_charmap())
+    except Exception:
+        return frozenset()
+
+
+@functools.cache
+def _installed_families() -> tuple[str, ...]:
+    from matplotlib import font_manager
+
+    return tuple(sorted({entry.name for entry in font_manager.fontManager.ttflist}))
+
+
+def font_for(characters: Iterable[str]) -> tuple[str, ...] | None:
+    """Font families (default first) that together have a glyph for every character, or None."""
+    needed = {ord(c) for c in characters if not c.isspace()}
+    missing = needed - _charmap(DEFAULT_FAMILY)
+    if not missing:
+        return (DEFAULT_FAMILY,)
+    candidates = list(PREFERRED_FALLBACKS) + [f for f in _installed_families() if f not in PREFERRED_FALLBACKS]
+    for family in candidates:
+        if missing <= _charmap(family):
+            return (DEFAULT_FAMILY, family)
+    return None
+
+
+def label_fonts(labels: Sequence[str]) -> LabelFonts:
+    """The fonts that draw every one of ``labels``; warns once when no installed font can."""
+    families = font_for("".join(labels))
+    if families is None:
+        warn_once(
+            "no installed font has glyphs for the class names "
+            f"{', '.join(repr(label) for label in labels if not label.isascii())}; pictures label them as "
+            "'#index \\uXXXX' instead (install a CJK font: apt-get install fonts-noto-cjk)"
+        )
+    return LabelFonts(families)
+
+
+def display_label(name: str, index: int, fonts: LabelFonts) -> str:
+    """``name`` if ``fonts`` can draw it, else ``#index`` and the name with escapes for what cannot be drawn."""
+    if fonts.ok:
+        return name
+    return f"#{index} {name.encode('ascii', 'backslashreplace').decode('ascii')}"
+
+
+def save_figure(figure: Figure, path: str | Path) -> Path:
+    """Write ``figure`` as a PNG to a temporary file beside ``path``, then rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            figure.savefig(handle, format="png")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def to_uint8_image(image: Any) -> np.ndarray:
+    """A (H, W, 3) uint8 array from a (3, H, W) / (1, H, W) float tensor in [0, 1] or an (H, W, C) array."""
+    array = image.detach().cpu().float().numpy() if hasattr(image, "detach") else np.asarray(image)
+    if array.ndim == 3 and array.shape[0] in (1, 3) and array.shape[-1] not in (1, 3):
+        array = array.transpose(1, 2, 0)
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=-1)
+    if array.dtype != np.uint8:
+        array = np.clip(np.rint(np.clip(array, 0.0, 1.0) * 255.0), 0, 255).astype(np.uint8)
+    return array
+
+
+@dataclass
+class GalleryItem:
+    """One picture of a gallery: a (H, W, 3) uint8 image and what the model made of it."""
+
+    image: np.ndarray
+    true: str
+    pred: str
+    confidence: float
+
+    @property
+    def correct(self) -> bool:
+        return self.true == self.pred
+
+
+def plot_gallery(
+    items: Sequence[GalleryItem],
+    path: str | Path,
+    title: str = "",
+    fonts: LabelFonts | None = None,
+    columns: int | None = None,
+) -> Path:
+    """A grid of ``items``, each captioned ``true: ...`` / ``pred: ... (confidence)``; wrong ones in red."""
+    fonts = fonts or LabelFonts((DEFAULT_FAMILY,))
+    count = max(1, len(items))
+    columns = columns or min(count, max(1, math.ceil(math.sqrt(count))))
+    rows = math.ceil(count / columns)
+    figure = Figure(figsize=(2.3 * columns, 2.6 * rows + (0.5 if title else 0.1)), dpi=100)
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for position, axis in enumerate(axes.flat):
+        axis.set_axis_off()
+        if position >= len(items):
+            continue
+        item = items[position]
+        axis.imshow(item.image, interpolation="antialiased" if min(item.image.shape[:2]) > 64 else "nearest")
+        axis.set_title(
+            f"true: {item.true}\npred: {item.pred} ({item.confidence:.2f})",
+            fontsize=10,
+            fontfamily=fonts.family,
+            color=CORRECT_COLOR if item.correct else WRONG_COLOR,
+            pad=3,
+        )
+    if title:
+        figure.suptitle(title, fontsize=11, fontfamily=fonts.family)
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+def plot_confusion_matrix(
+    confusion: Any,
+    labels: Sequence[str],
+    path: str | Path,
+    title: str = "",
+    fonts: LabelFonts | None = None,
+) -> Path:
+    """Counts (left) and row-normalised recall per true class (right); rows are true classes."""
+    fonts = fonts or LabelFonts((DEFAULT_FAMILY,))
+    counts = np.asarray(confusion.cpu() if hasattr(confusion, "cpu") else confusion, dtype=np.float64)
+    rows = counts.sum(axis=1, keepdims=True)
+    normalised = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
+    n = len(labels)
+    side = max(3.5, 0.55 * n + 2.0)
+    figure = Figure(figsize=(2 * side + 1.0, side + 0.6), dpi=100)
+    axes = figure.subplots(1, 2)
+    annotate = n <= 30
+    for axis, values, name, fmt in (
+        (axes[0], counts, "counts", "{:.0f}"),
+        (axes[1], normalised, "row-normalised", "{:.2f}"),
+    ):
+        image = axis.imshow(values, cmap="Blues", vmin=0, vmax=max(values.max(), 1e-12))
+        figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04)
+        axis.set_title(name, fontsize=11)
+        axis.set_xticks(range(n), labels, rotation=45, ha="right", fontfamily=fonts.family)
+        axis.set_yticks(range(n), labels, fontfamily=fonts.family)
+        axis.set_xlabel("predicted")
+        axis.set_ylabel("true")
+        if annotate:
+            threshold = values.max() / 2 if values.max() > 0 else 1
+            for i in range(n):
+                for j in range(n):
+                    axis.text(
+                        j,
+                        i,
+                        fmt.format(values[i, j]),
+                        ha="center",
+                        va="center",
+                        fontsize=8 if n > 10 else 10,
+                        color="white" if values[i, j] > threshold else "black",
+                    )
+    if title:
+        figure.suptitle(title, fontsize=12)
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+def _series(history: Sequence[Mapping[str, Any]], key: str) -> tuple[list[float], list[float]]:
+    points = [
+        (float(r["epoch"]), float(r[key]))
+        for r in history
+        if isinstance(r.get(key), (int, float)) and math.isfinite(float(r[key]))
+    ]
+    return [p[0] for p in points], [p[1] for p in points]
+
+
+def plot_curves(
+    history: Sequence[Mapping[str, Any]],
+    path: str | Path,
+    best_epoch: int | None = None,
+    title: str = "",
+) -> Path:
+    """Loss (train, val), val accuracy and F1, and learning rate against epoch, from ``history.json`` records."""
+    figure = Figure(figsize=(15, 4.2), dpi=100)
+    axes = figure.subplots(1, 3)
+    panels = (
+        (axes[0], "loss", (("train_loss", "train", "-"), ("val_loss", "val", "-"))),
+        (
+            axes[1],
+            "accuracy and F1",
+            (
+                ("val_acc", "val accuracy", "-"),
+                ("val_macro_f1", "val macro F1", "-"),
+                ("train_acc", "train accuracy", ":"),
+            ),
+        ),
+        (axes[2], "learning rate (end of epoch)", (("lr", "lr", "-"),)),
+    )
+    for axis, name, keys in panels:
+        for key, label, style in keys:
+            x, y = _series(history, key)
+            if x:
+                axis.plot(x, y, linestyle=style, marker="o", markersize=3, label=label)
+        axis.set_title(name, fontsize=11)
+        axis.set_xlabel("epoch")
+        axis.grid(alpha=0.3)
+        axis.xaxis.get_major_locator().set_params(integer=True)
+    for axis in axes:
+        if best_epoch is not None:
+            axis.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label=f"best (epoch {best_epoch})")
+    # The weighted F1 is a sum of weight x F1 (up to the sum of the weights): it gets its own scale.
+    handles = {axis: list(axis.get_legend_handles_labels()[0]) for axis in axes}
+    x, y = _series(history, "val_weighted_f1")
+    if x:
+        twin = axes[1].twinx()
+        handles[axes[1]] += twin.plot(
+            x, y, color="tab:purple", marker="s", markersize=3, label="val weighted F1 (right)"
+        )
+        twin.set_ylabel("weighted F1 (sum of weight x F1)", fontsize=9)
+    for axis in axes:
+        if handles[axis]:
+            axis.legend(handles=handles[axis], fontsize=8)
+    _, lrs = _series(history, "lr")
+    if lrs and min(lrs) > 0 and max(lrs) / min(lrs) > 20:
+        axes[2].set_yscale("log")
+    if title:
+        figure.suptitle(title, fontsize=12)
+    figure.tight_layout()
+    return save_figure(figure, path)

@@ -1,0 +1,160 @@
+"""``index.html``: one page in the run directory with the run's pictures, openable from disk (no server).
+
+It shows the metrics of the last and best epochs, ``curves.png``, ``confusion_matrix.png``, the
+latest ``gallery_epoch{N}.png`` (with links to the earlier ones) and the model graph, all by
+relative links, so the folder can be copied or zipped whole. While the run trains, the page
+reloads itself every 30 seconds. :func:`write_index` reads only the run directory's files, so it
+can be rerun at any time::
+
+    python -c "from ignite_fire.report import write_index; write_index('runs/my-run')"
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ignite_fire.files import write_text_atomic
+
+METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "val_weighted_f1", "lr")
+REFRESH_SECONDS = 30
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif;
+       margin: 1.5em auto; max-width: 1500px; padding: 0 1em; color: #1f2328; }
+h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 1.6em; }
+.meta { color: #59636e; } img { max-width: 100%; border: 1px solid #d1d9e0; }
+table { border-collapse: collapse; } td, th { border: 1px solid #d1d9e0; padding: 0.25em 0.7em; text-align: right; }
+th { background: #f6f8fa; } .missing { color: #59636e; font-style: italic; } code { background: #f6f8fa; }
+"""
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, float):
+        return "" if not math.isfinite(value) else f"{value:.4g}"
+    return str(value)
+
+
+def _image(path: Path, run_dir: Path, alt: str, missing: str) -> str:
+    if not path.is_file():
+        return f'<p class="missing">{html.escape(missing)}</p>'
+    href = html.escape(path.relative_to(run_dir).as_posix(), quote=True)
+    return f'<a href="{href}"><img src="{href}" alt="{html.escape(alt, quote=True)}"></a>'
+
+
+def galleries(run_dir: Path) -> list[tuple[int, Path]]:
+    """``(epoch, path)`` of every ``gallery_epoch{N}.png`` in ``run_dir``, by epoch."""
+    found = []
+    for path in run_dir.glob("gallery_epoch*.png"):
+        match = re.fullmatch(r"gallery_epoch(\d+)\.png", path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+def _metrics_table(history: list[dict[str, Any]], metric: str) -> str:
+    if not history:
+        return '<p class="missing">no epoch has finished yet</p>'
+    scored = [r for r in history if isinstance(r.get(metric), (int, float)) and math.isfinite(r[metric])]
+    sign = -1.0 if metric.endswith("loss") else 1.0
+    best = max(scored, key=lambda r: (sign * r[metric], -r["epoch"])) if scored else None
+    rows = [("last epoch", history[-1])] + ([(f"best {metric}", best)] if best is not None else [])
+    columns = [c for c in METRIC_COLUMNS if any(c in r for _, r in rows)]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        f"<tr><th>{html.escape(name)}</th>" + "".join(f"<td>{_format(r.get(c))}</td>" for c in columns) + "</tr>"
+        for name, r in rows
+    )
+    return f"<table><tr><th></th>{head}</tr>{body}</table>"
+
+
+def write_index(run_dir: str | Path, running: bool = False, wandb_dir: str | None = None) -> Path:
+    """Write ``{run_dir}/index.html`` from the files in ``run_dir``; ``running`` makes it reload itself.
+
+    ``wandb_dir`` is the local W&B run folder (else the one ``results.json`` names, if any).
+    """
+    run_dir = Path(run_dir)
+    config = _read_json(run_dir / "config.json") or {}
+    history = _read_json(run_dir / "history.json") or []
+    results = _read_json(run_dir / "results.json") or {}
+    name = str(config.get("name") or run_dir.name)
+    metric = str(config.get("checkpoint_metric") or "val_acc")
+    status = "training" if running else str(results.get("status") or "done")
+
+    found = galleries(run_dir)
+    if found:
+        epoch, latest = found[-1]
+        others = " ".join(f'<a href="{html.escape(p.name, quote=True)}">epoch {e}</a>' for e, p in found[:-1])
+        gallery = f"<p>epoch {epoch}" + (f"; earlier: {others}" if others else "") + "</p>"
+        gallery += _image(latest, run_dir, f"predictions, epoch {epoch}", "")
+    else:
+        gallery = '<p class="missing">no gallery yet (drawn after validation)</p>'
+
+    graph_image = run_dir / "model_graph.svg"
+    if not graph_image.is_file():
+        graph_image = run_dir / "model_graph.png"
+    if graph_image.is_file():
+        graph = _image(graph_image, run_dir, "model graph", "")
+    elif (run_dir / "model_graph.dot").is_file():
+        graph = (
+            '<p class="missing">Graphviz <code>dot</code> was not installed: the graph is only '
+            '<a href="model_graph.dot">model_graph.dot</a> (install the <code>graphviz</code> package to draw it)</p>'
+        )
+    else:
+        graph = '<p class="missing">no model graph (--graph=False, or it could not be drawn)</p>'
+    if (run_dir / "model_graph.dot").is_file() and graph_image.is_file():
+        graph += '<p><a href="model_graph.dot">model_graph.dot</a> (Graphviz source)</p>'
+
+    wandb_dir = wandb_dir or results.get("wandb_dir")
+    wandb_note = (
+        f"<p>W&amp;B run: <code>{html.escape(str(wandb_dir))}</code> "
+        f"(upload with <code>wandb sync {html.escape(str(wandb_dir))}</code>)</p>"
+        if wandb_dir
+        else ""
+    )
+    refresh = f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">' if running else ""
+    updated = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+    page = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+{refresh}
+<title>{html.escape(name)}</title>
+<style>{STYLE}</style>
+</head>
+<body>
+<h1>{html.escape(name)}</h1>
+<p class="meta">status: {html.escape(status)} &middot; model {html.escape(str(config.get("model", "")))} &middot;
+classes: {html.escape(", ".join(str(c) for c in config.get("classes") or []))} &middot; updated {updated}</p>
+{_metrics_table(history, metric)}
+{wandb_note}
+<h2>Curves</h2>
+{_image(run_dir / "curves.png", run_dir, "training curves", "no curves yet (drawn after each epoch)")}
+<h2>Confusion matrix (best epoch)</h2>
+{_image(run_dir / "confusion_matrix.png", run_dir, "confusion matrix", "no confusion matrix yet")}
+<h2>Predictions (latest gallery)</h2>
+{gallery}
+<h2>Model graph</h2>
+{graph}
+<p class="meta">files: <a href="config.json">config.json</a> &middot; <a href="history.json">history.json</a>
+{'&middot; <a href="results.json">results.json</a>' if results else ""}</p>
+</body>
+</html>
+"""
+    path = run_dir / "index.html"
+    write_text_atomic(path, page)
+    return path
