@@ -42,6 +42,13 @@ DEFAULTS: dict[str, Any] = {
     "num_workers": None,  # None = min(8, CPU count)
     "sampler": None,  # None or "balanced"
     "color_jitter": 0.0,  # brightness/contrast/saturation jitter of training images (0 = off)
+    "label_file": None,  # None = data_dir/train.txt or train.csv if there, else class folders; or a .txt/.csv path
+    "folds": None,  # k-fold cross-validation over all labelled images: number of folds (>= 2)
+    "fold": 0,  # with folds: the fold validated on (0 .. folds-1)
+    "on_bad_image": "error",  # "error" (name the file and stop) or "skip" (leave unreadable images out)
+    "mixup_alpha": 0.0,  # MixUp on training batches, Beta(alpha, alpha) (0 = off)
+    "cutmix_alpha": 0.0,  # CutMix on training batches (0 = off); with both > 0 each batch gets one of them
+    "ema_decay": None,  # e.g. 0.999: validate and checkpoint an exponential moving average of the weights
     # The update step.
     "amp": "auto",  # "auto" (bf16 on GPUs, fp32 on CPU), "bf16", "fp16" (CUDA, with GradScaler) or False
     "device": "auto",  # "auto", "cpu", "cuda", "cuda:1", ...
@@ -63,6 +70,12 @@ DEFAULTS: dict[str, Any] = {
     "resume": None,  # None, "auto" (this run name's last checkpoint) or a checkpoint path
     "stop_after_epoch": None,  # stop cleanly after this epoch, as a pre-emption would
     "stop_after_iteration": None,  # stop cleanly after this iteration
+    # Pictures (run directory, W&B and index.html).
+    "graph": True,  # draw the torchviz model graph at the start (model_graph.dot, .png/.svg with Graphviz)
+    "gallery_every": 1,  # epochs between prediction galleries (the last epoch always gets one); 0 = none
+    "gallery_size": 16,  # images per gallery: class examples and the most confident mistakes
+    "watch": "gradients",  # wandb.watch: "gradients", "parameters", "all" or None
+    "watch_every": 100,  # iterations between wandb.watch histograms
 }
 
 # Accepted types for keys whose default does not say it (None defaults, numbers that may be either).
@@ -90,9 +103,16 @@ TYPES: dict[str, tuple[type, ...]] = {
     "wandb_group": (type(None), str),
     "f1_weights": (type(None), dict),
     "color_jitter": (float, int),
+    "label_file": (type(None), str),
+    "folds": (type(None), int),
+    "mixup_alpha": (float, int),
+    "cutmix_alpha": (float, int),
+    "ema_decay": (type(None), float),
     "resume": (type(None), str),
     "stop_after_epoch": (type(None), int),
     "stop_after_iteration": (type(None), int),
+    "gallery_every": (type(None), int),
+    "watch": (type(None), str),
     "data_dir": (str,),
     "output_dir": (str,),
 }
@@ -104,7 +124,9 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "scheduler_interval": ("iteration", "epoch"),
     "amp": ("auto", "bf16", "fp16", False),
     "sampler": (None, "balanced"),
+    "on_bad_image": ("error", "skip"),
     "wandb_mode": (None, "offline", "online", "disabled"),
+    "watch": (None, "gradients", "parameters", "all"),
 }
 
 

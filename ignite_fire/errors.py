@@ -11,5 +11,21 @@ class UserError(Exception):
     """A problem in the user's input: the message says what is wrong and how to fix it."""
 
     def __init__(self, message: str, exit_code: int = 2) -> None:
-        super().__init__(message)
+        super().__init__(_unwrap_worker_message(str(message), type(self).__name__))
         self.exit_code = exit_code
+
+
+def _unwrap_worker_message(message: str, class_name: str) -> str:
+    """The original one-line message of an error re-raised from a DataLoader worker process.
+
+    PyTorch re-raises a worker's exception in the main process as the same type, with the message
+    "Caught X in DataLoader worker process N." followed by the worker's traceback, whose last line
+    is "module.X: <message>".
+    """
+    if not message.startswith("Caught ") or "\nOriginal Traceback" not in message:
+        return message
+    marker = f"{class_name}: "
+    for line in reversed(message.splitlines()):
+        if marker in line:
+            return line.split(marker, 1)[1]
+    return message.splitlines()[0]

@@ -1,28 +1,32 @@
-"""Where the samples come from: a list of ``(path, class index)`` pairs per split.
+"""Datasets of ``(path, class index)`` samples, and :func:`build_datasets`, the default data factory.
 
-:func:`build_datasets` reads ``config["data_dir"]``:
-
-* ``train/<class>/*`` and ``val/<class>/*`` (ImageFolder), or
-* only ``train/<class>/*`` (or ``<class>/*`` directly): a stratified, seeded split with
-  ``val_fraction`` of each class in validation.
-
-The class list is ``config["classes"]`` when the experiment names it (the data must then use
-exactly those classes), else the sorted class folder names.
+:func:`build_datasets` takes the labelled images from :mod:`ignite_fire.data.sources` (class folders,
+a Tianchi ``train.txt``, or a CSV under ``config["data_dir"]``), leaves out unreadable images when
+``on_bad_image="skip"``, and splits them with :mod:`ignite_fire.data.splits`: a given ``val/`` or
+``val.txt``, else a stratified, seeded split with ``val_fraction`` of each class in validation, or
+fold ``fold`` of ``folds`` stratified folds.
 """
 
 from __future__ import annotations
 
-import random
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils.data import Dataset
 
-from ignite_fire.data.images import is_image_file, load_image
+from ignite_fire.data.decode import draft_size
+from ignite_fire.data.images import load_image
+from ignite_fire.data.loaders import default_num_workers
+from ignite_fire.data.sources import check_class_counts, drop_unreadable, load_labelled_images
+from ignite_fire.data.splits import split_samples, stratified_split
 from ignite_fire.errors import UserError
+
+logger = logging.getLogger("ignite_fire")
+
+__all__ = ["DataSplits", "ImageListDataset", "build_datasets", "stratified_split"]
 
 Sample = tuple[str, int]
 
@@ -35,10 +39,12 @@ class ImageListDataset(Dataset):
         samples: Sequence[Sample],
         classes: Sequence[str],
         transform: Callable[[Any], torch.Tensor] | None = None,
+        draft_size: int | None = None,
     ) -> None:
         self.samples = list(samples)
         self.classes = list(classes)
         self.transform = transform
+        self.draft_size = draft_size  # JPEG draft decoding (see ignite_fire.data.decode)
 
     @property
     def targets(self) -> list[int]:
@@ -55,7 +61,7 @@ class ImageListDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[Any, int]:
         path, label = self.samples[index]
-        image = load_image(path)
+        image = load_image(path, self.draft_size)
         if self.transform is not None:
             image = self.transform(image)
         return image, label
@@ -68,91 +74,37 @@ class DataSplits:
     classes: list[str]
 
 
-def check_data_dir(data_dir: str | Path) -> Path:
-    root = Path(data_dir).expanduser()
-    if not root.exists():
-        raise UserError(f"data_dir not found: {root} (pass --data_dir=PATH to your images)")
-    if not root.is_dir():
-        raise UserError(f"data_dir is not a folder: {root}")
-    try:
-        next(root.iterdir(), None)
-    except PermissionError as error:
-        raise UserError(f"data_dir is not readable: {root} ({error.strerror})") from error
-    return root
-
-
-def scan_class_folders(root: Path) -> dict[str, list[str]]:
-    """``{class name: sorted image paths}`` for every sub-folder of ``root``."""
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return {
-        folder.name: sorted(str(p) for p in folder.rglob("*") if is_image_file(p))
-        for folder in folders
-    }
-
-
-def resolve_classes(found: Sequence[str], wanted: Sequence[str] | None, where: Path) -> list[str]:
-    """The class list: ``wanted`` if given (the data must match it exactly), else ``found`` sorted."""
-    if wanted is None:
-        return sorted(found)
-    unknown = sorted(set(found) - set(wanted))
-    if unknown:
-        raise UserError(
-            f"{where} has classes {unknown} that the experiment does not name (it expects {list(wanted)}); "
-            "fix the data or set --classes=None to take the classes from the data"
-        )
-    return list(wanted)
-
-
-def samples_from_folders(by_class: dict[str, list[str]], classes: Sequence[str], where: Path) -> list[Sample]:
-    empty = [name for name in classes if not by_class.get(name)]
-    if empty:
-        raise UserError(f"class {empty[0]!r} has no images in {where}; add images or remove the class")
-    index = {name: i for i, name in enumerate(classes)}
-    return [(path, index[name]) for name in classes for path in by_class[name]]
-
-
-def stratified_split(samples: Sequence[Sample], val_fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
-    """Split each class separately so every class with >= 2 images has one in validation."""
-    if not 0 < val_fraction < 1:
-        raise UserError(f"--val_fraction must be between 0 and 1, got {val_fraction}")
-    by_label: dict[int, list[Sample]] = {}
-    for sample in samples:
-        by_label.setdefault(sample[1], []).append(sample)
-    rng = random.Random(seed)
-    train: list[Sample] = []
-    val: list[Sample] = []
-    for label in sorted(by_label):
-        group = sorted(by_label[label])
-        rng.shuffle(group)
-        n_val = max(1, round(len(group) * val_fraction)) if len(group) >= 2 else 0
-        val += group[:n_val]
-        train += group[n_val:]
-    return train, val
+def _per_class(train: Sequence[Sample], val: Sequence[Sample], classes: Sequence[str]) -> str:
+    counts = [[0, 0] for _ in classes]
+    for column, samples in enumerate((train, val)):
+        for _, label in samples:
+            counts[label][column] += 1
+    return ", ".join(f"{name} {n_train}/{n_val}" for name, (n_train, n_val) in zip(classes, counts, strict=True))
 
 
 def build_datasets(config: dict[str, Any], transforms: tuple[Callable, Callable]) -> DataSplits:
     """Train and validation datasets for ``config["data_dir"]`` (see the module docstring)."""
-    root = check_data_dir(config["data_dir"])
+    data = load_labelled_images(config)
+    classes = data.classes
+    index = {name: i for i, name in enumerate(classes)}
+    train_samples: list[Sample] = [(path, index[name]) for path, name in data.train]
+    val_samples: list[Sample] | None = None if data.val is None else [(p, index[name]) for p, name in data.val]
+    if config.get("on_bad_image", "error") == "skip":
+        workers = config.get("num_workers") or default_num_workers()
+        train_samples = drop_unreadable(train_samples, workers)
+        check_class_counts([(p, classes[i]) for p, i in train_samples], classes, f"{data.description} (readable)")
+        val_samples = None if val_samples is None else drop_unreadable(val_samples, workers)
+    train, val = split_samples(train_samples, val_samples, config, classes)
+    if not val:
+        raise UserError(f"no validation images in {data.description}: every class has a single image; add images")
+    fold = f" (fold {config.get('fold', 0)} of {config['folds']})" if config.get("folds") else ""
+    logger.info(
+        f"data: {data.description}: {len(classes)} classes, {len(train)} train / {len(val)} val images{fold}; "
+        f"per class {_per_class(train, val, classes)}"
+    )
     train_tf, eval_tf = transforms
-    wanted = config.get("classes")
-    train_root = root / "train" if (root / "train").is_dir() else root
-    train_folders = scan_class_folders(train_root)
-    if not train_folders or not any(train_folders.values()):
-        raise UserError(f"no images found in {train_root}: expected {train_root}/<class name>/<image files>")
-    classes = resolve_classes(list(train_folders), wanted, train_root)
-    samples = samples_from_folders(train_folders, classes, train_root)
-    if (root / "val").is_dir():
-        val_folders = scan_class_folders(root / "val")
-        resolve_classes(list(val_folders), classes, root / "val")
-        index = {name: i for i, name in enumerate(classes)}
-        val_samples = [(p, index[name]) for name, paths in val_folders.items() for p in paths]
-        if not val_samples:
-            raise UserError(f"no images found in {root / 'val'}")
-        train_samples = samples
-    else:
-        train_samples, val_samples = stratified_split(samples, float(config["val_fraction"]), int(config["seed"]))
     return DataSplits(
-        train=ImageListDataset(train_samples, classes, train_tf),
-        val=ImageListDataset(val_samples, classes, eval_tf),
+        train=ImageListDataset(train, classes, train_tf, draft_size(config)),
+        val=ImageListDataset(val, classes, eval_tf, draft_size(config)),
         classes=classes,
     )

@@ -28,7 +28,9 @@ def load_image(path: str | Path, draft_size: int | None = None) -> Image.Image:
             image = ImageOps.exif_transpose(image)
             return image.convert("RGB")
     except (OSError, SyntaxError, ValueError) as error:
-        raise BadImageError(f"cannot read image {path}: {error}") from error
+        raise BadImageError(
+            f"cannot read image {path}: {error}; fix or remove the file, or pass --on_bad_image=skip"
+        ) from error
 
 
 def is_image_file(path: Path) -> bool:

@@ -1,0 +1,101 @@
+"""Validation splits that keep every class in validation: a stratified holdout and stratified k-fold.
+
+Both are pure functions of the samples and the seed, so a run (or a resumed run, or fold 3 of 5
+trained on another machine) always sees the same split::
+
+    train, val = stratified_split(samples, val_fraction=0.2, seed=42)
+    train, val = fold_split(samples, folds=5, fold=0, seed=42)  # the 5 folds partition the samples
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from ignite_fire.errors import UserError
+
+Sample = tuple[str, int]
+
+
+def _by_label(samples: Sequence[Sample], seed: int) -> dict[int, list[Sample]]:
+    """Samples grouped by class, each group sorted then shuffled by ``seed`` (input order does not matter)."""
+    groups: dict[int, list[Sample]] = {}
+    for sample in samples:
+        groups.setdefault(sample[1], []).append(sample)
+    rng = random.Random(seed)
+    for label in sorted(groups):
+        groups[label] = sorted(groups[label])
+        rng.shuffle(groups[label])
+    return {label: groups[label] for label in sorted(groups)}
+
+
+def stratified_split(samples: Sequence[Sample], val_fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
+    """``val_fraction`` of each class in validation (at least one image of every class that has two or more)."""
+    if not 0 < val_fraction < 1:
+        raise UserError(f"--val_fraction must be between 0 and 1, got {val_fraction}")
+    train: list[Sample] = []
+    val: list[Sample] = []
+    for group in _by_label(samples, seed).values():
+        n_val = min(len(group) - 1, max(1, round(len(group) * val_fraction))) if len(group) >= 2 else 0
+        val += group[:n_val]
+        train += group[n_val:]
+    return train, val
+
+
+def stratified_folds(
+    samples: Sequence[Sample], folds: int, seed: int, classes: Sequence[str] | None = None
+) -> list[list[Sample]]:
+    """Partition ``samples`` into ``folds`` parts with every class spread evenly over them.
+
+    Each class needs at least ``folds`` images so that it is in every fold's validation set
+    (``classes`` names the class indices in that error).
+    """
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise UserError(f"--folds must be an integer >= 2, got {folds!r}")
+    parts: list[list[Sample]] = [[] for _ in range(folds)]
+    offset = 0  # rotate where each class starts, so the parts' sizes differ by at most one
+    for label, group in _by_label(samples, seed).items():
+        if len(group) < folds:
+            name = repr(classes[label]) if classes is not None else f"index {label}"
+            raise UserError(
+                f"class {name} has {len(group)} images, fewer than --folds={folds}: "
+                "it cannot be in every fold's validation set; use fewer folds"
+            )
+        for i, sample in enumerate(group):
+            parts[(offset + i) % folds].append(sample)
+        offset = (offset + len(group)) % folds
+    return parts
+
+
+def fold_split(
+    samples: Sequence[Sample], folds: int, fold: int, seed: int, classes: Sequence[str] | None = None
+) -> tuple[list[Sample], list[Sample]]:
+    """Fold ``fold`` of :func:`stratified_folds` for validation, the other folds for training."""
+    if isinstance(fold, bool) or not isinstance(fold, int) or not 0 <= fold < folds:
+        raise UserError(f"--fold must be an integer in 0..{folds - 1} with --folds={folds}, got {fold!r}")
+    parts = stratified_folds(samples, folds, seed, classes)
+    train = [sample for i, part in enumerate(parts) if i != fold for sample in part]
+    return train, parts[fold]
+
+
+def split_samples(
+    samples: Sequence[Sample],
+    val_samples: Sequence[Sample] | None,
+    config: dict[str, Any],
+    classes: Sequence[str] | None = None,
+) -> tuple[list[Sample], list[Sample]]:
+    """Train and validation samples as the config asks.
+
+    * ``folds`` set: k-fold over all labelled samples (``val_samples`` included), fold ``fold`` validates;
+    * else the given ``val_samples`` (a ``val/`` folder or ``val.txt``), if any;
+    * else :func:`stratified_split` with ``val_fraction``.
+    """
+    seed = int(config["seed"])
+    folds = config.get("folds")
+    if folds is not None:
+        pooled = list(samples) + list(val_samples or [])
+        return fold_split(pooled, folds, config.get("fold", 0), seed, classes)
+    if val_samples is not None:
+        return list(samples), list(val_samples)
+    return stratified_split(samples, float(config["val_fraction"]), seed)
