@@ -2,6 +2,7 @@
 
     python -m ignite_fire EXPERIMENT.py [--key=value ...]          train (same as `train EXPERIMENT.py`)
     python -m ignite_fire train EXPERIMENT.py [--key=value ...]
+    python -m ignite_fire graph EXPERIMENT.py [--output=STEM] [--key=value ...]   model graph (.dot/.png/.svg)
 
 Errors a user can fix are one line on stderr and a non-zero exit; ``--debug`` shows the traceback.
 """
@@ -36,8 +37,16 @@ def train(experiment: str, **overrides: Any) -> None:
         logger.info(f"W&B run: {results['wandb_dir']} (upload later with: wandb sync {results['wandb_dir']})")
 
 
+def graph(experiment: str, output: str | None = None, num_classes: int | None = None, **overrides: Any) -> None:
+    """Draw EXPERIMENT's model graph (torchviz): OUTPUT.dot, plus OUTPUT.png/.svg when Graphviz is installed."""
+    from ignite_fire.graph import graph_command
+
+    graph_command(experiment, output, num_classes, **overrides)
+
+
 COMMANDS: dict[str, Callable[..., Any]] = {
     "train": train,
+    "graph": graph,
 }
 
 
