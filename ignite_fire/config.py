@@ -56,6 +56,11 @@ DEFAULTS: dict[str, Any] = {
     "grad_clip": None,  # max gradient norm, or None
     "accumulation_steps": 1,
     "seed": 42,
+    # Speed and scale (see README "Fast on one GPU, scalable to many").
+    "compile": False,  # torch.compile the model (the compile time is logged)
+    "cache": None,  # None, or "memory": decode+resize every image once, augment per batch
+    "jpeg_draft": True,  # decode large JPEGs at a reduced scale (>= image_size / 0.875 on both sides)
+    "nproc_per_node": 1,  # processes (GPUs) on this machine; batch_size is the global batch over all of them
     # Bookkeeping.
     "log_every": 10,  # iterations between train-loss/accuracy/lr logs
     "checkpoint_metric": "val_acc",  # any validation metric, e.g. val_macro_f1
@@ -95,6 +100,7 @@ TYPES: dict[str, tuple[type, ...]] = {
     "val_fraction": (float, int),
     "num_workers": (type(None), int),
     "sampler": (type(None), str),
+    "cache": (type(None), str),
     "amp": (str, bool),
     "grad_clip": (type(None), float, int),
     "patience": (type(None), int),
@@ -124,6 +130,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "scheduler_interval": ("iteration", "epoch"),
     "amp": ("auto", "bf16", "fp16", False),
     "sampler": (None, "balanced"),
+    "cache": (None, "memory"),
     "on_bad_image": ("error", "skip"),
     "wandb_mode": (None, "offline", "online", "disabled"),
     "watch": (None, "gradients", "parameters", "all"),
