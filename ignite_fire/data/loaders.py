@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -86,8 +86,13 @@ def build_train_loader(
     batch_size: int,
     rank: int = 0,
     world_size: int = 1,
+    collate_fn: Callable[[Any], Any] | None = None,
+    pin_memory: bool | None = None,
 ) -> DataLoader:
-    """The training DataLoader with an :class:`EpochSampler` (``loader.sampler``)."""
+    """The training DataLoader with an :class:`EpochSampler` (``loader.sampler``).
+
+    ``batch_size`` is this process's batch; ``pin_memory`` None means "when CUDA is available".
+    """
     num_workers = config.get("num_workers")
     num_workers = default_num_workers() if num_workers is None else int(num_workers)
     sampler = EpochSampler(
@@ -98,23 +103,55 @@ def build_train_loader(
         batch_size=batch_size,
         sampler=sampler,
         num_workers=num_workers,
-        pin_memory=torch.cuda.is_available(),
+        pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
         drop_last=len(sampler) >= 2 * batch_size,
         generator=_worker_generator(int(config["seed"])),
         persistent_workers=False,
+        collate_fn=collate_fn,
     )
 
 
-def build_eval_loader(dataset: Dataset, config: dict[str, Any], batch_size: int) -> DataLoader:
+class ShardSampler(Sampler[int]):
+    """Indices ``rank, rank + world_size, ...`` in order: every sample on exactly one process, none twice.
+
+    For evaluation in distributed runs (ranks may get one sample more than others, so metrics
+    reduced across processes equal those of one process over the whole set).
+    """
+
+    def __init__(self, length: int, rank: int = 0, world_size: int = 1) -> None:
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not in [0, {world_size})")
+        self.length, self.rank, self.world_size = int(length), rank, world_size
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.rank, self.length, self.world_size))
+
+    def __len__(self) -> int:
+        return len(range(self.rank, self.length, self.world_size))
+
+
+def build_eval_loader(
+    dataset: Dataset,
+    config: dict[str, Any],
+    batch_size: int,
+    rank: int = 0,
+    world_size: int = 1,
+    collate_fn: Callable[[Any], Any] | None = None,
+    pin_memory: bool | None = None,
+) -> DataLoader:
+    """The evaluation DataLoader: in order, this process's share (:class:`ShardSampler`) when ``world_size`` > 1."""
     num_workers = config.get("num_workers")
     num_workers = default_num_workers() if num_workers is None else int(num_workers)
+    sampler = ShardSampler(len(dataset), rank, world_size) if world_size > 1 else None  # type: ignore[arg-type]
     return DataLoader(
         dataset,
         batch_size=batch_size,
         shuffle=False,
+        sampler=sampler,
         num_workers=num_workers,
-        pin_memory=torch.cuda.is_available(),
+        pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
         persistent_workers=num_workers > 0,
+        collate_fn=collate_fn,
     )
 
 
