@@ -88,12 +88,14 @@ def build_train_loader(
     world_size: int = 1,
     collate_fn: Callable[[Any], Any] | None = None,
     pin_memory: bool | None = None,
+    num_workers: int | None = None,
 ) -> DataLoader:
     """The training DataLoader with an :class:`EpochSampler` (``loader.sampler``).
 
-    ``batch_size`` is this process's batch; ``pin_memory`` None means "when CUDA is available".
+    ``batch_size`` is this process's batch; ``pin_memory`` None means "when CUDA is available",
+    ``num_workers`` None means ``config["num_workers"]``.
     """
-    num_workers = config.get("num_workers")
+    num_workers = config.get("num_workers") if num_workers is None else num_workers
     num_workers = default_num_workers() if num_workers is None else int(num_workers)
     sampler = EpochSampler(
         targets, int(config["seed"]), balanced=config.get("sampler") == "balanced", rank=rank, world_size=world_size
@@ -138,9 +140,10 @@ def build_eval_loader(
     world_size: int = 1,
     collate_fn: Callable[[Any], Any] | None = None,
     pin_memory: bool | None = None,
+    num_workers: int | None = None,
 ) -> DataLoader:
     """The evaluation DataLoader: in order, this process's share (:class:`ShardSampler`) when ``world_size`` > 1."""
-    num_workers = config.get("num_workers")
+    num_workers = config.get("num_workers") if num_workers is None else num_workers
     num_workers = default_num_workers() if num_workers is None else int(num_workers)
     sampler = ShardSampler(len(dataset), rank, world_size) if world_size > 1 else None  # type: ignore[arg-type]
     return DataLoader(
