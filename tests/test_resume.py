@@ -55,10 +55,14 @@ def test_resume_after_epoch_gives_identical_weights(uninterrupted: Path, digits_
 def test_resume_mid_epoch_gives_identical_weights(uninterrupted: Path, digits_dir: Path, tmp_path: Path) -> None:
     epoch_length = torch.load(uninterrupted / "checkpoints" / "last.pt", weights_only=True)["trainer"]["epoch_length"]
     stop = 2 * epoch_length + epoch_length // 2  # the middle of epoch 3
-    first = run_cli(*tiny_args(digits_dir, tmp_path, "mid", "--epochs=4", "--n_saved=2", f"--stop_after_iteration={stop}"))
+    first = run_cli(
+        *tiny_args(digits_dir, tmp_path, "mid", "--epochs=4", "--n_saved=2", f"--stop_after_iteration={stop}")
+    )
     assert first.returncode == 0, first.stderr
     assert torch.load(tmp_path / "mid" / "checkpoints" / "last.pt", weights_only=True)["trainer"]["iteration"] == stop
-    second = run_cli(*tiny_args(digits_dir, tmp_path, "mid", "--epochs=4", "--n_saved=2", f"--resume={tmp_path / 'mid'}"))
+    second = run_cli(
+        *tiny_args(digits_dir, tmp_path, "mid", "--epochs=4", "--n_saved=2", f"--resume={tmp_path / 'mid'}")
+    )
     assert second.returncode == 0, second.stderr
     assert_same_run(uninterrupted, tmp_path / "mid")
 

@@ -18,7 +18,10 @@ def wandb_summary(run_dir: Path) -> dict:
     assert offline, f"no offline W&B run under {run_dir / 'wandb'}"
     out = subprocess.run(
         ["wandb", "leet", "inspect", "--summary", "--json", str(offline[-1])],
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     return json.loads(out.stdout)
 
@@ -35,8 +38,14 @@ def test_run_directory_holds_config_checkpoints_results_and_wandb(trained: Path)
     config = json.loads((trained / "config.json").read_text())
     assert config["epochs"] == 3 and config["classes"] == [str(d) for d in range(10)]
     results = json.loads((trained / "results.json").read_text())
-    for key in ("best_val_acc", "best_epoch", "best_checkpoint", "epochs_completed",
-                "train_samples_per_second", "val_macro_f1"):
+    for key in (
+        "best_val_acc",
+        "best_epoch",
+        "best_checkpoint",
+        "epochs_completed",
+        "train_samples_per_second",
+        "val_macro_f1",
+    ):
         assert results[key] is not None, key
     assert 0.0 <= results["best_val_acc"] <= 1.0
     assert results["epochs_completed"] == 3
@@ -84,8 +93,11 @@ def test_offline_wandb_run_holds_the_validation_metrics(trained: Path) -> None:
 
 def test_quickstart_reaches_95_percent(tmp_path: Path) -> None:
     result = run_cli(
-        str(REPO / "experiments" / "quickstart.py"), f"--data_dir={tmp_path / 'digits'}",
-        f"--output_dir={tmp_path / 'runs'}", "--name=qs", timeout=600,
+        str(REPO / "experiments" / "quickstart.py"),
+        f"--data_dir={tmp_path / 'digits'}",
+        f"--output_dir={tmp_path / 'runs'}",
+        "--name=qs",
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     results = json.loads((tmp_path / "runs" / "qs" / "results.json").read_text())
@@ -94,9 +106,16 @@ def test_quickstart_reaches_95_percent(tmp_path: Path) -> None:
 
 def test_resnet18_baseline_trains_on_houses4(houses4: Path, tmp_path: Path) -> None:
     result = run_cli(
-        str(REPO / "experiments" / "resnet18_baseline.py"), f"--data_dir={houses4}", "--pretrained=False",
-        "--image_size=32", "--epochs=1", "--batch_size=64", "--num_workers=2", "--name=h4",
-        f"--output_dir={tmp_path}", timeout=600,
+        str(REPO / "experiments" / "resnet18_baseline.py"),
+        f"--data_dir={houses4}",
+        "--pretrained=False",
+        "--image_size=32",
+        "--epochs=1",
+        "--batch_size=64",
+        "--num_workers=2",
+        "--name=h4",
+        f"--output_dir={tmp_path}",
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     results = json.loads((tmp_path / "h4" / "results.json").read_text())

@@ -16,6 +16,7 @@ config = {
     "num_workers": 0,
     "log_every": 5,
     "seed": 0,
+    "n_saved": 1,
     "wandb_project": "ignite_fire-tests",
 }
 

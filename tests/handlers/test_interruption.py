@@ -1,0 +1,109 @@
+"""SIGTERM saves a loadable last checkpoint; SIGKILL during checkpoint writes never leaves a truncated file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from tests.conftest import REPO, TINY_EXPERIMENT
+
+
+def start_training(digits_dir: Path, out: Path, name: str, *extra: str) -> subprocess.Popen:
+    args = [
+        sys.executable,
+        "-m",
+        "ignite_fire",
+        str(TINY_EXPERIMENT),
+        f"--data_dir={digits_dir}",
+        f"--output_dir={out}",
+        f"--name={name}",
+        *extra,
+    ]
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    return subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, f"training ended early: {process.communicate()[1]}"
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.1)
+
+
+def test_sigterm_saves_last_checkpoint_and_exits_143(digits_dir: Path, tmp_path: Path) -> None:
+    process = start_training(digits_dir, tmp_path, "term", "--epochs=200")
+    wait_for(tmp_path / "term" / "history.json", process)  # one epoch done, training goes on
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    last = torch.load(tmp_path / "term" / "checkpoints" / "last.pt", weights_only=True)
+    assert last["trainer"]["iteration"] > 0
+    results = json.loads((tmp_path / "term" / "results.json").read_text())
+    assert results["status"] == "interrupted"
+    assert "--resume=auto --name=term" in stdout
+    assert "Traceback" not in stderr
+
+
+def _checkpoint_writer(directory: str) -> None:  # runs in a child process, killed with SIGKILL
+    from ignite.engine import Engine
+    from ignite.handlers import Checkpoint
+
+    from ignite_fire.handlers.disk_saver import SafeDiskSaver
+
+    class Big:
+        def __init__(self) -> None:
+            self.step = 0
+
+        def state_dict(self) -> dict:
+            self.step += 1
+            return {"step": self.step, "payload": torch.full((2_000_000,), float(self.step))}
+
+        def load_state_dict(self, state: dict) -> None:
+            pass
+
+    engine = Engine(lambda e, b: None)
+    best = Checkpoint(
+        {"big": Big(), "other": Big()},
+        SafeDiskSaver(directory),
+        n_saved=2,
+        score_function=lambda e: float(e.state.iteration % 7),
+        score_name="s",
+    )
+    last = Checkpoint({"big": Big(), "other": Big()}, SafeDiskSaver(directory), filename_pattern="last.pt", n_saved=1)
+    while True:
+        engine.state.iteration += 1
+        best(engine)
+        last(engine)
+        print(engine.state.iteration, flush=True)
+
+
+def test_sigkill_during_checkpoint_writes_leaves_no_truncated_file(tmp_path: Path) -> None:
+    code = (
+        f"import sys; sys.path.insert(0, {str(REPO)!r}); "
+        f"from tests.handlers.test_interruption import _checkpoint_writer; _checkpoint_writer({str(tmp_path)!r})"
+    )
+    # Writes run back to back, so a kill at any of these offsets lands in the middle of one.
+    for rounds, delay in ((1, 0.0), (2, 0.05), (3, 0.13), (4, 0.21), (5, 0.34)):
+        process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        assert process.stdout is not None
+        for _ in range(rounds):
+            assert process.stdout.readline(), "the checkpoint writer died"
+        time.sleep(delay)
+        process.kill()
+        process.wait()
+        process.stdout.close()
+        files = sorted(tmp_path.glob("*.pt"))
+        assert "last.pt" in {f.name for f in files}
+        assert len([f for f in files if f.name.startswith("checkpoint")]) >= 1
+        for path in files:
+            state = torch.load(path, weights_only=True)  # a truncated file would raise here
+            assert state["big"]["payload"].numel() == 2_000_000
