@@ -26,12 +26,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import ignite.distributed as idist
 import torch
 from ignite.engine import Engine, Events
 from ignite.handlers import Checkpoint, EarlyStopping
 from ignite.utils import manual_seed
 from torch.utils.data import DataLoader
 
+from ignite_fire import distributed
+from ignite_fire.data.cache import cache_splits
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.loaders import build_eval_loader, build_train_loader, reseed_for_epoch
 from ignite_fire.data.mixing import build_batch_transform
@@ -51,6 +54,7 @@ from ignite_fire.handlers.checkpoints import (
     score_sign,
 )
 from ignite_fire.handlers.ema import attach_ema
+from ignite_fire.handlers.first_iteration_time import FirstIterationTime
 from ignite_fire.handlers.interrupt import Interrupt
 from ignite_fire.handlers.rng_state import RNGState
 from ignite_fire.handlers.scheduler_step import SchedulerStep
@@ -60,6 +64,7 @@ from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
 from ignite_fire.models import build_model
 from ignite_fire.optim import build_optimizer, build_scheduler
+from ignite_fire.performance import compile_model, configure_cuda
 from ignite_fire.visuals import attach_visuals
 
 logger = logging.getLogger("ignite_fire")
@@ -120,6 +125,8 @@ def run_name(config: dict[str, Any], experiment_name: str) -> str:
 def prepare_run_dir(output_dir: str, name: str, resuming: bool) -> Path:
     """``{output_dir}/{name}``, created and checked writable; an existing run needs ``--resume``."""
     run_dir = Path(output_dir).expanduser() / name
+    if not distributed.is_main_process():
+        return run_dir  # rank 0 creates and checks it
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".write-test"
@@ -161,22 +168,26 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
     """Assemble data, model, engines and handlers for ``experiment`` (nothing runs yet)."""
     config = experiment.config
     name = str(config["name"]) if resume_path is not None and config.get("name") else run_name(config, experiment.name)
+    name = distributed.same_on_all_ranks(name)
     run_dir = (
         resume_path.parent.parent if resume_path is not None else prepare_run_dir(config["output_dir"], name, False)
     )
     name = run_dir.name
     # The experiment file is recorded so `predict` can rebuild a model the experiment defines itself.
     config = {**config, "name": name, "experiment": str(experiment.path) if experiment.path else None}
-    device = resolve_device(str(config["device"]))
+    device = distributed.process_device(resolve_device(str(config["device"])))
+    configure_cuda(device)
     manual_seed(int(config["seed"]))
 
     transforms = experiment.factory("build_transforms", build_transforms)(config)
     splits = experiment.factory("build_datasets", build_datasets)(config, transforms)
+    splits, loader_options = cache_splits(experiment, splits, config, device)  # cache="memory": decode once
     classes = list(splits.classes)
     config["classes"] = classes
-    batch_size = int(config["batch_size"])
-    train_loader = build_train_loader(splits.train, splits.train.targets, config, batch_size)
-    val_loader = build_eval_loader(splits.val, config, batch_size)
+    batch_size = distributed.process_batch_size(int(config["batch_size"]))  # batch_size is the global batch
+    shard = (idist.get_rank(), idist.get_world_size())
+    train_loader = build_train_loader(splits.train, splits.train.targets, config, batch_size, *shard, **loader_options)
+    val_loader = build_eval_loader(splits.val, config, batch_size, *shard, **loader_options)
     class_counts = splits.train.class_counts()
 
     model = experiment.factory("build_model", build_model)(config, len(classes)).to(device)
@@ -188,7 +199,7 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
     scheduler = experiment.factory("build_scheduler", build_scheduler)(config, optimizer, len(train_loader))
 
     trainer = create_trainer(
-        model,
+        compile_model(distributed.distributed_model(model, device), bool(config["compile"])),
         optimizer,
         loss_fn,
         device,
@@ -201,7 +212,13 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
     config["amp"] = trainer.state.amp  # what really runs on this device
     ema = attach_ema(trainer, model, config)  # with ema_decay, validation and the best checkpoint use EMA weights
     eval_model = ema.ema_model if ema is not None else model
-    evaluator = create_evaluator(eval_model, device, amp=trainer.state.amp, channels_last=channels_last)
+    evaluator = create_evaluator(
+        compile_model(eval_model, bool(config["compile"])), device, amp=trainer.state.amp, channels_last=channels_last
+    )
+    distributed.attach_buffer_sync(trainer, [model, eval_model])  # before validation: rank 0's BatchNorm statistics
+    if config["compile"]:
+        FirstIterationTime("training").attach(trainer)
+        FirstIterationTime("validation").attach(evaluator)
     attach_validation_metrics(evaluator, classes, loss_fn, config.get("f1_weights"), device)
 
     checkpoint_dir = run_dir / "checkpoints"
@@ -299,7 +316,8 @@ def _attach_handlers(run: Run) -> None:
         record["train_samples"] = samples
         record["val_seconds"] = time.perf_counter() - start
         run.history.append(record)
-        write_json_atomic(run.run_dir / "history.json", run.history)
+        if distributed.is_main_process():
+            write_json_atomic(run.run_dir / "history.json", run.history)
         logger.info(
             f"epoch {engine.state.epoch}/{engine.state.max_epochs}  "
             + "  ".join(f"{k} {record[k]:.4g}" for k in EPOCH_LOG_NAMES if k in record)
@@ -318,7 +336,7 @@ def _attach_handlers(run: Run) -> None:
     run.stop_at = StopAt(config.get("stop_after_epoch"), config.get("stop_after_iteration"), run.last_checkpointer)
     run.stop_at.attach(trainer)
 
-    if sys.stderr.isatty() and not os.environ.get("CI"):
+    if sys.stderr.isatty() and not os.environ.get("CI") and distributed.is_main_process():
         from ignite.handlers import ProgressBar
 
         ProgressBar(persist=False).attach(trainer, metric_names=["train_loss", "train_acc"])
@@ -438,8 +456,9 @@ def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -
             if results_path.exists():
                 return json.loads(results_path.read_text(encoding="utf-8"))
             return results_of(run, "finished")
-    write_json_atomic(run.run_dir / "config.json", run.config)
-    _attach_wandb(run)
+    if distributed.is_main_process():  # checkpoints, files, W&B and pictures: rank 0 only
+        write_json_atomic(run.run_dir / "config.json", run.config)
+        _attach_wandb(run)
     attach_visuals(run)  # pictures: graph, gallery, confusion matrix, curves, index.html; wandb.watch
     if attach is not None:
         attach(run)
@@ -456,7 +475,8 @@ def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -
     except BaseException as error:
         status, exit_code = "failed", getattr(error, "exit_code", 1)
         results = results_of(run, status)
-        write_json_atomic(run.run_dir / "results.json", results)
+        if distributed.is_main_process():
+            write_json_atomic(run.run_dir / "results.json", results)
         wandb_logging.finish(run.wandb_logger, {}, exit_code=exit_code)
         raise
     finally:
@@ -465,7 +485,8 @@ def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -
         status, exit_code = "interrupted", interrupt.exit_code
 
     results = results_of(run, status)
-    write_json_atomic(run.run_dir / "results.json", results)
+    if distributed.is_main_process():
+        write_json_atomic(run.run_dir / "results.json", results)
     best_path = run.best_checkpointer.last_checkpoint
     if best_path is not None and status == "finished":
         wandb_logging.log_best_model(run.wandb_logger, Path(best_path), run.name, {"score": results["best_score"]})
