@@ -2,6 +2,7 @@
 
     python -m ignite_fire EXPERIMENT.py [--key=value ...]          train (same as `train EXPERIMENT.py`)
     python -m ignite_fire train EXPERIMENT.py [--key=value ...]
+    python -m ignite_fire predict CHECKPOINT [CHECKPOINT ...] --input=DIR [--list=A.txt] [--output=submission.txt]
     python -m ignite_fire graph EXPERIMENT.py [--output=STEM] [--key=value ...]   model graph (.dot/.png/.svg)
 
 Errors a user can fix are one line on stderr and a non-zero exit; ``--debug`` shows the traceback.
@@ -18,6 +19,7 @@ from typing import Any
 import fire
 
 from ignite_fire.errors import UserError
+from ignite_fire.predict import predict_command
 
 logger = logging.getLogger("ignite_fire")
 
@@ -53,6 +55,7 @@ def graph(experiment: str, output: str | None = None, num_classes: int | None = 
 
 COMMANDS: dict[str, Callable[..., Any]] = {
     "train": train,
+    "predict": predict_command,
     "graph": graph,
 }
 

@@ -113,9 +113,11 @@ def parse_label_file(path: Path) -> list[tuple[int, str, str]]:
 
 
 def image_dirs_for(label_file: Path) -> list[Path]:
-    """Where a label file's relative names are looked up: ``train.txt`` -> ``train/``, then its own folder."""
-    beside = label_file.parent / label_file.stem
-    return [beside, label_file.parent] if beside.is_dir() else [label_file.parent]
+    """Where a label file's relative names are looked up: the folder named like it (``train.txt`` ->
+    ``train/``), its own folder, and ``train/`` beside it."""
+    parent = label_file.parent
+    candidates = [parent / label_file.stem, parent, parent / "train"]
+    return [d for i, d in enumerate(candidates) if d.is_dir() and d not in candidates[:i]]
 
 
 def read_label_file(path: Path, classes: Sequence[str] | None) -> list[Labelled]:
@@ -183,6 +185,11 @@ def from_label_file(path: Path, wanted: Sequence[str] | None) -> LabelledImages:
     check_class_counts(train, classes, path)
     val_path = path.with_name("val" + path.suffix) if path.stem == "train" else None
     val = read_label_file(val_path, classes) if val_path is not None and val_path.is_file() else None
+    if val:
+        shared = {str(Path(p).resolve()) for p, _ in train} & {str(Path(p).resolve()) for p, _ in val}
+        if shared:
+            names = sorted(Path(p).name for p in shared)
+            raise UserError(f"{path} and {val_path} list the same images: {_shown(names)}")
     kind = "CSV" if path.suffix.lower() == ".csv" else "label file"
     return LabelledImages(train, val, classes, f"{kind} {path}" + (f" + {val_path.name}" if val else ""))
 

@@ -1,0 +1,361 @@
+"""Predict a folder of images with one or more checkpoints and write the submission file.
+
+    python -m ignite_fire predict runs/NAME/checkpoints/best_checkpoint_7_val_acc=0.9100.pt --input=A --list=A.txt
+    python -m ignite_fire predict runs/fold0 runs/fold1 runs/fold2 --input=A --tta=hflip
+
+A checkpoint holds the model weights, the class list and the run's config (with the path of its
+experiment file, re-imported when the experiment defines its own model or transforms), so nothing
+else is needed. A run directory stands for its best checkpoint. With several checkpoints (the k
+folds, say) their softmax probabilities are averaged.
+
+Writes, only when every image was predicted (each file is replaced atomically, so a failed run
+leaves no partial file):
+
+* ``--output`` (default ``submission.txt``): UTF-8, one ``file_name<TAB>class name`` line per
+  image, in the order of ``--list`` (lines ``file_name[<TAB>anything]``, names relative to
+  ``--input``), else sorted by name: the Tianchi submission format;
+* ``--probabilities`` (default ``probabilities.csv`` beside the output): ``file_name`` and one
+  column per class.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from ignite_fire.data.images import BadImageError, is_image_file, load_image
+from ignite_fire.data.loaders import default_num_workers
+from ignite_fire.data.sources import read_utf8
+from ignite_fire.data.transforms import build_transforms
+from ignite_fire.engines import autocast, resolve_amp
+from ignite_fire.errors import UserError
+from ignite_fire.experiment import load_experiment
+from ignite_fire.files import write_text_atomic
+from ignite_fire.handlers.checkpoints import load_checkpoint, load_model_state
+from ignite_fire.models import build_model
+
+logger = logging.getLogger("ignite_fire")
+
+TTA_CHOICES = (None, "hflip")
+SHOW = 5
+
+
+@dataclass
+class Predictor:
+    """A model rebuilt from a checkpoint, with its class list and eval transform."""
+
+    path: Path
+    model: nn.Module
+    classes: list[str]
+    transform: Callable[[Any], torch.Tensor]
+    channels_last: bool
+
+
+def find_checkpoint(spec: str | Path) -> Path:
+    """``spec`` itself if it is a file; for a run directory, its best checkpoint."""
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise UserError(f"checkpoint not found: {path}")
+    folder = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+    candidates = sorted(folder.glob("best_checkpoint_*.pt"))
+    if not candidates:
+        raise UserError(f"no best_checkpoint_*.pt in {folder}: pass a checkpoint file")
+
+    def score(candidate: Path) -> float:  # Ignite names them best_checkpoint_{epoch}_{metric}={score}.pt
+        match = re.search(r"=(-?[0-9.]+(?:e-?\d+)?)\.pt$", candidate.name)
+        return float(match.group(1)) if match else -math.inf
+
+    return max(candidates, key=score)
+
+
+def load_predictor(path: Path, device: torch.device) -> Predictor:
+    """Rebuild the model of checkpoint ``path`` (with its experiment's factories, if it has any) on ``device``."""
+    checkpoint = load_checkpoint(path)
+    classes = checkpoint.get("classes")
+    config = checkpoint.get("config")
+    if not isinstance(classes, list) or not isinstance(config, dict):
+        raise UserError(f"{path} has no class list or config: predict needs a checkpoint saved by ignite_fire train")
+    config = {**config, "pretrained": False}  # the weights come from the checkpoint
+    model_factory: Callable[..., nn.Module] = build_model
+    transforms_factory: Callable[..., Any] = build_transforms
+    experiment_path = config.get("experiment")
+    if experiment_path and Path(experiment_path).is_file():
+        experiment = load_experiment(experiment_path)
+        model_factory = experiment.factory("build_model", build_model)
+        transforms_factory = experiment.factory("build_transforms", build_transforms)
+    try:
+        model = model_factory(config, len(classes))
+    except UserError as error:
+        if experiment_path and not Path(experiment_path).is_file():
+            raise UserError(
+                f"cannot rebuild the model of {path}: its experiment file {experiment_path} is missing "
+                f"(it may define build_model); put it back there ({error})"
+            ) from error
+        raise
+    load_model_state(model, checkpoint["model"], str(path))
+    channels_last = bool(config.get("channels_last", False))
+    model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+    model.eval()
+    return Predictor(path, model, list(classes), transforms_factory(config)[1], channels_last)
+
+
+def list_images(root: Path, list_file: Path | None) -> list[str]:
+    """Image names relative to ``root``: the order of ``list_file`` if given, else every image sorted by name."""
+    if list_file is None:
+        names = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if is_image_file(p))
+        if not names:
+            raise UserError(f"no images found in {root}")
+        return names
+    if not list_file.is_file():
+        raise UserError(f"--list file not found: {list_file}")
+    names: list[str] = []
+    missing: list[str] = []
+    seen: dict[str, int] = {}
+    for number, line in enumerate(read_utf8(list_file).splitlines(), start=1):
+        name = line.split("\t", 1)[0].strip()
+        if not name:
+            continue
+        if name in seen:
+            raise UserError(f"{list_file} lists {name} twice (lines {seen[name]} and {number})")
+        seen[name] = number
+        if not (root / name).is_file():
+            missing.append(f"{name} (line {number})")
+        names.append(name)
+    if missing:
+        more = f", ... ({len(missing)} in all)" if len(missing) > SHOW else ""
+        raise UserError(f"{list_file} lists images that are not in {root}: {', '.join(missing[:SHOW])}{more}")
+    if not names:
+        raise UserError(f"{list_file} lists no images")
+    return names
+
+
+class PredictDataset(Dataset):
+    """``(index, image tensor or None, error or None)`` for each name; with ``skip_bad`` a bad image is None."""
+
+    def __init__(self, root: Path, names: Sequence[str], transform: Callable[[Any], torch.Tensor], skip_bad: bool):
+        self.root = root
+        self.names = list(names)
+        self.transform = transform
+        self.skip_bad = skip_bad
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, index: int) -> tuple[int, torch.Tensor | None, str | None]:
+        try:
+            image = load_image(self.root / self.names[index])
+        except BadImageError as error:
+            if not self.skip_bad:
+                raise
+            return index, None, str(error)
+        return index, self.transform(image), None
+
+
+def collate_predictions(items: list[tuple[int, torch.Tensor | None, str | None]]) -> tuple[Any, ...]:
+    good = [(index, image) for index, image, _ in items if image is not None]
+    bad = [(index, error) for index, image, error in items if image is None]
+    indices = torch.tensor([index for index, _ in good], dtype=torch.long)
+    images = torch.stack([image for _, image in good]) if good else None
+    return indices, images, bad
+
+
+@torch.inference_mode()
+def probabilities_of(model: nn.Module, images: torch.Tensor, device: torch.device, tta: str | None) -> torch.Tensor:
+    """Softmax probabilities (float32, on the CPU), averaged over the TTA views."""
+    views = [images, torch.flip(images, dims=[3])] if tta == "hflip" else [images]
+    total = None
+    for view in views:
+        with autocast(device, resolve_amp("auto", device)):
+            logits = model(view)
+        probabilities = torch.softmax(logits.float(), dim=1)
+        total = probabilities if total is None else total + probabilities
+    return (total / len(views)).cpu()
+
+
+def predict_images(
+    predictors: Sequence[Predictor],
+    root: Path,
+    names: Sequence[str],
+    device: torch.device,
+    tta: str | None = None,
+    batch_size: int = 64,
+    num_workers: int = 0,
+    skip_bad: bool = False,
+) -> tuple[torch.Tensor, dict[int, str]]:
+    """Average probabilities (N, C) of ``predictors`` over the images, and ``{index: error}`` of skipped images.
+
+    Predictors with the same eval transform share one pass over the images (decoded once).
+    """
+    groups: dict[str, list[Predictor]] = {}
+    for predictor in predictors:
+        groups.setdefault(repr(predictor.transform), []).append(predictor)
+    totals = torch.zeros(len(names), len(predictors[0].classes))
+    skipped: dict[int, str] = {}
+    for group in groups.values():
+        dataset = PredictDataset(root, names, group[0].transform, skip_bad)
+        loader = DataLoader(
+            dataset,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            collate_fn=collate_predictions,
+            pin_memory=device.type == "cuda",
+        )
+        for indices, images, bad in loader:
+            skipped.update(bad)
+            if images is None:
+                continue
+            images = images.to(device, non_blocking=True)
+            for predictor in group:
+                batch = images.to(memory_format=torch.channels_last) if predictor.channels_last else images
+                totals[indices] += probabilities_of(predictor.model, batch, device, tta)
+    return totals / len(predictors), skipped
+
+
+def submission_text(names: Sequence[str], labels: Sequence[str]) -> str:
+    return "".join(f"{name}\t{label}\n" for name, label in zip(names, labels, strict=True))
+
+
+def probabilities_csv(names: Sequence[str], probabilities: torch.Tensor, classes: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["file_name", *classes])
+    for name, row in zip(names, probabilities.tolist(), strict=True):
+        writer.writerow([name, *(f"{p:.6f}" for p in row)])
+    return buffer.getvalue()
+
+
+def check_writable(path: Path) -> None:
+    if path.is_dir():
+        raise UserError(f"--output {path} is a folder: give a file name, e.g. {path / 'submission.txt'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.parent / f".{path.name}.write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as error:
+        raise UserError(f"cannot write {path} ({error.strerror})") from error
+
+
+def predict(
+    *checkpoints: str,
+    input: str | None = None,  # named for the command-line flag --input
+    list: str | None = None,  # named for the command-line flag --list (shadows the builtin here)
+    output: str = "submission.txt",
+    probabilities: str | None = None,
+    tta: str | None = None,
+    batch_size: int = 64,
+    device: str = "auto",
+    num_workers: int | None = None,
+    on_bad_image: str = "error",
+) -> dict[str, Any]:
+    """Predict the images in --input with CHECKPOINT(s); write the Tianchi submission and probabilities.csv.
+
+    Args:
+        checkpoints: checkpoint files or run directories (their best checkpoint); several are averaged.
+        input: the folder of images (default: the --list file's name without .txt, e.g. A.txt -> A/).
+        list: a file naming the images in submission order (``file_name[<TAB>anything]`` lines).
+        output: the submission file (UTF-8, ``file_name<TAB>class`` lines).
+        probabilities: the probabilities CSV (default: probabilities.csv beside the output).
+        tta: None or "hflip" (average with the horizontally flipped image).
+        on_bad_image: "error" (stop, naming the file) or "skip" (leave it out of the submission).
+    """
+    from ignite_fire.training import resolve_device
+
+    if not checkpoints:
+        raise UserError("predict needs at least one checkpoint: predict CHECKPOINT.pt --input=DIR")
+    if tta in ("none", "None", ""):
+        tta = None
+    if tta not in TTA_CHOICES:
+        raise UserError(f"--tta={tta!r} is not allowed: choose hflip or leave it out")
+    if on_bad_image not in ("error", "skip"):
+        raise UserError(f"--on_bad_image={on_bad_image!r} is not allowed: choose 'error' or 'skip'")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise UserError(f"--batch_size must be a positive integer, got {batch_size!r}")
+    list_file = Path(str(list)).expanduser() if list is not None else None
+    if input is None:
+        if list_file is None:
+            raise UserError("predict needs --input=DIR (the images) or --list=FILE")
+        beside = list_file.with_suffix("")
+        root = beside if beside.is_dir() else list_file.parent
+    else:
+        root = Path(str(input)).expanduser()
+    if not root.is_dir():
+        raise UserError(f"--input folder not found: {root}")
+    output_path = Path(str(output)).expanduser()
+    probabilities_path = (
+        Path(str(probabilities)).expanduser() if probabilities else output_path.parent / "probabilities.csv"
+    )
+    check_writable(output_path)
+    check_writable(probabilities_path)
+
+    names = list_images(root, list_file)
+    torch_device = resolve_device(str(device))
+    predictors = [load_predictor(find_checkpoint(spec), torch_device) for spec in checkpoints]
+    classes = predictors[0].classes
+    for predictor in predictors[1:]:
+        if predictor.classes != classes:
+            raise UserError(
+                f"cannot average {predictors[0].path} and {predictor.path}: they were trained on different "
+                f"classes ({classes} and {predictor.classes})"
+            )
+    workers = default_num_workers() if num_workers is None else int(num_workers)
+    order = f"in the order of {list_file}" if list_file else "sorted by name"
+    logger.info(
+        f"predict: {len(names)} images in {root} ({order}) with {len(predictors)} checkpoint"
+        f"{'s' if len(predictors) > 1 else ''} on {torch_device}" + (f", tta {tta}" if tta else "")
+    )
+    start = time.perf_counter()
+    averaged, skipped = predict_images(
+        predictors, root, names, torch_device, tta, batch_size, workers, on_bad_image == "skip"
+    )
+    seconds = time.perf_counter() - start
+    kept = [i for i in range(len(names)) if i not in skipped]
+    if not kept:
+        raise UserError(f"none of the {len(names)} images in {root} could be read; nothing written")
+    kept_names = [names[i] for i in kept]
+    kept_probabilities = averaged[kept]
+    labels = [classes[i] for i in kept_probabilities.argmax(dim=1).tolist()]
+    write_text_atomic(probabilities_path, probabilities_csv(kept_names, kept_probabilities, classes))
+    write_text_atomic(output_path, submission_text(kept_names, labels))
+
+    rate = len(kept) / seconds if seconds > 0 else math.inf
+    logger.info(f"predicted {len(kept)} images in {seconds:.1f} s ({rate:.1f} images/s)")
+    if skipped:
+        shown = ", ".join(names[i] for i in sorted(skipped)[:SHOW])
+        plural = "s" if len(skipped) > 1 else ""
+        logger.info(f"skipped {len(skipped)} unreadable image{plural} (not in the submission): {shown}")
+    counts = {name: labels.count(name) for name in classes}
+    logger.info(
+        f"wrote {output_path} ({len(kept)} lines) and {probabilities_path}; predicted "
+        + ", ".join(f"{name} {n}" for name, n in counts.items())
+    )
+    return {
+        "images": len(kept),
+        "skipped": [names[i] for i in sorted(skipped)],
+        "seconds": seconds,
+        "images_per_second": rate,
+        "output": str(output_path),
+        "probabilities": str(probabilities_path),
+        "class_counts": counts,
+    }
+
+
+@functools.wraps(predict)  # python-fire reads predict's signature and docstring through __wrapped__
+def predict_command(*checkpoints: str, **options: Any) -> None:
+    """The ``predict`` command: :func:`predict`, returning nothing (fire would print a return value)."""
+    predict(*checkpoints, **options)
