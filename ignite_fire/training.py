@@ -389,6 +389,9 @@ def resume(run: Run, path: Path) -> None:
         )
     to_load = {k: v for k, v in run.to_save.items() if k != "model"}
     Checkpoint.load_objects(to_load=to_load, checkpoint={k: checkpoint[k] for k in to_load})
+    for leftover in run.checkpoint_dir.glob("tmp*"):  # half-written files of a process that was killed
+        if leftover.is_file() and distributed.is_main_process():
+            leftover.unlink()
     run.history = list(run.to_save["history"].value)
     iteration_in_epoch = run.trainer.state.iteration % len(run.train_loader)
     if iteration_in_epoch:
@@ -493,6 +496,7 @@ def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -
     summary = {
         k: results[k] for k in ("best_val_acc", "best_epoch", "best_score", "val_macro_f1") if results[k] is not None
     }
+    summary["status"] = status  # "interrupted" after SIGINT/SIGTERM, "stopped" after --stop_after_*
     wandb_logging.finish(run.wandb_logger, summary, exit_code=exit_code)
     if exit_code:
         logger.info(
