@@ -134,25 +134,19 @@ def example_batch(model: torch.nn.Module, shape: Sequence[int]) -> torch.Tensor:
 def _num_classes(config: dict[str, Any]) -> int:
     if config.get("classes"):
         return len(config["classes"])
-    from ignite_fire.data.datasets import scan_class_folders
+    from ignite_fire.data.sources import load_labelled_images
 
-    root = Path(str(config.get("data_dir") or "")).expanduser()
-    root = root / "train" if (root / "train").is_dir() else root
-    if root.is_dir():
-        folders = [name for name, files in scan_class_folders(root).items() if files]
-        if folders:
-            return len(folders)
-    raise UserError(
-        f"cannot tell the number of classes: no class folders in {root}; pass --num_classes=N, "
-        "--classes=[...] or --data_dir=PATH"
-    )
+    try:
+        return len(load_labelled_images(config).classes)
+    except UserError as error:
+        raise UserError(f"cannot tell the number of classes: {error}; or pass --num_classes=N") from error
 
 
 def graph_command(experiment: str, output: str | None = None, num_classes: int | None = None, **overrides: Any) -> None:
     """Draw EXPERIMENT's model graph: OUTPUT.dot, and OUTPUT.png/.svg when Graphviz is installed.
 
     OUTPUT defaults to EXPERIMENT_NAME_graph in the current folder. The number of classes comes from
-    --num_classes, the config's classes, or the class folders of --data_dir. The model is built
+    --num_classes, the config's classes, or the images of --data_dir (class folders or a label file). The model is built
     without pretrained weights (the graph is the same).
     """
     from ignite_fire.experiment import load_experiment

@@ -1,0 +1,153 @@
+"""A run's pictures end to end: run directory, index.html and the offline W&B run (houses4 photos, 2 epochs)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ignite_fire.errors import UserError
+from ignite_fire.experiment import load_experiment
+from ignite_fire.training import train
+from tests.conftest import TINY_EXPERIMENT, run_cli, tiny_args
+
+HOUSES4_CLASSES = ["bathroom", "bedroom", "frontal", "kitchen"]
+
+
+def assert_picture(path: Path) -> None:
+    """``path`` is a PNG that opens and is not blank."""
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
+    assert min(pixels.shape[:2]) > 50, f"{path.name} is {pixels.shape}"
+    assert pixels.std() > 10, f"{path.name} is blank"
+
+
+def wandb_run_dir(run_dir: Path) -> Path:
+    offline = sorted((run_dir / "wandb").glob("offline-run-*"))
+    assert offline, f"no offline W&B run under {run_dir / 'wandb'}"
+    return offline[-1]
+
+
+@pytest.fixture(scope="module")
+def houses4_run(houses4: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("visual-runs")
+    args = tiny_args(houses4, out, "h4", "--epochs=2", "--batch_size=64", "--watch_every=5")
+    result = run_cli(*args, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return out / "h4"
+
+
+def test_run_directory_holds_every_picture(houses4_run: Path) -> None:
+    names = {p.name for p in houses4_run.iterdir()}
+    expected = {"curves.png", "confusion_matrix.png", "gallery_epoch1.png", "gallery_epoch2.png", "model_graph.dot"}
+    expected |= {"index.html"} | ({"model_graph.png", "model_graph.svg"} if shutil.which("dot") else set())
+    assert expected <= names, sorted(expected - names)
+    assert not [n for n in names if n.endswith(".tmp")]
+    for png in houses4_run.glob("*.png"):
+        assert_picture(png)
+    assert "conv" in (houses4_run / "model_graph.dot").read_text().lower()  # ConvolutionBackward0 nodes
+
+
+def test_index_html_shows_the_pictures_by_relative_links(houses4_run: Path) -> None:
+    page = (houses4_run / "index.html").read_text(encoding="utf-8")
+    sources = re.findall(r'<img src="([^"]+)"', page)
+    graph = ["model_graph.svg"] if shutil.which("dot") else []
+    assert sources == ["curves.png", "confusion_matrix.png", "gallery_epoch2.png", *graph]
+    for link in re.findall(r'href="([^"]+)"', page):
+        assert not link.startswith(("/", "http")), link  # openable from disk, folder can be moved
+        assert (houses4_run / link).is_file(), link
+    assert 'http-equiv="refresh"' not in page  # the run is over: no more reloading
+    history = json.loads((houses4_run / "history.json").read_text())
+    assert f"<td>{history[-1]['val_acc']:.4g}</td>" in page
+    assert "gallery_epoch1.png" in page  # earlier galleries are linked
+
+
+def test_offline_wandb_run_holds_gallery_table_images_confusion_matrix_graph_and_gradients(
+    houses4_run: Path,
+) -> None:
+    wandb_dir = wandb_run_dir(houses4_run)
+    out = subprocess.run(
+        ["wandb", "leet", "inspect", "--summary", "--json", str(wandb_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    summary = json.loads(out.stdout)["summary"]
+
+    gallery = summary["val_gallery"]
+    assert gallery["_type"] == "images/separated" and gallery["count"] == 16
+    assert all(re.fullmatch(r"true: \w+, pred: \w+ \(\d\.\d\d\)", c) for c in gallery["captions"])
+    for name in gallery["filenames"]:
+        assert_picture_file = wandb_dir / "files" / name
+        with Image.open(assert_picture_file) as image:
+            assert image.size == (16, 16)  # the validation images, at the experiment's size
+
+    table_info = summary["val_predictions"]
+    assert table_info["_type"] == "table-file" and table_info["nrows"] == 16
+    table = json.loads((wandb_dir / "files" / table_info["path"]).read_text())
+    columns = table["columns"]
+    assert columns[:6] == ["image", "true", "pred", "confidence", "kind", "file"]
+    assert columns[6:] == [f"p({c})" for c in HOUSES4_CLASSES]
+    kinds = [row[4] for row in table["data"]]
+    assert kinds.count("example") == 8 and kinds.count("mistake") == 8  # 2 per class + 8 mistakes
+    for row in table["data"]:
+        assert row[1] in HOUSES4_CLASSES and row[2] in HOUSES4_CLASSES
+        assert sum(row[6:]) == pytest.approx(1.0, abs=1e-4) and max(row[6:]) == pytest.approx(row[3])
+        assert re.fullmatch(r"val/\w+/house\d+_\w+\.jpg", row[5]), row[5]
+        if row[4] == "mistake":
+            assert row[1] != row[2]
+
+    confusion_info = summary["val_confusion_matrix_table"]
+    confusion = json.loads((wandb_dir / "files" / confusion_info["path"]).read_text())
+    assert confusion["columns"] == ["Actual", "Predicted", "nPredictions"]
+    counts = {(a, p): n for a, p, n in confusion["data"]}
+    history = json.loads((houses4_run / "history.json").read_text())
+    assert sum(counts.values()) == 421  # every validation image
+    assert sum(counts[(c, c)] for c in HOUSES4_CLASSES) / 421 == pytest.approx(history[-1]["val_acc"])
+
+    if shutil.which("dot"):
+        assert summary["model_graph"]["_type"] == "image-file"
+    assert any(key.startswith("gradients/") for key in summary), "wandb.watch logged no gradients"
+
+
+def test_pictures_can_be_turned_off(digits_dir: Path, tmp_path: Path) -> None:
+    overrides = {
+        "data_dir": str(digits_dir),
+        "output_dir": str(tmp_path),
+        "name": "off",
+        "epochs": 1,
+        "graph": False,
+        "gallery_every": 0,
+        "wandb_mode": "disabled",
+    }
+    results = train(load_experiment(TINY_EXPERIMENT, overrides))
+    run_dir = Path(results["run_dir"])
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"curves.png", "confusion_matrix.png", "index.html"} <= names
+    assert not any(n.startswith(("gallery_", "model_graph")) for n in names)
+    page = (run_dir / "index.html").read_text(encoding="utf-8")
+    assert "no gallery yet" in page and "no model graph" in page
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"gallery_every": -1}, "--gallery_every=-1 must be an integer >= 0"),
+        ({"gallery_size": 0}, "--gallery_size=0 must be an integer >= 1"),
+        ({"watch": "grads"}, "--watch='grads' is not allowed: choose one of None, 'gradients', 'parameters', 'all'"),
+    ],
+)
+def test_bad_options_are_user_errors(digits_dir: Path, tmp_path: Path, overrides: dict, message: str) -> None:
+    config = {"data_dir": str(digits_dir), "output_dir": str(tmp_path), "wandb_mode": "disabled", **overrides}
+    with pytest.raises(UserError) as error:
+        train(load_experiment(TINY_EXPERIMENT, config))
+    assert str(error.value) == message
