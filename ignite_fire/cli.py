@@ -2,6 +2,8 @@
 
     python -m ignite_fire EXPERIMENT.py [--key=value ...]          train (same as `train EXPERIMENT.py`)
     python -m ignite_fire train EXPERIMENT.py [--key=value ...]
+    python -m ignite_fire sweep EXPERIMENT.py --count=10 [--key=value ...]     hyperparameter sweep (Optuna)
+    python -m ignite_fire sweep-status runs/SWEEP_NAME                        table of a sweep's trials
     python -m ignite_fire predict CHECKPOINT [CHECKPOINT ...] --input=DIR [--list=A.txt] [--output=submission.txt]
     python -m ignite_fire graph EXPERIMENT.py [--output=STEM] [--key=value ...]   model graph (.dot/.png/.svg)
 
@@ -20,6 +22,7 @@ import fire
 
 from ignite_fire.errors import UserError
 from ignite_fire.predict import predict_command
+from ignite_fire.sweeps.commands import sweep, sweep_status
 
 logger = logging.getLogger("ignite_fire")
 
@@ -55,6 +58,8 @@ def graph(experiment: str, output: str | None = None, num_classes: int | None = 
 
 COMMANDS: dict[str, Callable[..., Any]] = {
     "train": train,
+    "sweep": sweep,
+    "sweep-status": sweep_status,
     "predict": predict_command,
     "graph": graph,
 }
