@@ -166,36 +166,64 @@ class GalleryItem:
         return self.true == self.pred
 
 
+def fit_tile(image: np.ndarray, tile: int) -> np.ndarray:
+    """``image`` scaled (aspect kept) to fit a ``tile`` x ``tile`` square: small images by pixel repetition."""
+    from PIL import Image
+
+    height, width = image.shape[:2]
+    scale = tile / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if size == (width, height):
+        return image
+    resample = Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.LANCZOS
+    return np.asarray(Image.fromarray(image).resize(size, resample))
+
+
 def plot_gallery(
     items: Sequence[GalleryItem],
     path: str | Path,
     title: str = "",
     fonts: LabelFonts | None = None,
     columns: int | None = None,
+    tile: int = 160,
 ) -> Path:
-    """A grid of ``items``, each captioned ``true: ...`` / ``pred: ... (confidence)``; wrong ones in red."""
+    """A grid of ``items``, each captioned ``true: ...`` / ``pred: ... (confidence)``; wrong ones in red.
+
+    The images are pasted into one picture pixel for pixel (scaled to ``tile`` pixels, small ones
+    by repeating pixels, so nothing is blurred) and the captions are drawn on it: one figure
+    without axes is much quicker to draw than a grid of subplots.
+    """
     fonts = fonts or LabelFonts((DEFAULT_FAMILY,))
+    dpi, pad, caption_height = 100, 10, 34
+    title_height = 30 if title else 4
     count = max(1, len(items))
     columns = columns or min(count, max(1, math.ceil(math.sqrt(count))))
     rows = math.ceil(count / columns)
-    figure = Figure(figsize=(2.3 * columns, 2.6 * rows + (0.5 if title else 0.1)), dpi=100)
-    axes = figure.subplots(rows, columns, squeeze=False)
-    for position, axis in enumerate(axes.flat):
-        axis.set_axis_off()
-        if position >= len(items):
-            continue
-        item = items[position]
-        axis.imshow(item.image, interpolation="antialiased" if min(item.image.shape[:2]) > 64 else "nearest")
-        axis.set_title(
+    width = columns * (tile + pad) + pad
+    height = title_height + rows * (caption_height + tile + pad)
+    canvas = np.full((height, width, 3), 255, dtype=np.uint8)
+    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    for position, item in enumerate(items):
+        row, column = divmod(position, columns)
+        left = pad + column * (tile + pad)
+        top = title_height + row * (caption_height + tile + pad) + caption_height
+        image = fit_tile(to_uint8_image(item.image), tile)
+        y0, x0 = top + (tile - image.shape[0]) // 2, left + (tile - image.shape[1]) // 2
+        canvas[y0 : y0 + image.shape[0], x0 : x0 + image.shape[1]] = image
+        figure.text(
+            (left + tile / 2) / width,
+            1 - (top - 3) / height,
             f"true: {item.true}\npred: {item.pred} ({item.confidence:.2f})",
-            fontsize=10,
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            linespacing=1.3,
             fontfamily=fonts.family,
             color=CORRECT_COLOR if item.correct else WRONG_COLOR,
-            pad=3,
         )
+    figure.figimage(canvas, 0, 0, origin="upper", resize=False)
     if title:
-        figure.suptitle(title, fontsize=11, fontfamily=fonts.family)
-    figure.tight_layout()
+        figure.text(0.5, 1 - 6 / height, title, ha="center", va="top", fontsize=11, fontfamily=fonts.family)
     return save_figure(figure, path)
 
 
@@ -306,5 +334,5 @@ def plot_curves(
         axes[2].set_yscale("log")
     if title:
         figure.suptitle(title, fontsize=12)
-    figure.tight_layout()
+    figure.subplots_adjust(left=0.05, right=0.97, bottom=0.13, top=0.84 if title else 0.9, wspace=0.32)
     return save_figure(figure, path)
