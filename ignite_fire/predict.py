@@ -36,6 +36,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from ignite_fire.data.decode import draft_size
 from ignite_fire.data.images import BadImageError, is_image_file, load_image
 from ignite_fire.data.loaders import default_num_workers
 from ignite_fire.data.sources import read_utf8
@@ -62,6 +63,7 @@ class Predictor:
     classes: list[str]
     transform: Callable[[Any], torch.Tensor]
     channels_last: bool
+    draft_size: int | None = None  # JPEG draft decoding, as the run's datasets did
 
 
 def find_checkpoint(spec: str | Path) -> Path:
@@ -111,7 +113,8 @@ def load_predictor(path: Path, device: torch.device) -> Predictor:
     channels_last = bool(config.get("channels_last", False))
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     model.eval()
-    return Predictor(path, model, list(classes), transforms_factory(config)[1], channels_last)
+    transform = transforms_factory(config)[1]
+    return Predictor(path, model, list(classes), transform, channels_last, draft_size(config))
 
 
 def list_images(root: Path, list_file: Path | None) -> list[str]:
@@ -147,18 +150,26 @@ def list_images(root: Path, list_file: Path | None) -> list[str]:
 class PredictDataset(Dataset):
     """``(index, image tensor or None, error or None)`` for each name; with ``skip_bad`` a bad image is None."""
 
-    def __init__(self, root: Path, names: Sequence[str], transform: Callable[[Any], torch.Tensor], skip_bad: bool):
+    def __init__(
+        self,
+        root: Path,
+        names: Sequence[str],
+        transform: Callable[[Any], torch.Tensor],
+        skip_bad: bool,
+        draft_size: int | None = None,
+    ) -> None:
         self.root = root
         self.names = list(names)
         self.transform = transform
         self.skip_bad = skip_bad
+        self.draft_size = draft_size
 
     def __len__(self) -> int:
         return len(self.names)
 
     def __getitem__(self, index: int) -> tuple[int, torch.Tensor | None, str | None]:
         try:
-            image = load_image(self.root / self.names[index])
+            image = load_image(self.root / self.names[index], self.draft_size)
         except BadImageError as error:
             if not self.skip_bad:
                 raise
@@ -201,13 +212,13 @@ def predict_images(
 
     Predictors with the same eval transform share one pass over the images (decoded once).
     """
-    groups: dict[str, list[Predictor]] = {}
+    groups: dict[tuple[str, int | None], list[Predictor]] = {}
     for predictor in predictors:
-        groups.setdefault(repr(predictor.transform), []).append(predictor)
+        groups.setdefault((repr(predictor.transform), predictor.draft_size), []).append(predictor)
     totals = torch.zeros(len(names), len(predictors[0].classes))
     skipped: dict[int, str] = {}
     for group in groups.values():
-        dataset = PredictDataset(root, names, group[0].transform, skip_bad)
+        dataset = PredictDataset(root, names, group[0].transform, skip_bad, group[0].draft_size)
         loader = DataLoader(
             dataset,
             batch_size=batch_size,

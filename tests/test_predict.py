@@ -4,12 +4,15 @@ file's order, average the folds' checkpoints, and fail on bad input without leav
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
+from ignite_fire.data.datasets import build_datasets
+from ignite_fire.data.transforms import build_transforms
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.predict import find_checkpoint, predict
@@ -126,6 +129,20 @@ def test_best_checkpoint_of_a_run_dir_and_its_contents(fold_runs: list[Path]) ->
     assert checkpoint["classes"] == TIANCHI_CLASSES
     assert checkpoint["config"]["experiment"] == str(TINY_EXPERIMENT)
     assert checkpoint["meta"]["metric"] == "val_weighted_f1"
+
+
+def test_predict_reproduces_the_validation_accuracy(tianchi: Path, fold_runs: list[Path], tmp_path: Path) -> None:
+    path = find_checkpoint(fold_runs[1])
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    config = checkpoint["config"]
+    val = build_datasets(config, build_transforms(config)).val.samples  # the run's fold 1
+    listing = tmp_path / "val.txt"
+    listing.write_text("".join(f"{Path(p).name}\n" for p, _ in val), encoding="utf-8")
+    predict(path, input=str(tianchi / "train"), list=str(listing), output=str(tmp_path / "s.txt"), num_workers=0)
+    predicted = [label for _, label in read_submission(tmp_path / "s.txt")]
+    accuracy = sum(p == TIANCHI_CLASSES[y] for p, (_, y) in zip(predicted, val, strict=True)) / len(val)
+    best = max((r for r in json.loads((fold_runs[1] / "history.json").read_text())), key=lambda r: r["val_weighted_f1"])
+    assert accuracy == pytest.approx(best["val_acc"])
 
 
 def test_missing_experiment_of_a_custom_model(fold_runs: list[Path], tianchi: Path, tmp_path: Path) -> None:
