@@ -483,10 +483,11 @@ def sync(
         raise SystemExit("bench sync needs CUDA")
     device = torch.device("cuda")
     configure_cuda(device)
-    cases = {
-        "bf16": {"amp": "bf16"},
-        "bf16 + grad_clip": {"amp": "bf16", "grad_clip": 1.0},
-        "fp32": {"amp": False},
+    cases: dict[str, dict[str, Any]] = {
+        "bf16, SGD": {"amp": "bf16"},
+        "bf16, Adam": {"amp": "bf16", "optimizer": "Adam"},
+        "bf16, SGD, grad_clip": {"amp": "bf16", "grad_clip": 1.0},
+        "fp32, SGD": {"amp": False},
         "fp16 + GradScaler (expected to sync)": {"amp": "fp16"},
     }
     report: dict[str, str] = {}
@@ -505,16 +506,16 @@ def check_sync_free(
     compile: bool = False,
     amp: str | bool = "bf16",
     grad_clip: float | None = None,
+    optimizer: str = "SGD",
 ) -> str:
     """``"no sync"`` if ``steps`` trainer iterations (after ``warmup``) never synchronise, else the first error."""
     from ignite.engine import Events
 
     device = torch.device("cuda")
     net = build_model(model, 10, 0, device).to(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     trainer = create_trainer(
         compile_model(net, compile),
-        optimizer,
+        build_optimizer(optimizer, net),
         nn.CrossEntropyLoss(),
         device,
         amp=amp,

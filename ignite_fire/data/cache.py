@@ -123,19 +123,22 @@ def crop_fractions(
     return torch.sqrt(area * aspect).clamp(max=1.0), torch.sqrt(area / aspect).clamp(max=1.0)
 
 
-def random_resized_crop(pixels: torch.Tensor, size: int, random: torch.Tensor) -> torch.Tensor:
+def random_resized_crop(
+    pixels: torch.Tensor, size: int, random: torch.Tensor, batched: bool | None = None
+) -> torch.Tensor:
     """A different random crop and horizontal flip of each square, resized to ``size`` x ``size``.
 
     Args:
         pixels: (B, S, S, 3) uint8.
         random: (B, 5) uniform numbers in [0, 1): crop area, aspect, x and y position, flip (< 0.5).
+        batched: one ``grid_sample`` for the whole batch (the default on GPUs); else one antialiased
+            uint8 resize per image (the default on CPUs, where it is several times faster).
     Returns:
-        (B, 3, size, size) float in [0, 255]. On a GPU: one ``grid_sample`` for the whole batch. On a
-        CPU: one antialiased uint8 resize per image (several times faster than ``grid_sample`` there).
+        (B, 3, size, size) float in [0, 255].
     """
     batch, side = pixels.shape[0], pixels.shape[1]
     width, height = crop_fractions(random)
-    if pixels.device.type != "cpu":
+    if batched if batched is not None else pixels.device.type != "cpu":
         images = pixels.permute(0, 3, 1, 2).float()
         theta = torch.zeros(batch, 2, 3, device=pixels.device)
         theta[:, 0, 0] = width * torch.where(random[:, 4] < 0.5, -1.0, 1.0)

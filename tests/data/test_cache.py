@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ignite_fire.data.cache import CachedImages, cache_splits, decode_all, keep_batch
+from ignite_fire.data.cache import CachedImages, cache_splits, decode_all, keep_batch, random_resized_crop
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.decode import resize_size
 from ignite_fire.data.loaders import build_eval_loader, build_train_loader
@@ -124,3 +124,18 @@ def test_the_cache_refuses_an_experiment_with_its_own_transforms(digits_dir: Pat
     experiment = experiment_from_config("custom", config, build_transforms=build_transforms)
     with pytest.raises(UserError, match="cannot use the experiment's build_transforms"):
         cache_splits(experiment, splits, config, torch.device("cpu"))
+
+
+def test_the_gpu_crop_one_grid_sample_per_batch_matches_the_cpu_crop(cached) -> None:
+    """The GPU path (batched ``grid_sample``), run on the CPU: same crops as the per-image path, up to resampling."""
+    _, splits, _ = cached
+    pixels = splits.train.images[:16]
+    random = torch.rand(16, 5, generator=torch.Generator().manual_seed(1))
+    batched = random_resized_crop(pixels, SIZE, random, batched=True)
+    per_image = random_resized_crop(pixels, SIZE, random, batched=False)
+    assert batched.shape == per_image.shape == (16, 3, SIZE, SIZE)
+    assert 0 <= float(batched.min()) and float(batched.max()) <= 255
+    assert (batched - per_image).abs().mean() < 12  # of 255: one-pixel offsets and bilinear vs antialiased
+    mirrored = random.clone()
+    mirrored[:, 4] = 1 - mirrored[:, 4]  # flip exactly the others
+    assert not torch.allclose(random_resized_crop(pixels, SIZE, mirrored, batched=True), batched)
