@@ -1,8 +1,8 @@
 """Bad training data: one clear line naming the problem, no traceback, nothing half-written.
 
 The data checks run in-process (each is a UserError, which the CLI prints as one line); the
-CLI tests cover what only a real run shows: a corrupt image met by a DataLoader worker process,
-``--on_bad_image=skip``, and the stderr of a data error.
+CLI tests cover what only a real run shows: a corrupt image met by a DataLoader worker process
+and the stderr of a data error.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import pytest
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.transforms import build_transforms
 from ignite_fire.errors import UserError
-from ignite_fire.experiment import resolve_config
-from tests.conftest import run_cli, tiny_args
+from ignite_fire.experiment import load_experiment, resolve_config
+from ignite_fire.training import train
+from tests.conftest import TINY_EXPERIMENT, run_cli, tiny_args
 from tests.error_checks import assert_one_line_error, files_under
 from tests.tianchi_data import TIANCHI_CLASSES, digits_sources, write_tianchi
 
@@ -129,13 +130,15 @@ def test_corrupt_image_in_a_worker_process_names_the_file(tianchi_copy: Path, tm
     assert not list((tmp_path / "runs").rglob("*.pt")), "no checkpoint from a failed first epoch"
 
 
-def test_on_bad_image_skip_trains_and_reports_the_count(tianchi_copy: Path, tmp_path: Path) -> None:
+def test_on_bad_image_skip_trains_and_reports_the_count(
+    tianchi_copy: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     broken = sorted((tianchi_copy / "train").iterdir())[4]
     broken.write_bytes(b"not a JPEG")
-    args = tiny_args(
-        tianchi_copy, tmp_path / "runs", "skip", "--epochs=1", "--on_bad_image=skip", "--wandb_mode=disabled"
-    )
-    result = run_cli(*args)
-    assert result.returncode == 0, result.stderr
-    assert f"skipped 1 unreadable image (--on_bad_image=skip): {broken.name}" in result.stdout
-    assert list((tmp_path / "runs" / "skip" / "checkpoints").glob("best_checkpoint_*.pt"))
+    overrides = {"data_dir": str(tianchi_copy), "output_dir": str(tmp_path), "name": "skip", "epochs": 1}
+    with caplog.at_level("INFO", logger="ignite_fire"):
+        results = train(
+            load_experiment(TINY_EXPERIMENT, {**overrides, "on_bad_image": "skip", "wandb_mode": "disabled"})
+        )
+    assert f"skipped 1 unreadable image (--on_bad_image=skip): {broken.name}" in caplog.text
+    assert results["status"] == "finished" and Path(results["best_checkpoint"]).is_file()
