@@ -6,12 +6,14 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import ignite.distributed as idist
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 
 def default_num_workers() -> int:
-    return min(8, os.cpu_count() or 1)
+    """``min(8, CPU count)``, shared out between the processes of this machine in distributed runs."""
+    return min(8, (os.cpu_count() or 1) // idist.get_nproc_per_node())
 
 
 class EpochSampler(Sampler[int]):
