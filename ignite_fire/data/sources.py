@@ -33,6 +33,7 @@ logger = logging.getLogger("ignite_fire")
 
 LABEL_FILE_NAMES = ("train.txt", "train.csv")
 SHOW = 5  # how many offending entries an error message lists
+HEADER_LABELS = ("label", "labels", "class", "category")  # a first row with this label is a header
 
 Labelled = tuple[str, str]  # (image path, class name)
 
@@ -86,7 +87,7 @@ def parse_label_file(path: Path) -> list[tuple[int, str, str]]:
     """``(line number, file name, label)`` for every non-blank line of a ``.txt`` or ``.csv`` label file.
 
     ``.txt``: ``file_name<TAB>label`` (or separated by spaces when there is no tab);
-    ``.csv``: ``path,label``, with an optional header row (``path,label``, ``file_name,label``, ...).
+    ``.csv``: ``path,label``. A first row whose label is ``label`` (or class, category) is a header.
     """
     text = read_utf8(path)
     entries: list[tuple[int, str, str]] = []
@@ -96,8 +97,8 @@ def parse_label_file(path: Path) -> list[tuple[int, str, str]]:
             fields = [field.strip() for field in row]
             if not any(fields):
                 continue
-            if number == 1 and fields[0].lower() in ("path", "file", "file_name", "filename", "image", "image_path"):
-                continue
+            if not entries and fields[1].lower() in HEADER_LABELS:
+                continue  # a header row
             if len(fields) < 2 or not fields[0] or not fields[1]:
                 raise UserError(f"{path} line {number}: expected 'path,label', got {','.join(row)!r}")
             entries.append((number, fields[0], fields[1]))
@@ -108,6 +109,8 @@ def parse_label_file(path: Path) -> list[tuple[int, str, str]]:
         fields = line.split("\t") if "\t" in line else line.strip().rsplit(None, 1)
         if len(fields) < 2 or not fields[0].strip() or not fields[1].strip():
             raise UserError(f"{path} line {number}: expected 'file_name<TAB>label', got {line!r}")
+        if not entries and fields[1].strip().lower() in HEADER_LABELS:
+            continue  # a header row
         entries.append((number, fields[0].strip(), fields[1].strip()))
     return entries
 
@@ -176,7 +179,7 @@ def check_class_counts(samples: Sequence[Labelled], classes: Sequence[str], wher
     present = {label for _, label in samples}
     empty = [name for name in classes if name not in present]
     if empty:
-        raise UserError(f"class {empty[0]!r} has no images in {where}; add images or remove the class from --classes")
+        raise UserError(f"class {empty[0]!r} has no images in {where}; add images or remove the class")
 
 
 def from_label_file(path: Path, wanted: Sequence[str] | None) -> LabelledImages:

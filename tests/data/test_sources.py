@@ -63,11 +63,11 @@ def test_val_txt_is_used_as_the_validation_set(tianchi_digits: Path, tmp_path: P
     assert len(splits.train) == sum(PER_CLASS.values()) - 2
 
 
-def test_label_file_with_bom_spaces_and_crlf(tianchi_digits: Path, tmp_path: Path) -> None:
+def test_label_file_with_bom_header_spaces_and_crlf(tianchi_digits: Path, tmp_path: Path) -> None:
     root = tmp_path / "bom"
     shutil.copytree(tianchi_digits, root)
     lines = (root / "train.txt").read_text(encoding="utf-8").splitlines()
-    text = "\r\n".join(line.replace("\t", "   ") for line in lines) + "\r\n\r\n"
+    text = "\r\n".join(["image\tlabel"] + [line.replace("\t", "   ") for line in lines]) + "\r\n\r\n"
     (root / "train.txt").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     data = load_labelled_images(make_config(root))
     assert len(data.train) == len(lines) and set(data.classes) == set(TIANCHI_CLASSES)
