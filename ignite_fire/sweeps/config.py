@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -326,7 +327,10 @@ def build_sampler(spec: SweepSpec, seed: int) -> optuna.samplers.BaseSampler:
         return optuna.samplers.GridSampler({n: grid_values(d) for n, d in spec.parameters.items()}, seed=seed)
     if spec.method == "random":
         return optuna.samplers.RandomSampler()
-    return optuna.samplers.TPESampler(n_startup_trials=TPE_STARTUP_TRIALS)
+    with warnings.catch_warnings():  # constant_liar is experimental in Optuna 4
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        # constant_liar: trials running on other workers count as bad guesses, so TPE looks elsewhere.
+        return optuna.samplers.TPESampler(n_startup_trials=TPE_STARTUP_TRIALS, constant_liar=True)
 
 
 def build_pruner(spec: SweepSpec) -> optuna.pruners.BasePruner:

@@ -82,9 +82,8 @@ def make_sweep_dir(sweep: Sweep) -> None:
     prepare_run_dir(str(sweep.sweep_dir.parent), sweep.name, resuming=True)
 
 
-def open_study(sweep: Sweep, resume: bool) -> tuple[optuna.Study, optuna.storages.BaseStorage]:
+def open_study(sweep: Sweep, resume: bool, storage: optuna.storages.BaseStorage) -> optuna.Study:
     """Create the sweep's study, or join it; a study started with another metric or method is refused."""
-    storage = open_storage(sweep.storage_url)
     where = display_url(sweep.storage_url)
     exists = sweep.name in optuna.get_all_study_names(storage)
     if resume and not exists:
@@ -111,7 +110,7 @@ def open_study(sweep: Sweep, resume: bool) -> tuple[optuna.Study, optuna.storage
                 )
         if stored["parameters"] != described["parameters"]:
             logger.warning(f"note: the search space differs from the one sweep {sweep.name} started with")
-    return study, storage
+    return study
 
 
 def requeue_interrupted(study: optuna.Study) -> list[int]:
@@ -253,9 +252,13 @@ def run_sweep(
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise UserError(f"--count={count!r} must be an int >= 1 (the number of trials this worker runs)")
     sweep = prepare_sweep(experiment_path, overrides, storage, resume)
+    if resume and not storage and not (sweep.sweep_dir / "study.db").is_file():
+        raise UserError(f"--resume: there is no sweep in {sweep.sweep_dir}; start it without --resume")
+    optuna_storage = open_storage(sweep.storage_url) if storage else None  # a bad URL fails before any mkdir
     make_sweep_dir(sweep)
+    optuna_storage = optuna_storage or open_storage(sweep.storage_url)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the sweep logs its own lines
-    study, optuna_storage = open_study(sweep, resume)
+    study = open_study(sweep, resume, optuna_storage)
     orphans = fail_orphans(study, optuna_storage)
     if orphans:
         logger.info(f"trial(s) {', '.join(map(str, orphans))} lost their worker process: marked interrupted")

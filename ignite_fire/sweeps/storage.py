@@ -29,6 +29,7 @@ HEARTBEAT_INTERVAL_S = 60
 GRACE_PERIOD_S = 180
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 DRIVER_HINTS = {
+    "psycopg": "pip install 'psycopg[binary]'",
     "psycopg2": "pip install psycopg2-binary",
     "pymysql": "pip install pymysql",
     "MySQLdb": "pip install mysqlclient",
@@ -79,9 +80,10 @@ def open_storage(url: str) -> BaseStorage:
                     heartbeat_interval=HEARTBEAT_INTERVAL_S,
                     grace_period=GRACE_PERIOD_S,
                 )
-        except ModuleNotFoundError as error:
-            hint = DRIVER_HINTS.get(str(error.name), f"pip install {error.name}")
-            raise UserError(f"--storage={display_url(url)} needs the database driver {error.name}: {hint}") from error
+        except ImportError as error:  # Optuna re-raises the driver's ModuleNotFoundError as an ImportError
+            name = getattr(error.__cause__, "name", None) or error.name or "?"
+            hint = DRIVER_HINTS.get(name, f"pip install {name}")
+            raise UserError(f"--storage={display_url(url)} needs the database driver {name}: {hint}") from error
         except Exception as error:  # sqlalchemy's errors: bad URL, server down, locked file
             last_error = error
             if "Could not parse" in str(error) or type(error).__name__ == "ArgumentError":
