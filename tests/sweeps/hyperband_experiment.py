@@ -11,7 +11,7 @@ config = {
     "model": "linear",
     "pretrained": False,
     "image_size": 16,
-    "epochs": 3,
+    "epochs": 2,
     "batch_size": 32,
     "learning_rate": 0.01,
     "optimizer": "Adam",

@@ -137,8 +137,8 @@ def test_hyperband_stops_a_clearly_worse_trial_early(digits_dir: Path, tmp_path:
 
     study = load_study(tmp_path / "hb")
     good, worse = study.trials
-    assert good.state == TrialState.COMPLETE and good.user_attrs["epochs"] == 3
-    assert worse.state == TrialState.PRUNED and worse.user_attrs["epochs"] == 1  # stopped after epoch 1 of 3
+    assert good.state == TrialState.COMPLETE and good.user_attrs["epochs"] == 2
+    assert worse.state == TrialState.PRUNED and worse.user_attrs["epochs"] == 1  # stopped after epoch 1 of 2
     assert worse.intermediate_values[1] < good.intermediate_values[1]
     run_dir = Path(worse.user_attrs["run_dir"])
     assert len(json.loads((run_dir / "history.json").read_text())) == 1
