@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ class GallerySample:
 class _Selection:
     examples: dict[int, list[GallerySample]] = field(default_factory=dict)
     mistakes: list[GallerySample] = field(default_factory=list)
+    example_positions: set[int] = field(default_factory=set)
     seen: int = 0
 
 
@@ -138,7 +138,6 @@ class PredictionGallery:
         self.last_path: Path | None = None
         self._selection = _Selection()
         self._evaluated_epoch: int | None = None
-        self.logger = logging.getLogger(__name__)
 
     def attach(self, evaluator: Engine) -> None:
         evaluator.add_event_handler(Events.STARTED, self.reset)
@@ -182,12 +181,17 @@ class PredictionGallery:
                     if len(kept) >= self.per_class:
                         break
                     kept.append(sample(i, "example"))
+                    selection.example_positions.add(start + i)
         if self.mistake_slots:
             wrong = (pred != targets).nonzero().flatten()
             if len(wrong):
                 floor = selection.mistakes[-1].confidence if len(selection.mistakes) >= self.mistake_slots else -1.0
                 order = wrong[confidence[wrong].argsort(descending=True)][: self.mistake_slots].tolist()
-                new = [sample(i, "mistake") for i in order if float(confidence[i]) > floor]
+                new = [
+                    sample(i, "mistake")
+                    for i in order
+                    if float(confidence[i]) > floor and start + i not in selection.example_positions
+                ]
                 merged = sorted(selection.mistakes + new, key=lambda s: -s.confidence)
                 selection.mistakes = merged[: self.mistake_slots]
 

@@ -139,6 +139,16 @@ def test_it_keeps_the_first_images_of_each_class_and_the_most_confident_mistakes
     assert gallery.caption(mistakes[0]) == "true: a, pred: c (0.99)"
 
 
+def test_a_class_example_is_not_shown_again_as_a_mistake(tmp_path: Path) -> None:
+    targets = torch.tensor([0, 1, 0])
+    logits = torch.tensor([[0.0, 5.0], [0.0, 1.0], [0.0, 2.0]])  # all predicted 1: 0 and 2 are wrong
+    engine, data = scripted_evaluator([(torch.rand(3, 3, 4, 4), targets, logits)])
+    gallery = PredictionGallery(["a", "b"], tmp_path, trainer_at(1, 1), size=4, mean=(0.0,), std=(1.0,))
+    gallery.attach(engine)
+    engine.run(data)
+    assert [(s.position, s.kind) for s in gallery.samples] == [(0, "example"), (1, "example"), (2, "mistake")]
+
+
 def run_training(gallery_every: int, max_epochs: int, tmp_path: Path, stop_at: int | None = None) -> list[str]:
     images, targets = torch.rand(8, 3, 8, 8), torch.tensor([0, 1] * 4)
     evaluator = create_evaluator(nn.Sequential(nn.Flatten(), nn.Linear(192, 2)))
