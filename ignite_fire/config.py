@@ -76,6 +76,7 @@ DEFAULTS: dict[str, Any] = {
     "stop_after_epoch": None,  # stop cleanly after this epoch, as a pre-emption would
     "stop_after_iteration": None,  # stop cleanly after this iteration
     # Pictures (run directory, W&B and index.html).
+    "plots": True,  # False turns off every picture below (files and W&B media); watch is separate
     "graph": True,  # draw the torchviz model graph at the start (model_graph.dot, .png/.svg with Graphviz)
     "gallery_every": 1,  # epochs between prediction galleries (the last epoch always gets one); 0 = none
     "gallery_size": 16,  # images per gallery: class examples and the most confident mistakes

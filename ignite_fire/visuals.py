@@ -14,7 +14,8 @@ gradients/parameters                                                  ``wandb.wa
 the page               ``index.html``
 =====================  ============================================  ================================
 
-Config keys: ``graph``, ``gallery_every``, ``gallery_size``, ``watch``, ``watch_every``.
+Config keys: ``plots`` (False: none of the pictures), ``graph``, ``gallery_every``, ``gallery_size``,
+``watch``, ``watch_every``.
 A picture that cannot be drawn is a warning: it never stops training.
 """
 
@@ -132,9 +133,11 @@ def attach_visuals(run: Run) -> None:
     gallery_every = _non_negative_int(config, "gallery_every", 0)
     gallery_size = _non_negative_int(config, "gallery_size", 1)
 
+    watch_model(run)
+    if not config.get("plots", True):
+        return
     if config.get("graph", True):
         trainer.add_event_handler(Events.STARTED, guarded("the model graph", lambda _: export_run_graph(run)))
-    watch_model(run)
 
     confusion = ConfusionMatrixPlot(run.classes, run.run_dir, trainer, metric, run.wandb_logger)
     best = best_epoch(run.history, metric)  # a resumed run goes on from its best epoch so far

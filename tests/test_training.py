@@ -52,6 +52,7 @@ def test_run_directory_holds_config_checkpoints_results_and_wandb(trained: Path)
     assert results["train_samples_per_second"] > 0
     assert (trained / "checkpoints" / "last.pt").is_file()
     assert Path(results["best_checkpoint"]).is_file()
+    assert not list(trained.glob("*.png")), "plots=False (tests/tiny_experiment.py) must draw no pictures"
 
 
 def test_best_checkpoint_is_the_epoch_with_highest_val_acc(trained: Path) -> None:

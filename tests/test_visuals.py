@@ -39,7 +39,9 @@ def wandb_run_dir(run_dir: Path) -> Path:
 @pytest.fixture(scope="module")
 def houses4_run(houses4: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("visual-runs")
-    args = tiny_args(houses4, out, "h4", "--epochs=2", "--batch_size=64", "--watch_every=5")
+    args = tiny_args(
+        houses4, out, "h4", "--epochs=2", "--batch_size=64", "--plots=True", "--watch=gradients", "--watch_every=5"
+    )
     result = run_cli(*args, timeout=600)
     assert result.returncode == 0, result.stderr
     return out / "h4"
@@ -125,6 +127,7 @@ def test_pictures_can_be_turned_off(digits_dir: Path, tmp_path: Path) -> None:
         "output_dir": str(tmp_path),
         "name": "off",
         "epochs": 1,
+        "plots": True,
         "graph": False,
         "gallery_every": 0,
         "wandb_mode": "disabled",

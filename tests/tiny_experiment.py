@@ -18,6 +18,8 @@ config = {
     "seed": 0,
     "n_saved": 1,
     "wandb_project": "ignite_fire-tests",
+    "plots": False,  # tests/test_visuals.py turns the pictures on where it checks them
+    "watch": None,
 }
 
 
