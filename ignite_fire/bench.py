@@ -279,7 +279,7 @@ def train(
     rounds: int = 5,
     log_every: int = 10,
     num_classes: int = 10,
-    contenders: str = "ignite_fire,plain,seed",
+    contenders: str | tuple[str, ...] = "ignite_fire,plain,seed",
     threads: int | None = None,
     seed: int = 0,
     json_out: str | None = None,
@@ -290,7 +290,9 @@ def train(
     torch_device = _device(device)
     configure_cuda(torch_device)
     amp = _amp(amp)
-    names = [name.strip() for name in str(contenders).replace(" ", "").split(",") if name.strip()]
+    if isinstance(contenders, str):  # python-fire turns "a,b" into a tuple
+        contenders = contenders.split(",")
+    names = [str(name).strip() for name in contenders if str(name).strip()]
     unknown = sorted(set(names) - set(LOOPS))
     if unknown:
         raise SystemExit(f"unknown contender {unknown[0]}: choose from {', '.join(LOOPS)}")
@@ -357,12 +359,19 @@ def image_paths(data: str, limit: int | None = None) -> list[str]:
     return paths[:limit] if limit else paths
 
 
-def _resize_shorter(path: str, size: int, draft: bool) -> None:
+def _resize_shorter(path: str, size: int, how: str) -> None:
+    """Decode ``path`` (``how``: imagefolder, plain or draft) and resize its shorter side to ``size`` with PIL."""
     import torchvision.transforms.functional as F
+    from PIL import Image
 
     from ignite_fire.data.images import load_image
 
-    F.resize(load_image(path, size if draft else None), size, antialias=True)
+    if how == "imagefolder":  # torchvision's default loader: no EXIF orientation
+        with open(path, "rb") as file:
+            image = Image.open(file).convert("RGB")
+    else:
+        image = load_image(path, size if how == "draft" else None)
+    F.resize(image, size, antialias=True)
 
 
 def _time_epoch(loader: Any) -> float:
@@ -398,57 +407,53 @@ def input_pipeline(
         return n / statistics.median(seconds)
 
     # 1. decode + resize the shorter side to image_size, interleaved.
-    times: dict[str, list[float]] = {"plain": [], "draft": []}
+    times: dict[str, list[float]] = {"imagefolder": [], "plain": [], "draft": []}
     for _ in range(repeats):
         for name in times:
             start = time.perf_counter()
             for path in paths:
-                _resize_shorter(path, image_size, draft=name == "draft")
+                _resize_shorter(path, image_size, name)
             times[name].append(time.perf_counter() - start)
-    plain, draft = rate(times["plain"]), rate(times["draft"])
+    folder, plain, draft = (rate(times[name]) for name in ("imagefolder", "plain", "draft"))
     print(
-        f"decode + resize to {image_size} px:  plain PIL {plain:.0f} img/s   draft {draft:.0f} img/s   "
-        f"({draft / plain:.2f}x)"
+        f"decode + resize to {image_size} px:  ImageFolder loader {folder:.0f} img/s   plain PIL (EXIF) {plain:.0f} "
+        f"img/s   draft {draft:.0f} img/s   ({draft / plain:.2f}x plain, {draft / folder:.2f}x ImageFolder)"
     )
-    results["decode_resize"] = {"plain": plain, "draft": draft, "ratio": draft / plain}
+    results["decode_resize"] = {"imagefolder": folder, "plain": plain, "draft": draft, "ratio": draft / plain}
 
-    # 2. the training pipeline through a DataLoader, interleaved.
+    # 2. the training pipeline through a DataLoader (plain, draft, and the memory cache), interleaved.
+    # The cache is built first (epoch 1: decoding, one thread here); its later epochs only gather and augment.
     train_tf, _ = build_transforms({"image_size": image_size})
     samples = [(path, 0) for path in paths]
+    start = time.perf_counter()
+    store = decode_all(paths, resize_size(image_size), image_size, draft=True, threads=1)
+    build = time.perf_counter() - start
+    datasets = {
+        "plain": ImageListDataset(samples, ["all"], train_tf, None),
+        "draft": ImageListDataset(samples, ["all"], train_tf, resize_size(image_size)),
+        "cache": CachedImages(store, [0] * n, samples, ["all"], image_size, train=True),
+    }
     loaders = {
         name: DataLoader(
-            ImageListDataset(samples, ["all"], train_tf, resize_size(image_size) if name == "draft" else None),
+            dataset,
             batch_size=batch_size,
             shuffle=True,
             num_workers=0,
+            collate_fn=keep_batch if name == "cache" else None,
         )
-        for name in ("plain", "draft")
+        for name, dataset in datasets.items()
     }
-    times = {"plain": [], "draft": []}
+    times = {name: [] for name in loaders}
     for _ in range(repeats):
         for name, loader in loaders.items():
             times[name].append(_time_epoch(loader))
-    plain_epoch, draft_epoch = rate(times["plain"]), rate(times["draft"])
+    plain_epoch, draft_epoch, later = (rate(times[name]) for name in ("plain", "draft", "cache"))
     print(
         f"training pipeline (decode, random resized crop, flip, normalise):  plain {plain_epoch:.0f} img/s   "
         f"draft {draft_epoch:.0f} img/s   ({draft_epoch / plain_epoch:.2f}x)"
     )
     results["train_pipeline"] = {"plain": plain_epoch, "draft": draft_epoch, "ratio": draft_epoch / plain_epoch}
-
-    # 3. the memory cache: epoch 1 decodes (one thread here), later epochs only gather and augment.
-    start = time.perf_counter()
-    store = decode_all(paths, resize_size(image_size), image_size, draft=True, threads=1)
-    build = time.perf_counter() - start
-    cached = DataLoader(
-        CachedImages(store, [0] * n, samples, ["all"], image_size, train=True),
-        batch_size=batch_size,
-        shuffle=True,
-        num_workers=0,
-        collate_fn=keep_batch,
-    )
-    epoch_times = [_time_epoch(cached) for _ in range(repeats)]
-    first = n / (build + epoch_times[0])
-    later = rate(epoch_times)
+    first = n / (build + times["cache"][0])
     print(
         f"memory cache: building {n / build:.0f} img/s ({build:.1f} s, 1 thread; in a run: all cores), "
         f"first epoch {first:.0f} img/s, later epochs {later:.0f} img/s = "

@@ -25,8 +25,8 @@ def load_image(path: str | Path, draft_size: int | None = None) -> Image.Image:
         with Image.open(path) as image:
             if draft_size is not None and image.format == "JPEG":
                 image.draft("RGB", (draft_size, draft_size))
-            image = ImageOps.exif_transpose(image)
-            return image.convert("RGB")
+            ImageOps.exif_transpose(image, in_place=True)  # decodes; no copy of the (possibly large) image
+            return image if image.mode == "RGB" else image.convert("RGB")
     except (OSError, SyntaxError, ValueError) as error:
         raise BadImageError(
             f"cannot read image {path}: {error}; fix or remove the file, or pass --on_bad_image=skip"
