@@ -5,7 +5,8 @@
     python -m ignite_fire.bench train ... --compile=True
     python -m ignite_fire.bench train ... --data=../shared/data/houses4 [--cache=True]
     python -m ignite_fire.bench input --data=../shared/data/houses4_original/val [--image_size=224]
-    python -m ignite_fire.bench sync [--model=resnet18 --amp=bf16]          (CUDA only)
+    python -m ignite_fire.bench sync [--model=resnet18]                      (CUDA only)
+    python -m ignite_fire.bench gpu [--json_out=gpu.json]                    (CUDA: sync + resnet50 eager/compiled)
 
 ``train`` trains the same model (same initial weights, optimizer and batches) in one process
 with three loops, alternating between them for ``rounds`` rounds of ``steps`` steps each, and
@@ -554,10 +555,42 @@ def check_sync_free(
     return "no sync"
 
 
+def gpu(
+    model: str = "resnet50",
+    image_size: int = 256,
+    batch_size: int = 256,
+    steps: int = 20,
+    rounds: int = 5,
+    json_out: str | None = None,
+) -> dict[str, Any]:
+    """The issue's GPU check in one command: the sync check, then bf16 eager and compiled throughput.
+
+    Prints ignite_fire/plain and ignite_fire/seed (eager), and compiled ignite_fire / eager seed.
+    """
+    report: dict[str, Any] = {"sync": sync()}
+    common = {"model": model, "image_size": image_size, "batch_size": batch_size, "device": "cuda", "amp": "bf16"}
+    eager = train(**common, steps=steps, warmup=5, rounds=rounds)
+    compiled = train(**common, compile=True, steps=steps, warmup=5, rounds=rounds, contenders="ignite_fire,plain")
+    seed_rate = eager["median_img_per_s"]["seed"]
+    summary = {
+        "ignite_fire/plain (eager)": eager["ratios"]["ignite_fire/plain"],
+        "ignite_fire/seed (eager)": eager["ratios"]["ignite_fire/seed"],
+        "ignite_fire/plain (compiled)": compiled["ratios"]["ignite_fire/plain"],
+        "compiled ignite_fire / eager seed": compiled["median_img_per_s"]["ignite_fire"] / seed_rate,
+    }
+    print(f"\nGPU check ({torch.cuda.get_device_name()}): {model}, {image_size} px, batch {batch_size}, bf16")
+    for label, value in summary.items():
+        print(f"  {label:<36} {value:.3f}")
+    report.update(eager=eager, compiled=compiled, summary=summary)
+    if json_out:
+        Path(json_out).write_text(json.dumps(report, indent=2))
+    return report
+
+
 def main(argv: list[str] | None = None) -> None:
     import fire
 
-    commands = {"train": train, "input": input_pipeline, "sync": sync}
+    commands = {"train": train, "input": input_pipeline, "sync": sync, "gpu": gpu}
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in commands:
         args.insert(0, "train")

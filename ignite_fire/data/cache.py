@@ -12,9 +12,10 @@ decodes its share and the shares are gathered), and later epochs do no JPEG deco
   than a fifth of it (batches are then gathered and augmented on the GPU, in the main process);
   otherwise in host memory, read by the DataLoader workers (shared with them, copy-on-write);
 * training batches get a per-sample random resized crop (area 35-100% of the square, aspect
-  3/4-4/3) with horizontal flip, in one ``grid_sample`` call per batch, then the colour jitter
-  of ``color_jitter`` and the ImageNet normalisation. The random numbers of a batch depend only
-  on ``seed`` and the batch's sample indices, so a resumed run sees the same augmentation;
+  3/4-4/3) with horizontal flip (on a GPU one ``grid_sample`` call per batch; on a CPU one
+  vectorised uint8 resize per image, giving channels_last batches), then the colour jitter of
+  ``color_jitter`` and the ImageNet normalisation. The random numbers of a batch depend only on
+  ``seed`` and the batch's sample indices, so a resumed run sees the same augmentation;
 * validation batches are the centre ``image_size`` crop: pixel for pixel what the default
   evaluation transform gives.
 
