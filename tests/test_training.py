@@ -90,6 +90,9 @@ def test_offline_wandb_run_holds_the_validation_metrics(trained: Path) -> None:
     assert "train_loss" in values and "learning_rate" in values
     assert summary["config"]["epochs"] == 3
     assert summary["state"] == "finished"
+    # The best checkpoint is logged as a model artifact with the alias "best".
+    raw = Path(summary["file"]).read_bytes()
+    assert b"tiny-model" in raw and b"best_checkpoint_" in raw and b"best" in raw
 
 
 def test_quickstart_reaches_95_percent(tmp_path: Path) -> None:
