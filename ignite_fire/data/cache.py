@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from ignite_fire.data.datasets import DataSplits
+from ignite_fire.data.datasets import DataSplits, LabelledSamples
 from ignite_fire.data.decode import centered_offset, decode_square, resize_size
 from ignite_fire.data.loaders import default_num_workers
 from ignite_fire.data.transforms import IMAGENET_MEAN, IMAGENET_STD
@@ -195,7 +195,7 @@ def color_jitter(images: torch.Tensor, strength: float, generator: torch.Generat
     return ((images - gray) * factors[:, 2] + gray).clamp(0, 1)
 
 
-class CachedImages(Dataset):
+class CachedImages(LabelledSamples, Dataset):
     """One split held in memory as uint8 squares; ``__getitems__`` returns a whole augmented batch.
 
     Args:
@@ -244,16 +244,6 @@ class CachedImages(Dataset):
         self.transform = T.Normalize(IMAGENET_MEAN, IMAGENET_STD)
         self._mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
-
-    @property
-    def targets(self) -> list[int]:
-        return [label for _, label in self.samples]
-
-    def class_counts(self) -> list[int]:
-        counts = [0] * len(self.classes)
-        for _, label in self.samples:
-            counts[label] += 1
-        return counts
 
     def __len__(self) -> int:
         return self.images.shape[0]

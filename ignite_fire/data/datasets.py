@@ -26,12 +26,29 @@ from ignite_fire.errors import UserError
 
 logger = logging.getLogger("ignite_fire")
 
-__all__ = ["DataSplits", "ImageListDataset", "build_datasets", "stratified_split"]
+__all__ = ["DataSplits", "ImageListDataset", "LabelledSamples", "build_datasets", "stratified_split"]
 
 Sample = tuple[str, int]
 
 
-class ImageListDataset(Dataset):
+class LabelledSamples:
+    """A dataset's ``samples`` (path, class index) and ``classes``, and what is derived from them."""
+
+    samples: list[Sample]
+    classes: list[str]
+
+    @property
+    def targets(self) -> list[int]:
+        return [label for _, label in self.samples]
+
+    def class_counts(self) -> list[int]:
+        counts = [0] * len(self.classes)
+        for _, label in self.samples:
+            counts[label] += 1
+        return counts
+
+
+class ImageListDataset(LabelledSamples, Dataset):
     """Images from a list of ``(path, class index)`` samples, decoded with :func:`load_image`."""
 
     def __init__(
@@ -45,16 +62,6 @@ class ImageListDataset(Dataset):
         self.classes = list(classes)
         self.transform = transform
         self.draft_size = draft_size  # JPEG draft decoding (see ignite_fire.data.decode)
-
-    @property
-    def targets(self) -> list[int]:
-        return [label for _, label in self.samples]
-
-    def class_counts(self) -> list[int]:
-        counts = [0] * len(self.classes)
-        for _, label in self.samples:
-            counts[label] += 1
-        return counts
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -77,6 +77,12 @@ class EpochSampler(Sampler[int]):
         return -(-len(self.targets) // self.world_size)
 
 
+def resolve_num_workers(config: dict[str, Any], num_workers: int | None = None) -> int:
+    """``num_workers`` if given, else ``config["num_workers"]``, else :func:`default_num_workers`."""
+    num_workers = config.get("num_workers") if num_workers is None else num_workers
+    return default_num_workers() if num_workers is None else int(num_workers)
+
+
 def _worker_generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
@@ -97,8 +103,7 @@ def build_train_loader(
     ``batch_size`` is this process's batch; ``pin_memory`` None means "when CUDA is available",
     ``num_workers`` None means ``config["num_workers"]``.
     """
-    num_workers = config.get("num_workers") if num_workers is None else num_workers
-    num_workers = default_num_workers() if num_workers is None else int(num_workers)
+    num_workers = resolve_num_workers(config, num_workers)
     sampler = EpochSampler(
         targets, int(config["seed"]), balanced=config.get("sampler") == "balanced", rank=rank, world_size=world_size
     )
@@ -145,8 +150,7 @@ def build_eval_loader(
     num_workers: int | None = None,
 ) -> DataLoader:
     """The evaluation DataLoader: in order, this process's share (:class:`ShardSampler`) when ``world_size`` > 1."""
-    num_workers = config.get("num_workers") if num_workers is None else num_workers
-    num_workers = default_num_workers() if num_workers is None else int(num_workers)
+    num_workers = resolve_num_workers(config, num_workers)
     sampler = ShardSampler(len(dataset), rank, world_size) if world_size > 1 else None  # type: ignore[arg-type]
     return DataLoader(
         dataset,
