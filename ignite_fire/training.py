@@ -48,10 +48,11 @@ from ignite_fire.handlers.checkpoints import (
     LAST_CHECKPOINT,
     Value,
     best_checkpointer,
+    best_record,
     last_checkpointer,
     load_checkpoint,
     load_model_state,
-    score_sign,
+    metric_score,
 )
 from ignite_fire.handlers.ema import attach_ema
 from ignite_fire.handlers.first_iteration_time import FirstIterationTime
@@ -277,7 +278,7 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
     if config.get("patience"):
         run.early_stopping = EarlyStopping(
             patience=int(config["patience"]),
-            score_function=lambda engine: score_sign(metric) * float(engine.state.metrics[metric]),
+            score_function=metric_score(metric),
             trainer=trainer,
         )
         run.to_save["early_stopping"] = run.early_stopping
@@ -399,15 +400,6 @@ def resume(run: Run, path: Path) -> None:
     logger.info(
         f"resumed {run.name} from {path} at epoch {run.trainer.state.epoch}, iteration {run.trainer.state.iteration}"
     )
-
-
-def best_record(history: list[dict[str, Any]], metric: str) -> dict[str, Any] | None:
-    """The first epoch with the best ``metric`` (the one the best checkpoint holds)."""
-    scored = [r for r in history if metric in r and math.isfinite(r[metric])]
-    if not scored:
-        return None
-    sign = score_sign(metric)
-    return max(scored, key=lambda r: (sign * r[metric], -r["epoch"]))
 
 
 def results_of(run: Run, status: str) -> dict[str, Any]:

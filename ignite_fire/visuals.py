@@ -121,8 +121,9 @@ def attach_visuals(run: Run) -> None:
     """Attach the pictures of the module docstring to ``run`` (call after the W&B logger is started)."""
     import ignite.distributed as idist
 
+    from ignite_fire.handlers.checkpoints import best_record
     from ignite_fire.handlers.confusion_matrix import ConfusionMatrixPlot
-    from ignite_fire.handlers.curves import CurvesPlot, best_epoch
+    from ignite_fire.handlers.curves import CurvesPlot
     from ignite_fire.handlers.prediction_gallery import PredictionGallery, normalization_of
     from ignite_fire.report import write_index
 
@@ -140,10 +141,9 @@ def attach_visuals(run: Run) -> None:
         trainer.add_event_handler(Events.STARTED, guarded("the model graph", lambda _: export_run_graph(run)))
 
     confusion = ConfusionMatrixPlot(run.classes, run.run_dir, trainer, metric, run.wandb_logger)
-    best = best_epoch(run.history, metric)  # a resumed run goes on from its best epoch so far
+    best = best_record(run.history, metric)  # a resumed run goes on from its best epoch so far
     if best is not None:
-        record = next(r for r in run.history if r["epoch"] == best)
-        confusion.load_state_dict({"best_score": float(record[metric]), "best_epoch": best})
+        confusion.load_state_dict({"best_score": float(best[metric]), "best_epoch": int(best["epoch"])})
     evaluator.add_event_handler(Events.COMPLETED, guarded("the confusion matrix", confusion))
 
     if gallery_every:

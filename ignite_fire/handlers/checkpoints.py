@@ -10,7 +10,8 @@ Every file loads with ``torch.load(path, weights_only=True)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +48,8 @@ def score_sign(metric: str) -> float:
     return -1.0 if metric.endswith("loss") else 1.0
 
 
-def best_checkpointer(
-    to_save: Mapping[str, Any], dirname: Path, metric: str, n_saved: int, trainer: Engine
-) -> Checkpoint:
-    """Keeps the ``n_saved`` best checkpoints by the evaluator's ``metric``; attach to the evaluator."""
+def metric_score(metric: str) -> Callable[[Engine], float]:
+    """A score function reading ``metric`` from ``engine.state.metrics`` (higher is better; losses negated)."""
 
     def score(engine: Engine) -> float:
         if metric not in engine.state.metrics:
@@ -58,11 +57,26 @@ def best_checkpointer(
             raise UserError(f"--checkpoint_metric={metric!r} is not a validation metric; choose one of {names}")
         return score_sign(metric) * float(engine.state.metrics[metric])
 
+    return score
+
+
+def best_record(history: Sequence[Mapping[str, Any]], metric: str) -> Mapping[str, Any] | None:
+    """The first epoch's record with the best finite ``metric`` (the epoch the best checkpoint holds)."""
+    scored = [r for r in history if isinstance(r.get(metric), (int, float)) and math.isfinite(r[metric])]
+    if not scored:
+        return None
+    return max(scored, key=lambda r: (score_sign(metric) * r[metric], -r["epoch"]))
+
+
+def best_checkpointer(
+    to_save: Mapping[str, Any], dirname: Path, metric: str, n_saved: int, trainer: Engine
+) -> Checkpoint:
+    """Keeps the ``n_saved`` best checkpoints by the evaluator's ``metric``; attach to the evaluator."""
     return Checkpoint(
         dict(to_save),
         SafeDiskSaver(dirname),
         filename_prefix="best",
-        score_function=score,
+        score_function=metric_score(metric),
         score_name=metric,
         n_saved=n_saved,
         global_step_transform=global_step_from_engine(trainer),

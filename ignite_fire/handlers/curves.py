@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ignite.engine import Engine, Events
 
-from ignite_fire.handlers.checkpoints import score_sign
+from ignite_fire.handlers.checkpoints import best_record
 from ignite_fire.plots import plot_curves
 
 History = Sequence[Mapping[str, Any]]
@@ -15,10 +14,8 @@ History = Sequence[Mapping[str, Any]]
 
 def best_epoch(history: History, metric: str) -> int | None:
     """The first epoch with the best finite ``metric`` in ``history`` (lower is better for losses)."""
-    scored = [r for r in history if isinstance(r.get(metric), (int, float)) and math.isfinite(r[metric])]
-    if not scored:
-        return None
-    return int(max(scored, key=lambda r: (score_sign(metric) * r[metric], -r["epoch"]))["epoch"])
+    record = best_record(history, metric)
+    return int(record["epoch"]) if record is not None else None
 
 
 class CurvesPlot:

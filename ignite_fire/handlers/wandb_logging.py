@@ -47,7 +47,6 @@ class LogScalars:
         self.wandb_logger = wandb_logger
         self.values = values
         self.step_engine = step_engine
-        self._warned = False
 
     def __call__(self, engine: Engine, *_: Any) -> None:
         safe_log(self.wandb_logger, dict(self.values(engine)), self.step_engine.state.iteration)
