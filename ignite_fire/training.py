@@ -66,7 +66,7 @@ from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
 from ignite_fire.models import build_model
 from ignite_fire.optim import build_optimizer, build_scheduler
 from ignite_fire.performance import compile_model, configure_cuda
-from ignite_fire.visuals import attach_visuals
+from ignite_fire.pictures.attach import attach_pictures
 
 logger = logging.getLogger("ignite_fire")
 
@@ -376,6 +376,31 @@ def _attach_wandb(run: Run) -> None:
     )
 
 
+def _attach_pictures(run: Run) -> None:
+    """The run's pictures (rank 0, after W&B has started), from the config's plain values."""
+    config = run.config
+    attach_pictures(
+        run.trainer,
+        run.evaluator,
+        run.model,
+        run.classes,
+        run.run_dir,
+        run.val_loader,
+        lambda: run.history,
+        str(config["checkpoint_metric"]),
+        run.wandb_logger,
+        plots=bool(config["plots"]),
+        graph=bool(config["graph"]),
+        gallery_every=config["gallery_every"],
+        gallery_size=config["gallery_size"],
+        watch=config["watch"],
+        watch_every=config["watch_every"],
+        title=run.name,
+        data_dir=config["data_dir"],
+        image_size=int(config["image_size"]),
+    )
+
+
 def resume(run: Run, path: Path) -> None:
     """Restore every object of ``run.to_save`` from the ``last`` checkpoint at ``path``."""
     checkpoint = load_checkpoint(path)
@@ -454,7 +479,7 @@ def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -
     if distributed.is_main_process():  # checkpoints, files, W&B and pictures: rank 0 only
         write_json_atomic(run.run_dir / "config.json", run.config)
         _attach_wandb(run)
-    attach_visuals(run)  # pictures: graph, gallery, confusion matrix, curves, index.html; wandb.watch
+        _attach_pictures(run)  # graph, gallery, confusion matrix, curves, index.html; wandb.watch
     if attach is not None:
         attach(run)
 

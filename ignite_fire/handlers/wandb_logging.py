@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ignite.engine import Engine
 from ignite.handlers.wandb_logger import WandBLogger
+
+from ignite_fire.warn import warn_once
 
 logger = logging.getLogger(__name__)
 
@@ -50,15 +51,6 @@ class LogScalars:
 
     def __call__(self, engine: Engine, *_: Any) -> None:
         safe_log(self.wandb_logger, dict(self.values(engine)), self.step_engine.state.iteration)
-
-
-_warned_once: set[str] = set()
-
-
-def warn_once(message: str) -> None:
-    if message not in _warned_once:
-        _warned_once.add(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
 
 
 def safe_log(wandb_logger: WandBLogger | None, data: dict[str, Any], step: int) -> None:

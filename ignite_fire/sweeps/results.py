@@ -18,6 +18,8 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from ignite_fire.files import atomic_path
+
 logger = logging.getLogger("ignite_fire")
 
 STATE_ORDER = ("complete", "pruned", "running", "waiting", "interrupted", "failed")
@@ -115,8 +117,7 @@ def write_csv(study: optuna.Study, path: Path) -> None:
     params = parameter_columns(trials)
     fields = ["trial", "state", metric_name(study), "epochs", *params, "duration_s", "run_dir", "best_checkpoint"]
     fields += ["host", "rerun_of", "error", "fixed"]
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as file:
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(fields)
         for t in trials:
@@ -137,7 +138,6 @@ def write_csv(study: optuna.Study, path: Path) -> None:
                     json.dumps(attrs.get("fixed", {}), sort_keys=True),
                 ]
             )
-    tmp.replace(path)
 
 
 def plot(study: optuna.Study, path: Path) -> None:
@@ -193,7 +193,8 @@ def plot(study: optuna.Study, path: Path) -> None:
             ax.set_xscale("log")
         ax.set_xlabel(name)
         ax.set_ylabel(metric)
-    figure.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=100, format="png")
 
 
 def report(study: optuna.Study, sweep_dir: Path) -> FrozenTrial | None:

@@ -10,8 +10,11 @@ import torch
 from ignite.engine import Engine, Events
 
 from ignite_fire.data.transforms import IMAGENET_MEAN, IMAGENET_STD, denormalize
-from ignite_fire.handlers.wandb_logging import safe_log, warn_once
-from ignite_fire.plots import GalleryItem, LabelFonts, display_label, label_fonts, plot_gallery, to_uint8_image
+from ignite_fire.handlers.wandb_logging import safe_log
+from ignite_fire.pictures.drawing import GalleryItem, plot_gallery, to_uint8_image
+from ignite_fire.pictures.fonts import LabelFonts, display_label, label_fonts
+from ignite_fire.pictures.guard import guarded
+from ignite_fire.warn import warn_once
 
 Stats = tuple[tuple[float, ...], tuple[float, ...]]
 
@@ -140,11 +143,12 @@ class PredictionGallery:
         self._evaluated_epoch: int | None = None
 
     def attach(self, evaluator: Engine) -> None:
+        """Keep images during each evaluation and draw at its end; a failure only warns (:func:`guarded`)."""
         evaluator.add_event_handler(Events.STARTED, self.reset)
-        evaluator.add_event_handler(Events.ITERATION_COMPLETED, self.update)
-        evaluator.add_event_handler(Events.COMPLETED, self)
+        evaluator.add_event_handler(Events.ITERATION_COMPLETED, guarded("the prediction gallery", self.update))
+        evaluator.add_event_handler(Events.COMPLETED, guarded("the prediction gallery", self))
         # A run stopped early (early stopping, --stop_after_epoch) still gets its last gallery.
-        self.trainer.add_event_handler(Events.COMPLETED, self.draw_pending)
+        self.trainer.add_event_handler(Events.COMPLETED, guarded("the prediction gallery", self.draw_pending))
 
     def reset(self, _: Engine | None = None) -> None:
         self._selection = _Selection()

@@ -8,8 +8,11 @@ from typing import Any
 from ignite.engine import Engine, Events
 
 from ignite_fire.handlers.checkpoints import score_sign
-from ignite_fire.handlers.wandb_logging import safe_log, warn_once
-from ignite_fire.plots import LabelFonts, display_label, label_fonts, plot_confusion_matrix
+from ignite_fire.handlers.wandb_logging import safe_log
+from ignite_fire.pictures.drawing import plot_confusion_matrix
+from ignite_fire.pictures.fonts import LabelFonts, display_label, label_fonts
+from ignite_fire.pictures.guard import guarded
+from ignite_fire.warn import warn_once
 
 
 class ConfusionMatrixPlot:
@@ -33,7 +36,7 @@ class ConfusionMatrixPlot:
     Example::
 
         plot = ConfusionMatrixPlot(classes, run_dir, trainer, metric="val_macro_f1")
-        evaluator.add_event_handler(Events.COMPLETED, plot)
+        plot.attach(evaluator)
     """
 
     filename = "confusion_matrix.png"
@@ -62,7 +65,8 @@ class ConfusionMatrixPlot:
         self.fonts: LabelFonts | None = None
 
     def attach(self, evaluator: Engine) -> None:
-        evaluator.add_event_handler(Events.COMPLETED, self)
+        """Draw at the end of every evaluation; a failure only warns (:func:`guarded`)."""
+        evaluator.add_event_handler(Events.COMPLETED, guarded("the confusion matrix", self))
 
     @property
     def path(self) -> Path:

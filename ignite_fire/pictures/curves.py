@@ -7,7 +7,8 @@ from typing import Any
 from ignite.engine import Engine, Events
 
 from ignite_fire.handlers.checkpoints import best_record
-from ignite_fire.plots import plot_curves
+from ignite_fire.pictures.drawing import plot_curves
+from ignite_fire.pictures.guard import guarded
 
 History = Sequence[Mapping[str, Any]]
 
@@ -32,7 +33,7 @@ class CurvesPlot:
 
     Example::
 
-        CurvesPlot(lambda: run.history, run.run_dir, "val_acc").attach(trainer)  # after validation
+        CurvesPlot(lambda: history, run_dir, "val_acc").attach(trainer)  # after validation fills history
     """
 
     filename = "curves.png"
@@ -46,6 +47,8 @@ class CurvesPlot:
     ) -> None:
         if not callable(history):
             raise TypeError(f"Argument history should be a function returning the records, got {type(history)}")
+        if not isinstance(metric, str) or not metric:
+            raise ValueError(f"Argument metric should be a metric name, got {metric!r}")
         self.history = history
         self.output_dir = Path(output_dir)
         self.metric = metric
@@ -56,7 +59,8 @@ class CurvesPlot:
         return self.output_dir / self.filename
 
     def attach(self, trainer: Engine) -> None:
-        trainer.add_event_handler(Events.EPOCH_COMPLETED, self)
+        """Redraw after every epoch (attach after validation); a failure only warns (:func:`guarded`)."""
+        trainer.add_event_handler(Events.EPOCH_COMPLETED, guarded("the curves", self))
 
     def __call__(self, _: Engine | None = None) -> Path | None:
         records = list(self.history())

@@ -6,7 +6,9 @@ relative links, so the folder can be copied or zipped whole. While the run train
 reloads itself every 30 seconds. :func:`write_index` reads only the run directory's files, so it
 can be rerun at any time::
 
-    python -c "from ignite_fire.report import write_index; write_index('runs/my-run')"
+    python -c "from ignite_fire.pictures.report import write_index; write_index('runs/my-run')"
+
+During training :class:`IndexPage` rewrites it at the start, after every epoch and at the end.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ignite.engine import Engine, Events
+
 from ignite_fire.files import write_text_atomic
+from ignite_fire.pictures.guard import guarded
 
 METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "val_weighted_f1", "lr")
 REFRESH_SECONDS = 30
@@ -82,6 +87,43 @@ def _metrics_table(history: list[dict[str, Any]], metric: str) -> str:
     return f"<table><tr><th></th>{head}</tr>{body}</table>"
 
 
+def _gallery_section(run_dir: Path) -> str:
+    """The latest gallery, with links to the earlier ones."""
+    found = galleries(run_dir)
+    if not found:
+        return '<p class="missing">no gallery yet (drawn after validation)</p>'
+    epoch, latest = found[-1]
+    others = " ".join(f'<a href="{html.escape(p.name, quote=True)}">epoch {e}</a>' for e, p in found[:-1])
+    gallery = f"<p>epoch {epoch}" + (f"; earlier: {others}" if others else "") + "</p>"
+    return gallery + _image(latest, run_dir, f"predictions, epoch {epoch}", "")
+
+
+def _graph_section(run_dir: Path) -> str:
+    """The model graph's SVG (else PNG) and its .dot source, or why there is none."""
+    graph_image = run_dir / "model_graph.svg"
+    if not graph_image.is_file():
+        graph_image = run_dir / "model_graph.png"
+    has_dot = (run_dir / "model_graph.dot").is_file()
+    if graph_image.is_file():
+        graph = _image(graph_image, run_dir, "model graph", "")
+        return graph + ('<p><a href="model_graph.dot">model_graph.dot</a> (Graphviz source)</p>' if has_dot else "")
+    if has_dot:
+        return (
+            '<p class="missing">Graphviz <code>dot</code> was not installed: the graph is only '
+            '<a href="model_graph.dot">model_graph.dot</a> (install the <code>graphviz</code> package to draw it)</p>'
+        )
+    return '<p class="missing">no model graph (--graph=False, or it could not be drawn)</p>'
+
+
+def _wandb_note(wandb_dir: str | None) -> str:
+    if not wandb_dir:
+        return ""
+    return (
+        f"<p>W&amp;B run: <code>{html.escape(str(wandb_dir))}</code> "
+        f"(upload with <code>wandb sync {html.escape(str(wandb_dir))}</code>)</p>"
+    )
+
+
 def write_index(run_dir: str | Path, running: bool = False, wandb_dir: str | None = None) -> Path:
     """Write ``{run_dir}/index.html`` from the files in ``run_dir``; ``running`` makes it reload itself.
 
@@ -95,37 +137,7 @@ def write_index(run_dir: str | Path, running: bool = False, wandb_dir: str | Non
     metric = str(config.get("checkpoint_metric") or "val_acc")
     status = "training" if running else str(results.get("status") or "done")
 
-    found = galleries(run_dir)
-    if found:
-        epoch, latest = found[-1]
-        others = " ".join(f'<a href="{html.escape(p.name, quote=True)}">epoch {e}</a>' for e, p in found[:-1])
-        gallery = f"<p>epoch {epoch}" + (f"; earlier: {others}" if others else "") + "</p>"
-        gallery += _image(latest, run_dir, f"predictions, epoch {epoch}", "")
-    else:
-        gallery = '<p class="missing">no gallery yet (drawn after validation)</p>'
-
-    graph_image = run_dir / "model_graph.svg"
-    if not graph_image.is_file():
-        graph_image = run_dir / "model_graph.png"
-    if graph_image.is_file():
-        graph = _image(graph_image, run_dir, "model graph", "")
-    elif (run_dir / "model_graph.dot").is_file():
-        graph = (
-            '<p class="missing">Graphviz <code>dot</code> was not installed: the graph is only '
-            '<a href="model_graph.dot">model_graph.dot</a> (install the <code>graphviz</code> package to draw it)</p>'
-        )
-    else:
-        graph = '<p class="missing">no model graph (--graph=False, or it could not be drawn)</p>'
-    if (run_dir / "model_graph.dot").is_file() and graph_image.is_file():
-        graph += '<p><a href="model_graph.dot">model_graph.dot</a> (Graphviz source)</p>'
-
-    wandb_dir = wandb_dir or results.get("wandb_dir")
-    wandb_note = (
-        f"<p>W&amp;B run: <code>{html.escape(str(wandb_dir))}</code> "
-        f"(upload with <code>wandb sync {html.escape(str(wandb_dir))}</code>)</p>"
-        if wandb_dir
-        else ""
-    )
+    wandb_note = _wandb_note(wandb_dir or results.get("wandb_dir"))
     refresh = f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">' if running else ""
     updated = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
     page = f"""<!DOCTYPE html>
@@ -147,9 +159,9 @@ classes: {html.escape(", ".join(str(c) for c in config.get("classes") or []))} &
 <h2>Confusion matrix (best epoch)</h2>
 {_image(run_dir / "confusion_matrix.png", run_dir, "confusion matrix", "no confusion matrix yet")}
 <h2>Predictions (latest gallery)</h2>
-{gallery}
+{_gallery_section(run_dir)}
 <h2>Model graph</h2>
-{graph}
+{_graph_section(run_dir)}
 <p class="meta">files: <a href="config.json">config.json</a> &middot; <a href="history.json">history.json</a>
 {'&middot; <a href="results.json">results.json</a>' if results else ""}</p>
 </body>
@@ -158,3 +170,29 @@ classes: {html.escape(", ".join(str(c) for c in config.get("classes") or []))} &
     path = run_dir / "index.html"
     write_text_atomic(path, page)
     return path
+
+
+class IndexPage:
+    """Rewrites ``{run_dir}/index.html`` with :func:`write_index`: reloading while training, final at the end.
+
+    Args:
+        run_dir: the run directory (its pictures, ``config.json`` and ``history.json`` make the page).
+        wandb_dir: the local W&B run folder, named on the page for ``wandb sync``; or None.
+
+    Example::
+
+        IndexPage(run_dir).attach(trainer)  # attach after the other pictures: it shows what they drew
+    """
+
+    def __init__(self, run_dir: str | Path, wandb_dir: str | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        self.wandb_dir = wandb_dir
+
+    def attach(self, trainer: Engine) -> None:
+        """Write at the start, after every epoch and at the end; a failure only warns (:func:`guarded`)."""
+        trainer.add_event_handler(Events.STARTED, guarded("index.html", self), True)
+        trainer.add_event_handler(Events.EPOCH_COMPLETED, guarded("index.html", self), True)
+        trainer.add_event_handler(Events.COMPLETED, guarded("index.html", self), False)
+
+    def __call__(self, _: Engine, running: bool = False) -> Path:
+        return write_index(self.run_dir, running, self.wandb_dir)

@@ -1,0 +1,127 @@
+"""All the pictures of a training run, attached in one call from plain arguments.
+
+:func:`attach_pictures` attaches every picture handler of this package through its own
+``attach()``: the same wiring the tests use, and the same guard (:func:`~ignite_fire.pictures.guard.guarded`:
+a picture that cannot be drawn is a warning, never the end of training).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from ignite.engine import Engine
+from torch.utils.data import DataLoader, SequentialSampler
+
+from ignite_fire.errors import UserError
+from ignite_fire.handlers.checkpoints import best_record
+from ignite_fire.handlers.wandb_logging import run_files_dir
+from ignite_fire.pictures.confusion_matrix import ConfusionMatrixPlot
+from ignite_fire.pictures.curves import CurvesPlot
+from ignite_fire.pictures.gallery import PredictionGallery, normalization_of
+from ignite_fire.pictures.model_graph import GraphExport
+from ignite_fire.pictures.report import IndexPage
+from ignite_fire.warn import warn_once
+
+History = Sequence[Mapping[str, Any]]
+
+
+def _count(flag: str, value: int | None, minimum: int) -> int:
+    """``value`` (None counts as 0) when it is an integer >= ``minimum``; else a one-line error naming ``--flag``."""
+    count = 0 if value is None else value
+    if not isinstance(count, int) or isinstance(count, bool) or count < minimum:
+        raise UserError(f"--{flag}={value!r} must be an integer >= {minimum}")
+    return count
+
+
+def image_shape(val_loader: DataLoader, image_size: int) -> tuple[int, ...]:
+    """The (C, H, W) of one validation image, or (3, image_size, image_size) if it cannot be read."""
+    try:
+        image = val_loader.dataset[0][0]
+        if hasattr(image, "shape") and len(image.shape) == 3:
+            return tuple(int(s) for s in image.shape)
+    except Exception:
+        pass
+    return (3, image_size, image_size)
+
+
+def gallery_files(val_loader: DataLoader, data_dir: str | None) -> list[str] | None:
+    """The image file of each validation position (relative to ``data_dir``), when the loader reads in order."""
+    samples = getattr(val_loader.dataset, "samples", None)
+    if not isinstance(val_loader.sampler, SequentialSampler) or not isinstance(samples, list):
+        return None
+    files = []
+    for sample in samples:
+        path = str(sample[0] if isinstance(sample, (tuple, list)) else sample)
+        try:
+            path = os.path.relpath(path, data_dir) if data_dir else path
+        except ValueError:  # another drive on Windows
+            pass
+        files.append(path)
+    return files
+
+
+def watch_model(wandb_logger: Any, model: torch.nn.Module, log: str | None, every: int) -> None:
+    """``wandb.watch`` the model's ``log`` ("gradients", "parameters", "all") every ``every`` batches."""
+    if not log or wandb_logger is None:
+        return
+    try:
+        wandb_logger.watch(model, log=log, log_freq=every)
+    except Exception as error:
+        warn_once(f"W&B could not watch the model ({type(error).__name__}: {error}); training goes on")
+
+
+def attach_pictures(
+    trainer: Engine,
+    evaluator: Engine,
+    model: torch.nn.Module,
+    classes: Sequence[str],
+    run_dir: Path,
+    val_loader: DataLoader,
+    history: Callable[[], History],
+    metric: str,
+    wandb_logger: Any = None,
+    *,
+    plots: bool = True,
+    graph: bool = True,
+    gallery_every: int | None = 1,
+    gallery_size: int = 16,
+    watch: str | None = None,
+    watch_every: int = 100,
+    title: str = "",
+    data_dir: str | None = None,
+    image_size: int = 224,
+) -> None:
+    """Attach the run's pictures (call on rank 0 only, after the W&B logger is started).
+
+    ``history()`` returns the epochs so far; a resumed run's best epoch in it is the confusion
+    matrix's best so far. ``plots=False`` attaches no picture (``watch`` is separate). Pictures,
+    in the order they fire: the model graph (start), the confusion matrix and the prediction
+    gallery (after each evaluation), the curves and ``index.html`` (after each epoch).
+
+    Example::
+
+        attach_pictures(trainer, evaluator, model, classes, run_dir, val_loader, lambda: history, "val_acc")
+    """
+    every, size = _count("gallery_every", gallery_every, 0), _count("gallery_size", gallery_size, 1)
+    if watch and wandb_logger is not None:
+        watch_model(wandb_logger, model, watch, _count("watch_every", watch_every, 1))
+    if not plots:
+        return
+    if graph:
+        GraphExport(model, image_shape(val_loader, image_size), run_dir, wandb_logger).attach(trainer)
+    confusion = ConfusionMatrixPlot(classes, run_dir, trainer, metric, wandb_logger)
+    best = best_record(history(), metric)  # a resumed run goes on from its best epoch so far
+    if best is not None:
+        confusion.load_state_dict({"best_score": float(best[metric]), "best_epoch": int(best["epoch"])})
+    confusion.attach(evaluator)
+    if every:
+        mean, std = normalization_of(val_loader.dataset)
+        files = gallery_files(val_loader, data_dir)
+        gallery = PredictionGallery(classes, run_dir, trainer, every, size, mean, std, wandb_logger, files)
+        gallery.attach(evaluator)
+    CurvesPlot(history, run_dir, metric, title=title).attach(trainer)
+    IndexPage(run_dir, run_files_dir(wandb_logger)).attach(trainer)  # last: it shows what the others drew
