@@ -18,7 +18,7 @@ config = {
     "seed": 0,
     "n_saved": 1,
     "wandb_project": "ignite_fire-tests",
-    "plots": False,  # tests/test_visuals.py turns the pictures on where it checks them
+    "plots": False,  # tests/pictures/test_attach.py turns the pictures on where it checks them
     "watch": None,
 }
 

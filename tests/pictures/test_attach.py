@@ -1,4 +1,4 @@
-"""A run's pictures end to end: run directory, index.html and the offline W&B run (houses4 photos, 2 epochs)."""
+"""attach_pictures in real runs: run directory, index.html, the offline W&B run, and failures that only warn."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from PIL import Image
 
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
+from ignite_fire.pictures import confusion_matrix, curves
 from ignite_fire.training import train
 from tests.conftest import TINY_EXPERIMENT, run_cli, tiny_args
 
@@ -139,6 +141,37 @@ def test_pictures_can_be_turned_off(digits_dir: Path, tmp_path: Path) -> None:
     assert not any(n.startswith(("gallery_", "model_graph")) for n in names)
     page = (run_dir / "index.html").read_text(encoding="utf-8")
     assert "no gallery yet" in page and "no model graph" in page
+
+
+def test_a_failing_picture_only_warns_and_training_goes_on(
+    digits_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_warnings: None
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("cannot draw")
+
+    monkeypatch.setattr(curves, "plot_curves", broken)
+    monkeypatch.setattr(confusion_matrix, "plot_confusion_matrix", broken)
+    overrides = {
+        "data_dir": str(digits_dir),
+        "output_dir": str(tmp_path),
+        "name": "broken",
+        "epochs": 2,
+        "plots": True,
+        "graph": False,
+        "wandb_mode": "disabled",
+    }
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = train(load_experiment(TINY_EXPERIMENT, overrides))
+    assert results["status"] == "finished" and results["epochs_completed"] == 2
+    failures = [str(w.message) for w in caught if "training goes on" in str(w.message)]
+    assert failures == [  # once each, though both fail every epoch
+        "the confusion matrix failed, training goes on: RuntimeError: cannot draw",
+        "the curves failed, training goes on: RuntimeError: cannot draw",
+    ]
+    names = {p.name for p in Path(results["run_dir"]).iterdir()}
+    assert {"gallery_epoch1.png", "gallery_epoch2.png", "index.html"} <= names  # the other pictures are drawn
+    assert not {"curves.png", "confusion_matrix.png"} & names
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import torch
 from ignite.engine import Engine
 from PIL import Image
 
-from ignite_fire.handlers.confusion_matrix import ConfusionMatrixPlot
+from ignite_fire.pictures.confusion_matrix import ConfusionMatrixPlot
 
 
 def evaluate(plot: ConfusionMatrixPlot, trainer: Engine, epoch: int, score: float, metric: str) -> float | None:

@@ -9,7 +9,7 @@ import pytest
 from ignite.engine import Engine, Events
 from PIL import Image
 
-from ignite_fire.handlers.curves import CurvesPlot, best_epoch
+from ignite_fire.pictures.curves import CurvesPlot, best_epoch
 
 
 def test_best_epoch_is_the_first_best_and_lowest_for_losses() -> None:
@@ -43,6 +43,8 @@ def test_curves_are_redrawn_after_every_epoch(tmp_path: Path) -> None:
     assert CurvesPlot(lambda: [], tmp_path / "empty")() is None  # nothing to draw before the first epoch
 
 
-def test_history_must_be_a_function(tmp_path: Path) -> None:
+def test_arguments_are_checked(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="Argument history should be a function"):
         CurvesPlot([], tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="Argument metric should be a metric name, got ''"):
+        CurvesPlot(lambda: [], tmp_path, metric="")

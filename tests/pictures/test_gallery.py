@@ -18,9 +18,9 @@ from torchvision import transforms as T
 from ignite_fire.data.datasets import ImageListDataset
 from ignite_fire.data.transforms import IMAGENET_MEAN, IMAGENET_STD, build_transforms, denormalize
 from ignite_fire.engines import create_evaluator
-from ignite_fire.handlers.prediction_gallery import PredictionGallery, normalization_of
 from ignite_fire.metrics import TIANCHI_F1_WEIGHTS
-from ignite_fire.plots import font_for
+from ignite_fire.pictures.fonts import font_for
+from ignite_fire.pictures.gallery import PredictionGallery, normalization_of
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ignite_fire.report import galleries, write_index
+from ignite.engine import Engine, Events
+
+from ignite_fire.pictures.report import IndexPage, galleries, write_index
 
 
 def test_an_empty_run_directory_gets_a_page_with_placeholders(tmp_path: Path) -> None:
@@ -35,3 +37,14 @@ def test_page_shows_metrics_latest_gallery_and_escapes_names(tmp_path: Path) -> 
     assert "<tr><th>last epoch</th><td>2</td>" in page and "<tr><th>best val_loss</th><td>1</td>" in page
     assert "Graphviz <code>dot</code> was not installed" in page and 'href="model_graph.dot"' in page
     assert "wandb sync /runs/x/wandb/offline-run-1" in page
+
+
+def test_index_page_reloads_while_training_and_is_final_at_the_end(tmp_path: Path) -> None:
+    trainer = Engine(lambda e, b: None)
+    pages = []
+    IndexPage(tmp_path, wandb_dir="/runs/x/wandb/offline-run-1").attach(trainer)
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda _: pages.append((tmp_path / "index.html").read_text()))
+    trainer.run([0], max_epochs=2)
+    assert len(pages) == 2 and all('http-equiv="refresh"' in page for page in pages)
+    final = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "http-equiv" not in final and "status: done" in final and "wandb sync /runs/x/wandb/offline-run-1" in final
