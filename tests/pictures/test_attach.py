@@ -11,11 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from ignite.engine import Engine, Events
 from PIL import Image
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.pictures import confusion_matrix, curves
+from ignite_fire.pictures.attach import attach_pictures
 from ignite_fire.training import train
 from tests.conftest import TINY_EXPERIMENT, run_cli, tiny_args
 
@@ -172,6 +177,31 @@ def test_a_failing_picture_only_warns_and_training_goes_on(
     names = {p.name for p in Path(results["run_dir"]).iterdir()}
     assert {"gallery_epoch1.png", "gallery_epoch2.png", "index.html"} <= names  # the other pictures are drawn
     assert not {"curves.png", "confusion_matrix.png"} & names
+
+
+def test_a_resumed_run_redraws_the_confusion_matrix_only_beyond_its_best_epoch(tmp_path: Path) -> None:
+    trainer, evaluator = Engine(lambda e, b: None), Engine(lambda e, b: None)
+    scores = {2: 0.5, 3: 0.95}  # the run resumes after epoch 1, whose val_acc was 0.9
+
+    @evaluator.on(Events.COMPLETED)
+    def metrics(engine: Engine) -> None:  # stands for the validation metrics, computed before the pictures
+        engine.state.metrics = {"val_confusion_matrix": torch.eye(2), "val_acc": scores[trainer.state.epoch]}
+
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda _: evaluator.run([0]))
+    loader = DataLoader(TensorDataset(torch.zeros(2, 3, 4, 4), torch.tensor([0, 1])))
+    history = [{"epoch": 1, "val_acc": 0.9}]
+    options = {"graph": False, "gallery_every": 0}  # the confusion matrix, the curves and the page
+    attach_pictures(trainer, evaluator, nn.Flatten(), ["a", "b"], tmp_path, loader, history.copy, "val_acc", **options)
+    picture = tmp_path / "confusion_matrix.png"
+    drawn = []
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda _: drawn.append(picture.exists()))
+    trainer.state.epoch, trainer.state.iteration, trainer.state.max_epochs, trainer.state.epoch_length = 1, 1, 3, 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.run([0], max_epochs=3)
+    assert not [str(w.message) for w in caught if "training goes on" in str(w.message)]
+    assert drawn == [False, True]  # epoch 2 (0.5) is worse than epoch 1: not drawn; epoch 3 is the new best
+    assert {"curves.png", "index.html"} <= {p.name for p in tmp_path.iterdir()}
 
 
 @pytest.mark.parametrize(
