@@ -1,3 +1,5 @@
+"""The confusion-matrix handler: W&B chart every evaluation, local PNG of the best epoch."""
+
 from __future__ import annotations
 
 import math

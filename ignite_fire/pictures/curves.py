@@ -1,3 +1,5 @@
+"""The curves handler: ``curves.png`` redrawn from the history after every epoch."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence

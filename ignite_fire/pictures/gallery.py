@@ -1,3 +1,5 @@
+"""The prediction gallery handler: class examples and confident mistakes, in their original colours."""
+
 from __future__ import annotations
 
 import math
