@@ -76,7 +76,7 @@ def kept_epoch(checkpointer: Checkpoint) -> int | None:
     the later one sorting last: the epoch is read from the kept file's name, not recomputed.
     """
     path = checkpointer.last_checkpoint
-    found = re.search(r"_(\d+)_[^_]*=", Path(str(path)).name) if path is not None else None
+    found = re.search(r"_checkpoint_(\d+)_", Path(str(path)).name) if path is not None else None
     return int(found.group(1)) if found else None
 
 
