@@ -109,12 +109,12 @@ class RunDirClaim:
     """
 
     def __init__(self, output_dir: str, name: str, resuming: bool) -> None:
+        self._fd: int | None = None
         if not name:
             raise ValueError(f"Argument name should be a non-empty string, got {name!r}")
         self.run_dir = Path(output_dir).expanduser() / name
         self.created = first_missing(self.run_dir) if distributed.is_main_process() else None
         self.run_dir = prepare_run_dir(output_dir, name, resuming)
-        self._fd: int | None = None
         if distributed.is_main_process():
             self._lock()
 
