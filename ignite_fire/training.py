@@ -348,7 +348,7 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
 
 
 def _assemble(experiment: Experiment, settings: Settings, claim: RunDirClaim) -> Run:
-    if distributed.is_main_process() and remove_partial_writes(claim.run_dir):
+    if distributed.is_main_process() and remove_partial_writes(claim.run_dir):  # safe: the run dir is ours
         logger.info(f"removed half-written checkpoint files of a killed run in {claim.run_dir / 'checkpoints'}")
     device = distributed.process_device(resolve_device(settings.device))
     configure_cuda(device)
@@ -375,13 +375,11 @@ def _assemble(experiment: Experiment, settings: Settings, claim: RunDirClaim) ->
         "classes": Value(dataflow.classes),
         "config": Value(config),
         "wandb_run_id": wandb_run_id,
-        "history": Value(getter=lambda: history),
+        "history": Value(getter=lambda: history),  # resume() refills this list in place
+        **({"scheduler": scheduler} if scheduler is not None else {}),
     }
-    if scheduler is not None:
-        to_save["scheduler"] = scheduler
-    checkpointers = create_checkpointers(
-        to_save, engines, dataflow.classes, config, settings, claim.run_dir / "checkpoints"
-    )
+    checkpoint_dir = claim.run_dir / "checkpoints"
+    checkpointers = create_checkpointers(to_save, engines, dataflow.classes, config, settings, checkpoint_dir)
     run = Run(
         experiment=experiment,
         config=config,
