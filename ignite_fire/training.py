@@ -1,6 +1,16 @@
 """One training run, top to bottom: data, model, engines, handlers, resume, results.
 
-:func:`build_run` assembles everything for an :class:`~ignite_fire.experiment.Experiment`;
+:func:`build_run` assembles everything for an :class:`~ignite_fire.experiment.Experiment` from a
+few builders, each returning plain objects (as in Ignite's ``examples/cifar10/main.py``)::
+
+    settings = Settings.from_config(config)          # the config values read here, typed once
+    claim = claim_run_dir(...)                       # names the run, locks {output_dir}/{name}
+    dataflow = get_dataflow(...)                     # loaders, classes, class counts
+    model, loss_fn, optimizer, scheduler = initialize(...)
+    engines = create_engines(...)                    # trainer (MixUp/CutMix, EMA), evaluator + metrics
+    checkpointers = create_checkpointers(...)        # best, last.pt, early stopping, StopAt
+    attach_end_of_epoch(run)                         # in END_OF_EPOCH_ORDER
+
 :func:`train` runs it and writes ``results.json``. The run directory ``{output_dir}/{name}`` holds::
 
     config.json            the resolved config
@@ -66,10 +76,8 @@ from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
 from ignite_fire.models import build_model
 from ignite_fire.optim import build_optimizer, build_scheduler
 from ignite_fire.performance import compile_model, configure_cuda
-from ignite_fire.run_dir import RunDirClaim, find_resume_checkpoint, prepare_run_dir, remove_partial_writes, run_name
+from ignite_fire.run_dir import RunDirClaim, find_resume_checkpoint, remove_partial_writes, run_name
 from ignite_fire.visuals import attach_visuals
-
-__all__ = ["Run", "build_run", "train", "resolve_device", "run_name", "prepare_run_dir", "find_resume_checkpoint"]
 
 logger = logging.getLogger("ignite_fire")
 

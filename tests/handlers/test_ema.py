@@ -10,7 +10,6 @@ import torch
 from ignite.engine import Engine
 from torch import nn
 
-from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.handlers.ema import ModelEMA
 from ignite_fire.training import train
