@@ -35,7 +35,9 @@ def train(experiment: str, **overrides: Any) -> None:
 
     loaded = load_experiment(experiment, overrides)
     if distributed.wants_processes(loaded.config):  # --nproc_per_node=N, or started by torchrun
-        results = distributed.launch(experiment, overrides, loaded.config)
+        from ignite_fire.launch import launch
+
+        results = launch(experiment, overrides, loaded.config)
     else:
         results = run_training(loaded)
     if not distributed.is_main_process():

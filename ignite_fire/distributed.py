@@ -29,13 +29,10 @@ What changes with several processes:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
-import sys
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import ignite.distributed as idist
@@ -59,7 +56,7 @@ def under_torchrun() -> bool:
 
 def wants_processes(config: dict[str, Any]) -> bool:
     """Whether the run needs :func:`launch` (several processes) rather than a plain ``train``."""
-    return under_torchrun() or int(config.get("nproc_per_node") or 1) > 1
+    return under_torchrun() or int(config["nproc_per_node"]) > 1
 
 
 def is_main_process() -> bool:
@@ -125,73 +122,3 @@ def attach_buffer_sync(trainer: Engine, models: Iterable[nn.Module]) -> None:
     if idist.get_world_size() > 1:
         unique = list({id(m): m for m in models}.values())
         trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda _: sync_buffers(unique))
-
-
-def _configure_child_logging(rank: int) -> None:
-    if not logging.getLogger().handlers:  # a spawned process starts without the CLI's logging set-up
-        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True)
-        logging.getLogger("ignite").setLevel(logging.CRITICAL)
-    if rank > 0:
-        logging.getLogger("ignite_fire").setLevel(logging.WARNING)
-
-
-def _worker(local_rank: int, experiment_path: str, overrides: dict[str, Any], spawned: bool, box: list) -> None:
-    """One process of a distributed run (``idist.Parallel`` calls it with the local rank first)."""
-    from ignite_fire.experiment import load_experiment
-    from ignite_fire.training import train
-
-    rank = idist.get_rank()
-    _configure_child_logging(rank)
-    try:
-        box.append(train(load_experiment(experiment_path, overrides)))
-    except UserError as error:
-        if not spawned:
-            raise  # the CLI prints it
-        where = "" if rank == 0 else f" (rank {rank})"
-        print(f"ignite_fire: error{where}: {error}", file=sys.stderr, flush=True)
-        raise SystemExit(error.exit_code) from None
-
-
-def launch(experiment_path: str | Path, overrides: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    """Train in ``config["nproc_per_node"]`` spawned processes, or in the process group of ``torchrun``.
-
-    Returns rank 0's results (the run's ``results.json``).
-    """
-    from ignite_fire.training import resolve_device, run_name
-
-    device = resolve_device(str(config["device"]))
-    backend = backend_for(device)
-    box: list[dict[str, Any]] = []
-    if under_torchrun():
-        with idist.Parallel(backend=backend) as parallel:
-            parallel.run(_worker, str(experiment_path), overrides, False, box)
-        return box[0]
-
-    nproc = int(config["nproc_per_node"])
-    if device.type == "cuda" and nproc > torch.cuda.device_count():
-        raise UserError(f"--nproc_per_node={nproc} but this machine has {torch.cuda.device_count()} GPUs")
-    overrides = dict(overrides)
-    name = str(config["name"]) if config.get("name") else run_name(config, Path(experiment_path).stem)
-    overrides["name"] = name  # every process writes (rank 0) or reads the same run directory
-    hidden = device.type == "cpu" and torch.cuda.is_available()
-    previous = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if hidden:
-        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # gloo on the CPU: the processes must not see the GPUs
-    logger.info(f"starting {nproc} processes ({backend}); batch_size {config['batch_size']} is the global batch")
-    try:
-        with idist.Parallel(backend=backend, nproc_per_node=nproc, master_port=free_port()) as parallel:
-            parallel.run(_worker, str(experiment_path), overrides, True, box)
-    except torch.multiprocessing.ProcessExitedException as error:
-        code = error.exit_code if error.exit_code > 0 else 128 - error.exit_code  # killed by a signal
-        raise SystemExit(code) from None
-    except torch.multiprocessing.ProcessRaisedException as error:
-        print(f"ignite_fire: error: a training process failed:\n{error}", file=sys.stderr)
-        raise SystemExit(1) from None
-    finally:
-        if hidden:
-            if previous is None:
-                os.environ.pop("CUDA_VISIBLE_DEVICES", None)
-            else:
-                os.environ["CUDA_VISIBLE_DEVICES"] = previous
-    results_path = Path(str(config["output_dir"])).expanduser() / name / "results.json"
-    return json.loads(results_path.read_text(encoding="utf-8"))

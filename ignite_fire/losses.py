@@ -54,7 +54,7 @@ def inverse_frequency_weights(class_counts: Sequence[int]) -> list[float]:
 
 
 def class_weights_from_config(config: dict[str, Any], class_counts: Sequence[int]) -> list[float] | None:
-    weights = config.get("class_weights")
+    weights = config["class_weights"]
     if weights is None:
         return None
     if weights == "auto":
@@ -73,14 +73,14 @@ def build_loss(config: dict[str, Any], class_counts: Sequence[int]) -> nn.Module
     ``focal_alpha`` list plays that role.
     """
     name = config["loss_function"]
-    smoothing = float(config.get("label_smoothing", 0.0))
+    smoothing = float(config["label_smoothing"])
     if name == "CrossEntropyLoss":
         weights = class_weights_from_config(config, class_counts)
         weight = torch.tensor(weights, dtype=torch.float32) if weights is not None else None
         return nn.CrossEntropyLoss(weight=weight, label_smoothing=smoothing)
     if name == "FocalLoss":
-        alpha = config.get("focal_alpha", 0.25)
+        alpha = config["focal_alpha"]
         if isinstance(alpha, (list, tuple)) and len(alpha) != len(class_counts):
             raise UserError(f"--focal_alpha has {len(alpha)} values but there are {len(class_counts)} classes")
-        return FocalLoss(alpha=alpha, gamma=config.get("focal_gamma", 2.0), label_smoothing=smoothing)
+        return FocalLoss(alpha=alpha, gamma=config["focal_gamma"], label_smoothing=smoothing)
     raise UserError(f"unknown loss_function {name!r}: use CrossEntropyLoss or FocalLoss")

@@ -78,7 +78,7 @@ def build_model(config: dict[str, Any], num_classes: int) -> nn.Module:
     name = config["model"]
     if name not in available_models():
         raise _unknown_model_error(name)
-    if not config.get("pretrained", False):
+    if not config["pretrained"]:
         return torchvision.models.get_model(name, weights=None, num_classes=num_classes)
     model = torchvision.models.get_model(name, weights=None)
     model.load_state_dict(load_pretrained_state(name))

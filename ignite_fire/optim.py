@@ -15,14 +15,14 @@ def build_optimizer(config: dict[str, Any], model: nn.Module) -> torch.optim.Opt
     """Adam, AdamW or SGD (with ``momentum``) at ``learning_rate`` and ``weight_decay``."""
     name = config["optimizer"]
     lr = float(config["learning_rate"])
-    weight_decay = float(config.get("weight_decay", 0.0))
+    weight_decay = float(config["weight_decay"])
     params = [p for p in model.parameters() if p.requires_grad]
     if name == "Adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if name == "AdamW":
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     if name == "SGD":
-        return torch.optim.SGD(params, lr=lr, momentum=float(config.get("momentum", 0.9)), weight_decay=weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=float(config["momentum"]), weight_decay=weight_decay)
     raise UserError(f"unknown optimizer {name!r}: use Adam, AdamW or SGD")
 
 
@@ -35,17 +35,17 @@ def build_scheduler(
     ``scheduler_interval == "iteration"``, epochs otherwise. ``CosineAnnealingLR`` runs for
     ``cosine_t_max`` epochs (default: all epochs after the warm-up).
     """
-    name = config.get("scheduler")
-    per_epoch = config.get("scheduler_interval", "iteration") == "epoch"
+    name = config["scheduler"]
+    per_epoch = config["scheduler_interval"] == "epoch"
     steps = 1 if per_epoch else max(1, steps_per_epoch)
-    warmup = round(float(config.get("warmup_epochs", 0.0)) * steps)
+    warmup = round(float(config["warmup_epochs"]) * steps)
     epochs = int(config["epochs"])
 
     main: LRScheduler | None
     if name in (None, "None", "none"):
         main = None
     elif name == "CosineAnnealingLR":
-        t_max_epochs = config.get("cosine_t_max") or epochs
+        t_max_epochs = config["cosine_t_max"] or epochs
         main = CosineAnnealingLR(optimizer, T_max=max(1, round(float(t_max_epochs) * steps) - warmup))
     elif name == "StepLR":
         main = StepLR(optimizer, step_size=max(1, int(config["step_size"]) * steps), gamma=float(config["step_gamma"]))

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from ignite_fire.config import DEFAULTS
 from ignite_fire.data.decode import draft_size
 from ignite_fire.data.images import BadImageError, is_image_file, load_image
 from ignite_fire.data.loaders import default_num_workers
@@ -92,7 +93,7 @@ def load_predictor(path: Path, device: torch.device) -> Predictor:
     config = checkpoint.get("config")
     if not isinstance(classes, list) or not isinstance(config, dict):
         raise UserError(f"{path} has no class list or config: predict needs a checkpoint saved by ignite_fire train")
-    config = {**config, "pretrained": False}  # the weights come from the checkpoint
+    config = {**DEFAULTS, **config, "pretrained": False}  # the weights come from the checkpoint
     model_factory: Callable[..., nn.Module] = build_model
     transforms_factory: Callable[..., Any] = build_transforms
     experiment_path = config.get("experiment")
@@ -110,7 +111,7 @@ def load_predictor(path: Path, device: torch.device) -> Predictor:
             ) from error
         raise
     load_model_state(model, checkpoint["model"], str(path))
-    channels_last = bool(config.get("channels_last", False))
+    channels_last = bool(config["channels_last"])
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     model.eval()
     transform = transforms_factory(config)[1]
@@ -285,7 +286,7 @@ def predict(
         tta: None or "hflip" (average with the horizontally flipped image).
         on_bad_image: "error" (stop, naming the file) or "skip" (leave it out of the submission).
     """
-    from ignite_fire.training import resolve_device
+    from ignite_fire.devices import resolve_device
 
     if not checkpoints:
         raise UserError("predict needs at least one checkpoint: predict CHECKPOINT.pt --input=DIR")

@@ -1,6 +1,16 @@
 """One training run, top to bottom: data, model, engines, handlers, resume, results.
 
-:func:`build_run` assembles everything for an :class:`~ignite_fire.experiment.Experiment`;
+:func:`build_run` assembles everything for an :class:`~ignite_fire.experiment.Experiment` from a
+few builders, each returning plain objects (as in Ignite's ``examples/cifar10/main.py``)::
+
+    settings = Settings.from_config(config)          # the config values read here, typed once
+    claim = claim_run_dir(...)                       # names the run, locks {output_dir}/{name}
+    dataflow = get_dataflow(...)                     # loaders, classes, class counts
+    model, loss_fn, optimizer, scheduler = initialize(...)
+    engines = create_engines(...)                    # trainer (MixUp/CutMix, EMA), evaluator + metrics
+    checkpointers = create_checkpointers(...)        # best, last.pt, early stopping, StopAt
+    attach_end_of_epoch(run)                         # in END_OF_EPOCH_ORDER
+
 :func:`train` runs it and writes ``results.json``. The run directory ``{output_dir}/{name}`` holds::
 
     config.json            the resolved config
@@ -20,9 +30,9 @@ import secrets
 import string
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +40,6 @@ import ignite.distributed as idist
 import torch
 from ignite.engine import Engine, Events
 from ignite.handlers import Checkpoint, EarlyStopping
-from ignite.utils import manual_seed
 from torch.utils.data import DataLoader
 
 from ignite_fire import distributed
@@ -39,6 +48,7 @@ from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.loaders import build_eval_loader, build_train_loader, reseed_for_epoch
 from ignite_fire.data.mixing import build_batch_transform
 from ignite_fire.data.transforms import build_transforms
+from ignite_fire.devices import resolve_device, seed_everything
 from ignite_fire.engines import create_evaluator, create_trainer
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment
@@ -48,13 +58,13 @@ from ignite_fire.handlers.checkpoints import (
     LAST_CHECKPOINT,
     Value,
     best_checkpointer,
-    best_record,
+    kept_best_record,
     last_checkpointer,
     load_checkpoint,
     load_model_state,
     metric_score,
 )
-from ignite_fire.handlers.ema import attach_ema
+from ignite_fire.handlers.ema import ModelEMA, attach_ema
 from ignite_fire.handlers.first_iteration_time import FirstIterationTime
 from ignite_fire.handlers.interrupt import Interrupt
 from ignite_fire.handlers.rng_state import RNGState
@@ -67,10 +77,106 @@ from ignite_fire.models import build_model
 from ignite_fire.optim import build_optimizer, build_scheduler
 from ignite_fire.performance import compile_model, configure_cuda
 from ignite_fire.pictures.attach import attach_pictures
+from ignite_fire.run_dir import RunDirClaim, find_resume_checkpoint, remove_partial_writes, run_name
 
 logger = logging.getLogger("ignite_fire")
 
 EPOCH_LOG_NAMES = ("train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "lr")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The config values the training layer reads, each read and typed once (the experiment's
+    own factories still receive the whole config: that is the experiment contract)."""
+
+    epochs: int
+    batch_size: int
+    seed: int
+    log_every: int
+    device: str
+    amp: str | bool
+    grad_clip: float | None
+    accumulation_steps: int
+    channels_last: bool
+    compile: bool
+    ema_decay: float | None
+    mixup_alpha: float
+    cutmix_alpha: float
+    f1_weights: dict[str, float] | None
+    checkpoint_metric: str
+    n_saved: int
+    patience: int | None
+    scheduler_interval: str
+    stop_after_epoch: int | None
+    stop_after_iteration: int | None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Settings:
+        def optional(key: str, kind: Callable[[Any], Any]) -> Any:
+            return None if config[key] is None else kind(config[key])
+
+        return cls(
+            epochs=int(config["epochs"]),
+            batch_size=int(config["batch_size"]),
+            seed=int(config["seed"]),
+            log_every=int(config["log_every"]),
+            device=str(config["device"]),
+            amp=config["amp"],
+            grad_clip=optional("grad_clip", float),
+            accumulation_steps=int(config["accumulation_steps"]),
+            channels_last=bool(config["channels_last"]),
+            compile=bool(config["compile"]),
+            ema_decay=optional("ema_decay", float),
+            mixup_alpha=float(config["mixup_alpha"] or 0.0),
+            cutmix_alpha=float(config["cutmix_alpha"] or 0.0),
+            f1_weights=config["f1_weights"],
+            checkpoint_metric=str(config["checkpoint_metric"]),
+            n_saved=int(config["n_saved"]),
+            patience=optional("patience", int) or None,  # 0 = no early stopping, as None
+            scheduler_interval=str(config["scheduler_interval"]),
+            stop_after_epoch=optional("stop_after_epoch", int),
+            stop_after_iteration=optional("stop_after_iteration", int),
+        )
+
+
+@contextmanager
+def config_errors(*keys: str) -> Iterator[None]:
+    """A handler's ValueError (a bad argument) as a one-line UserError naming the config keys it came from."""
+    try:
+        yield
+    except ValueError as error:
+        raise UserError(f"{' / '.join('--' + k for k in keys)}: {error}") from error
+
+
+@dataclass
+class Dataflow:
+    """What :func:`get_dataflow` returns: this process's loaders and the classes they hold."""
+
+    train_loader: DataLoader
+    val_loader: DataLoader
+    classes: list[str]
+    class_counts: list[int]
+
+
+@dataclass
+class Engines:
+    """What :func:`create_engines` returns; ``eval_model`` is the EMA model when there is one."""
+
+    trainer: Engine
+    evaluator: Engine
+    eval_model: torch.nn.Module
+    ema: ModelEMA | None
+
+
+@dataclass
+class Checkpointers:
+    """What :func:`create_checkpointers` returns: the checkpoints, what ``last.pt`` holds, and the stops."""
+
+    best: Checkpoint
+    last: Checkpoint
+    to_save: dict[str, Any]
+    early_stopping: EarlyStopping | None
+    stop_at: StopAt
 
 
 @dataclass
@@ -79,8 +185,10 @@ class Run:
 
     experiment: Experiment
     config: dict[str, Any]
+    settings: Settings
     name: str
     run_dir: Path
+    claim: RunDirClaim
     device: torch.device
     classes: list[str]
     model: torch.nn.Module
@@ -94,253 +202,287 @@ class Run:
     best_checkpointer: Checkpoint
     last_checkpointer: Checkpoint
     to_save: dict[str, Any]
-    early_stopping: EarlyStopping | None = None
-    stop_at: StopAt | None = None
+    early_stopping: EarlyStopping | None
+    stop_at: StopAt
+    wandb_run_id: Value
+    history: list[dict[str, Any]]
     wandb_logger: Any = None
-    wandb_run_id: Value = field(default_factory=Value)
-    history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def checkpoint_dir(self) -> Path:
         return self.run_dir / "checkpoints"
 
 
-def resolve_device(spec: str) -> torch.device:
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(spec)
-    except RuntimeError as error:
-        raise UserError(f"--device={spec!r} is not a device: use auto, cpu, cuda or cuda:N") from error
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device={spec} but CUDA is not available here: use --device=cpu or --device=auto")
-    return device
-
-
-def run_name(config: dict[str, Any], experiment_name: str) -> str:
-    if config.get("name"):
-        return str(config["name"])
-    return f"{experiment_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-
-
-def prepare_run_dir(output_dir: str, name: str, resuming: bool) -> Path:
-    """``{output_dir}/{name}``, created and checked writable; an existing run needs ``--resume``."""
-    run_dir = Path(output_dir).expanduser() / name
-    if not distributed.is_main_process():
-        return run_dir  # rank 0 creates and checks it
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as error:
-        raise UserError(
-            f"output directory {run_dir} cannot be written ({error.strerror}): pass --output_dir=PATH"
-        ) from error
-    if not resuming and (run_dir / "checkpoints" / LAST_CHECKPOINT).exists():
-        raise UserError(f"{run_dir} already holds a run: pass --resume=auto to continue it, or choose another --name")
-    return run_dir
-
-
-def find_resume_checkpoint(config: dict[str, Any]) -> Path | None:
-    resume = config.get("resume")
-    if resume in (None, "", "none", "None"):
-        return None
-    if resume == "auto":
-        if not config.get("name"):
-            raise UserError("--resume=auto needs --name=RUN_NAME (the run to continue)")
-        path = Path(config["output_dir"]).expanduser() / str(config["name"]) / "checkpoints" / LAST_CHECKPOINT
-        if not path.exists():
-            raise UserError(f"--resume=auto found no checkpoint at {path}; start without --resume")
-        return path
-    path = Path(resume).expanduser()
-    if path.is_dir():
-        path = path / "checkpoints" / LAST_CHECKPOINT if (path / "checkpoints").is_dir() else path / LAST_CHECKPOINT
-    if not path.is_file():
-        raise UserError(f"--resume={resume}: no checkpoint at {path}")
-    return path
-
-
 def current_lr(optimizer: torch.optim.Optimizer) -> float:
     return float(optimizer.param_groups[0]["lr"])
 
 
-def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
-    """Assemble data, model, engines and handlers for ``experiment`` (nothing runs yet)."""
-    config = experiment.config
-    name = str(config["name"]) if resume_path is not None and config.get("name") else run_name(config, experiment.name)
-    name = distributed.same_on_all_ranks(name)
-    run_dir = (
-        resume_path.parent.parent if resume_path is not None else prepare_run_dir(config["output_dir"], name, False)
-    )
-    name = run_dir.name
-    # The experiment file is recorded so `predict` can rebuild a model the experiment defines itself.
-    config = {**config, "name": name, "experiment": str(experiment.path) if experiment.path else None}
-    device = distributed.process_device(resolve_device(str(config["device"])))
-    configure_cuda(device)
-    manual_seed(int(config["seed"]))
+def claim_run_dir(config: dict[str, Any], experiment_name: str, resume_path: Path | None) -> RunDirClaim:
+    """Name the run (``--name``, or the run ``resume_path`` belongs to) and claim its directory."""
+    if resume_path is not None:
+        run_dir = resume_path.parent.parent
+        return RunDirClaim(str(run_dir.parent), run_dir.name, resuming=True)
+    name = distributed.same_on_all_ranks(run_name(config, experiment_name))
+    return RunDirClaim(str(config["output_dir"]), name, resuming=False)
 
+
+def get_dataflow(experiment: Experiment, config: dict[str, Any], batch_size: int, device: torch.device) -> Dataflow:
+    """Transforms, datasets (decoded once with ``cache="memory"``) and this process's loaders.
+
+    ``batch_size`` is the global batch; each process loads its share of it and of every epoch.
+    """
     transforms = experiment.factory("build_transforms", build_transforms)(config)
     splits = experiment.factory("build_datasets", build_datasets)(config, transforms)
-    splits, loader_options = cache_splits(experiment, splits, config, device)  # cache="memory": decode once
-    classes = list(splits.classes)
-    config["classes"] = classes
-    batch_size = distributed.process_batch_size(int(config["batch_size"]))  # batch_size is the global batch
+    splits, loader_options = cache_splits(experiment, splits, config, device)
+    process_batch = distributed.process_batch_size(batch_size)
     shard = (idist.get_rank(), idist.get_world_size())
-    train_loader = build_train_loader(splits.train, splits.train.targets, config, batch_size, *shard, **loader_options)
-    val_loader = build_eval_loader(splits.val, config, batch_size, *shard, **loader_options)
-    class_counts = splits.train.class_counts()
+    train_loader = build_train_loader(
+        splits.train, splits.train.targets, config, process_batch, *shard, **loader_options
+    )
+    val_loader = build_eval_loader(splits.val, config, process_batch, *shard, **loader_options)
+    return Dataflow(train_loader, val_loader, list(splits.classes), splits.train.class_counts())
 
-    model = experiment.factory("build_model", build_model)(config, len(classes)).to(device)
-    channels_last = bool(config["channels_last"])
+
+def initialize(
+    experiment: Experiment,
+    config: dict[str, Any],
+    num_classes: int,
+    class_counts: list[int],
+    device: torch.device,
+    steps_per_epoch: int,
+    channels_last: bool,
+) -> tuple[torch.nn.Module, torch.nn.Module, torch.optim.Optimizer, Any]:
+    """The model (on ``device``), loss, optimizer and scheduler, from the experiment's factories."""
+    model = experiment.factory("build_model", build_model)(config, num_classes).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     loss_fn = experiment.factory("build_loss", build_loss)(config, class_counts).to(device)
     optimizer = experiment.factory("build_optimizer", build_optimizer)(config, model)
-    scheduler = experiment.factory("build_scheduler", build_scheduler)(config, optimizer, len(train_loader))
+    scheduler = experiment.factory("build_scheduler", build_scheduler)(config, optimizer, steps_per_epoch)
+    return model, loss_fn, optimizer, scheduler
 
+
+def create_engines(
+    model: torch.nn.Module,
+    loss_fn: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+    classes: list[str],
+    settings: Settings,
+) -> Engines:
+    """The trainer (with MixUp/CutMix and EMA when set) and the evaluator with the validation metrics."""
+    with config_errors("mixup_alpha", "cutmix_alpha"):
+        mix = build_batch_transform(len(classes), settings.mixup_alpha, settings.cutmix_alpha)
     trainer = create_trainer(
-        compile_model(distributed.distributed_model(model, device), bool(config["compile"])),
+        compile_model(distributed.distributed_model(model, device), settings.compile),
         optimizer,
         loss_fn,
         device,
-        amp=config["amp"],
-        grad_clip=config["grad_clip"],
-        accumulation_steps=int(config["accumulation_steps"]),
-        channels_last=channels_last,
-        batch_transform=build_batch_transform(config, len(classes)),  # MixUp/CutMix when configured
+        amp=settings.amp,
+        grad_clip=settings.grad_clip,
+        accumulation_steps=settings.accumulation_steps,
+        channels_last=settings.channels_last,
+        batch_transform=mix,
     )
-    config["amp"] = trainer.state.amp  # what really runs on this device
-    ema = attach_ema(trainer, model, config)  # with ema_decay, validation and the best checkpoint use EMA weights
+    with config_errors("ema_decay"):
+        ema = attach_ema(trainer, model, settings.ema_decay)  # validation and the best checkpoint use EMA weights
     eval_model = ema.ema_model if ema is not None else model
     evaluator = create_evaluator(
-        compile_model(eval_model, bool(config["compile"])), device, amp=trainer.state.amp, channels_last=channels_last
+        compile_model(eval_model, settings.compile), device, amp=trainer.state.amp, channels_last=settings.channels_last
     )
-    distributed.attach_buffer_sync(trainer, [model, eval_model])  # before validation: rank 0's BatchNorm statistics
-    if config["compile"]:
+    if settings.compile:
         FirstIterationTime("training").attach(trainer)
         FirstIterationTime("validation").attach(evaluator)
-    attach_validation_metrics(evaluator, classes, loss_fn, config.get("f1_weights"), device)
+    attach_validation_metrics(evaluator, classes, loss_fn, settings.f1_weights, device)
+    return Engines(trainer, evaluator, eval_model, ema)
 
-    checkpoint_dir = run_dir / "checkpoints"
-    metric = str(config["checkpoint_metric"])
+
+def create_checkpointers(
+    to_save: dict[str, Any],
+    engines: Engines,
+    classes: list[str],
+    config: dict[str, Any],
+    settings: Settings,
+    checkpoint_dir: Path,
+) -> Checkpointers:
+    """The best checkpoint (``eval_model``), early stopping, ``last.pt`` (``to_save`` and these) and StopAt.
+
+    ``to_save`` holds what the run's own objects are (model, optimizer, ...); the checkpointers'
+    state is added here, so a resumed run restores them too.
+    """
+    trainer, evaluator, metric = engines.trainer, engines.evaluator, settings.checkpoint_metric
+
+    def meta() -> dict[str, Any]:
+        score = float(evaluator.state.metrics.get(metric, math.nan))
+        return {"epoch": trainer.state.epoch, "metric": metric, "score": score}
+
     best_to_save = {
-        "model": eval_model,
+        "model": engines.eval_model,
         "classes": Value(classes),
         "config": Value(config),
-        "meta": Value(
-            getter=lambda: {
-                "epoch": trainer.state.epoch,
-                "metric": metric,
-                "score": float(evaluator.state.metrics.get(metric, math.nan)),
-            }
-        ),
+        "meta": Value(getter=meta),
     }
-    best = best_checkpointer(best_to_save, checkpoint_dir, metric, int(config["n_saved"]), trainer)
+    best = best_checkpointer(best_to_save, checkpoint_dir, metric, settings.n_saved, trainer)
+    to_save = {**to_save, "best_checkpointer": best}
+    if trainer.state.scaler is not None:
+        to_save["scaler"] = trainer.state.scaler
+    if engines.ema is not None:
+        to_save["ema_model"] = engines.ema
+    early_stopping = None
+    if settings.patience is not None:
+        early_stopping = EarlyStopping(patience=settings.patience, score_function=metric_score(metric), trainer=trainer)
+        to_save["early_stopping"] = early_stopping
+    last = last_checkpointer(to_save, checkpoint_dir)
+    stop_at = StopAt(settings.stop_after_epoch, settings.stop_after_iteration, last)
+    return Checkpointers(best, last, to_save, early_stopping, stop_at)
 
+
+def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
+    """Assemble data, model, engines and handlers for ``experiment`` (nothing runs yet).
+
+    The run directory is claimed first (a second run with the same name refuses); if anything
+    fails before the run is built, the directory is removed again when this run created it.
+    """
+    settings = Settings.from_config(experiment.config)
+    claim = claim_run_dir(experiment.config, experiment.name, resume_path)
+    try:
+        return _assemble(experiment, settings, claim)
+    except BaseException:
+        if resume_path is None:
+            claim.discard()
+        else:
+            claim.release()
+        raise
+
+
+def _assemble(experiment: Experiment, settings: Settings, claim: RunDirClaim) -> Run:
+    if distributed.is_main_process() and remove_partial_writes(claim.run_dir):  # safe: the run dir is ours
+        logger.info(f"removed half-written checkpoint files of a killed run in {claim.run_dir / 'checkpoints'}")
+    device = distributed.process_device(resolve_device(settings.device))
+    configure_cuda(device)
+    seed_everything(settings.seed)
+    dataflow = get_dataflow(experiment, experiment.config, settings.batch_size, device)
+    # The experiment file is recorded so `predict` can rebuild a model the experiment defines itself.
+    experiment_file = str(experiment.path) if experiment.path else None
+    config = {**experiment.config, "name": claim.run_dir.name, "experiment": experiment_file}
+    config["classes"] = dataflow.classes
+    steps_per_epoch = len(dataflow.train_loader)
+    num_classes, channels_last = len(dataflow.classes), settings.channels_last
+    model, loss_fn, optimizer, scheduler = initialize(
+        experiment, config, num_classes, dataflow.class_counts, device, steps_per_epoch, channels_last
+    )
+    engines = create_engines(model, loss_fn, optimizer, device, dataflow.classes, settings)
+    config["amp"] = engines.trainer.state.amp  # what really runs on this device
+    history: list[dict[str, Any]] = []
+    wandb_run_id = Value()
+    to_save = {
+        "model": model,
+        "optimizer": optimizer,
+        "trainer": engines.trainer,
+        "rng": RNGState(),
+        "classes": Value(dataflow.classes),
+        "config": Value(config),
+        "wandb_run_id": wandb_run_id,
+        "history": Value(getter=lambda: history),  # resume() refills this list in place
+        **({"scheduler": scheduler} if scheduler is not None else {}),
+    }
+    checkpoint_dir = claim.run_dir / "checkpoints"
+    checkpointers = create_checkpointers(to_save, engines, dataflow.classes, config, settings, checkpoint_dir)
     run = Run(
         experiment=experiment,
         config=config,
-        name=name,
-        run_dir=run_dir,
+        settings=settings,
+        name=claim.run_dir.name,
+        run_dir=claim.run_dir,
+        claim=claim,
         device=device,
-        classes=classes,
+        classes=dataflow.classes,
         model=model,
         loss_fn=loss_fn,
         optimizer=optimizer,
         scheduler=scheduler,
-        trainer=trainer,
-        evaluator=evaluator,
-        train_loader=train_loader,
-        val_loader=val_loader,
-        best_checkpointer=best,
-        last_checkpointer=None,  # type: ignore[arg-type]  # set below, it saves the run's own state
-        to_save={},
+        trainer=engines.trainer,
+        evaluator=engines.evaluator,
+        train_loader=dataflow.train_loader,
+        val_loader=dataflow.val_loader,
+        best_checkpointer=checkpointers.best,
+        last_checkpointer=checkpointers.last,
+        to_save=checkpointers.to_save,
+        early_stopping=checkpointers.early_stopping,
+        stop_at=checkpointers.stop_at,
+        wandb_run_id=wandb_run_id,
+        history=history,
     )
-    history_value = Value(getter=lambda: run.history)
-    run.to_save = {
-        "model": model,
-        "optimizer": optimizer,
-        "trainer": trainer,
-        "best_checkpointer": best,
-        "rng": RNGState(),
-        "classes": Value(classes),
-        "config": Value(config),
-        "wandb_run_id": run.wandb_run_id,
-        "history": history_value,
-    }
-    if scheduler is not None:
-        run.to_save["scheduler"] = scheduler
-    if trainer.state.scaler is not None:
-        run.to_save["scaler"] = trainer.state.scaler
-    if ema is not None:
-        run.to_save["ema_model"] = ema
-    if config.get("patience"):
-        run.early_stopping = EarlyStopping(
-            patience=int(config["patience"]),
-            score_function=metric_score(metric),
-            trainer=trainer,
-        )
-        run.to_save["early_stopping"] = run.early_stopping
-    run.last_checkpointer = last_checkpointer(run.to_save, checkpoint_dir)
-    _attach_handlers(run)
+    distributed.attach_buffer_sync(run.trainer, [model, engines.eval_model])
+    attach_end_of_epoch(run)
     return run
 
 
-def _attach_handlers(run: Run) -> None:
-    """The handlers every run has, in the order they must fire at the end of an epoch."""
-    config, trainer, evaluator = run.config, run.trainer, run.evaluator
-    seed = int(config["seed"])
-    log_every = int(config["log_every"])
-    epoch_clock: dict[str, float] = {}
+END_OF_EPOCH_ORDER = (
+    "train_stats",  # train_loss/train_acc read from the device; NaN/Inf stops here, before anything is saved
+    "validation",  # the evaluator runs; the epoch's record is appended to history.json
+    "best_checkpoint",  # on the evaluator's COMPLETED, so inside "validation"
+    "early_stopping",  # likewise, after the best checkpoint
+    "scheduler",  # an epoch-interval scheduler steps
+    "last_checkpoint",  # last.pt holds the epoch's history, best checkpoint and scheduler state
+    "stop_at",  # --stop_after_epoch: stop once all of the above ran
+)
+"""The order the end-of-epoch handlers fire in; pictures and ``train(attach=...)`` come after them."""
 
-    @trainer.on(Events.EPOCH_STARTED)
-    def _start_epoch(engine: Engine) -> None:
-        reseed_for_epoch(run.train_loader, seed, engine.state.epoch)
-        epoch_clock["start"] = time.perf_counter()
-        epoch_clock["first_iteration"] = engine.state.iteration
 
-    TrainStats(log_every, run.optimizer).attach(trainer)  # reads first at EPOCH_COMPLETED: NaN stops here
-
-    @trainer.on(Events.EPOCH_COMPLETED)
-    def _validate(engine: Engine) -> None:
-        train_seconds = time.perf_counter() - epoch_clock["start"]
-        iterations = engine.state.iteration - epoch_clock["first_iteration"]
-        samples = iterations * int(config["batch_size"])
-        start = time.perf_counter()
-        evaluator.run(run.val_loader)
-        record: dict[str, Any] = {"epoch": engine.state.epoch, "iteration": engine.state.iteration}
-        record.update(scalar_metrics(engine.state.metrics))
-        record.update(scalar_metrics(evaluator.state.metrics))
-        record["lr"] = current_lr(run.optimizer)
-        record["train_seconds"] = train_seconds
-        record["train_samples"] = samples
-        record["val_seconds"] = time.perf_counter() - start
-        run.history.append(record)
-        if distributed.is_main_process():
-            write_json_atomic(run.run_dir / "history.json", run.history)
-        logger.info(
-            f"epoch {engine.state.epoch}/{engine.state.max_epochs}  "
-            + "  ".join(f"{k} {record[k]:.4g}" for k in EPOCH_LOG_NAMES if k in record)
-            + f"  ({train_seconds:.1f} s train, {record['val_seconds']:.1f} s val)"
-        )
-
+def attach_end_of_epoch(run: Run) -> None:
+    """Attach the handlers every run has, in :data:`END_OF_EPOCH_ORDER` (Ignite calls them in the order added)."""
+    trainer, evaluator, settings = run.trainer, run.evaluator, run.settings
+    clock = attach_epoch_clock(trainer, run.train_loader, settings.seed)
+    TrainStats(settings.log_every, run.optimizer).attach(trainer)
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, validate_epoch, run, clock)
     evaluator.add_event_handler(Events.COMPLETED, run.best_checkpointer)
     if run.early_stopping is not None:
         evaluator.add_event_handler(Events.COMPLETED, run.early_stopping)
-
     if run.scheduler is not None:
-        SchedulerStep(run.scheduler, str(config["scheduler_interval"])).attach(trainer)
-
+        SchedulerStep(run.scheduler, settings.scheduler_interval).attach(trainer)
     trainer.add_event_handler(Events.EPOCH_COMPLETED, run.last_checkpointer)
-
-    run.stop_at = StopAt(config.get("stop_after_epoch"), config.get("stop_after_iteration"), run.last_checkpointer)
     run.stop_at.attach(trainer)
-
     if sys.stderr.isatty() and not os.environ.get("CI") and distributed.is_main_process():
         from ignite.handlers import ProgressBar
 
         ProgressBar(persist=False).attach(trainer, metric_names=["train_loss", "train_acc"])
+
+
+def attach_epoch_clock(trainer: Engine, train_loader: DataLoader, seed: int) -> dict[str, float]:
+    """At each epoch's start: reseed the loader's shuffle for that epoch and note the time and iteration."""
+    clock: dict[str, float] = {}
+
+    @trainer.on(Events.EPOCH_STARTED)
+    def _start_epoch(engine: Engine) -> None:
+        reseed_for_epoch(train_loader, seed, engine.state.epoch)
+        clock["start"] = time.perf_counter()
+        clock["first_iteration"] = engine.state.iteration
+
+    return clock
+
+
+def validate_epoch(engine: Engine, run: Run, clock: dict[str, float]) -> None:
+    """Run the evaluator, append the epoch's record to ``run.history`` (and history.json) and log it."""
+    train_seconds = time.perf_counter() - clock["start"]
+    iterations = engine.state.iteration - clock["first_iteration"]
+    start = time.perf_counter()
+    run.evaluator.run(run.val_loader)
+    record: dict[str, Any] = {"epoch": engine.state.epoch, "iteration": engine.state.iteration}
+    record.update(scalar_metrics(engine.state.metrics))
+    record.update(scalar_metrics(run.evaluator.state.metrics))
+    record["lr"] = current_lr(run.optimizer)
+    record["train_seconds"] = train_seconds
+    record["train_samples"] = iterations * run.settings.batch_size
+    record["val_seconds"] = time.perf_counter() - start
+    run.history.append(record)
+    if distributed.is_main_process():
+        write_json_atomic(run.run_dir / "history.json", run.history)
+    logger.info(
+        f"epoch {engine.state.epoch}/{engine.state.max_epochs}  "
+        + "  ".join(f"{k} {record[k]:.4g}" for k in EPOCH_LOG_NAMES if k in record)
+        + f"  ({train_seconds:.1f} s train, {record['val_seconds']:.1f} s val)"
+    )
 
 
 def _attach_wandb(run: Run) -> None:
@@ -365,7 +507,7 @@ def _attach_wandb(run: Run) -> None:
         values["epoch"] = run.trainer.state.epoch
         return values
 
-    log_every = int(run.config["log_every"])
+    log_every = run.settings.log_every
     wandb_logger.attach(
         run.trainer,
         wandb_logging.LogScalars(wandb_logger, train_values, run.trainer),
@@ -415,10 +557,7 @@ def resume(run: Run, path: Path) -> None:
         )
     to_load = {k: v for k, v in run.to_save.items() if k != "model"}
     Checkpoint.load_objects(to_load=to_load, checkpoint={k: checkpoint[k] for k in to_load})
-    for leftover in run.checkpoint_dir.glob("tmp*"):  # half-written files of a process that was killed
-        if leftover.is_file() and distributed.is_main_process():
-            leftover.unlink()
-    run.history = list(run.to_save["history"].value)
+    run.history[:] = run.to_save["history"].value  # in place: the history Value reads this list
     iteration_in_epoch = run.trainer.state.iteration % len(run.train_loader)
     if iteration_in_epoch:
         run.train_loader.sampler.skip(iteration_in_epoch * run.train_loader.batch_size)
@@ -428,20 +567,22 @@ def resume(run: Run, path: Path) -> None:
 
 
 def results_of(run: Run, status: str) -> dict[str, Any]:
-    metric = str(run.config["checkpoint_metric"])
-    best = best_record(run.history, metric)
+    """What results.json holds. The best epoch is the one whose checkpoint is kept (on tied scores too)."""
+    metric = run.settings.checkpoint_metric
+    best = kept_best_record(run.history, run.best_checkpointer, metric)
     samples = sum(r["train_samples"] for r in run.history)
     seconds = sum(r["train_seconds"] for r in run.history)
     best_path = run.best_checkpointer.last_checkpoint
-    results: dict[str, Any] = {
+    last_path = run.checkpoint_dir / LAST_CHECKPOINT
+    return {
         "name": run.name,
         "status": status,
         "checkpoint_metric": metric,
         "best_score": best[metric] if best else None,
-        "best_val_acc": max((r["val_acc"] for r in run.history), default=None),
+        "best_val_acc": best["val_acc"] if best else None,  # the best epoch's, not the highest over all epochs
         "best_epoch": best["epoch"] if best else None,
         "best_checkpoint": str(best_path) if best_path else None,
-        "last_checkpoint": str(run.checkpoint_dir / LAST_CHECKPOINT),
+        "last_checkpoint": str(last_path) if last_path.is_file() else None,
         "epochs_completed": run.history[-1]["epoch"] if run.history else 0,
         "train_samples_per_second": samples / seconds if seconds > 0 else None,
         "val_acc": best["val_acc"] if best else None,
@@ -453,7 +594,6 @@ def results_of(run: Run, status: str) -> dict[str, Any]:
         "run_dir": str(run.run_dir),
         "wandb_dir": wandb_logging.run_files_dir(run.wandb_logger),
     }
-    return results
 
 
 def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -> dict[str, Any]:
@@ -462,48 +602,76 @@ def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -
     ``attach(run)`` is called once everything is built (and resumed), before training starts:
     the place to add handlers of your own (a sweep's pruning callback, say).
     Exits the process with 130/143 after a SIGINT/SIGTERM (a ``last`` checkpoint is saved first).
+    A second run with the same name refuses while this one runs (see :class:`RunDirClaim`).
     """
-    resume_path = find_resume_checkpoint(experiment.config)
+    config = experiment.config
+    resume_path = find_resume_checkpoint(config["resume"], str(config["output_dir"]), config["name"])
     run = build_run(experiment, resume_path)
-    if resume_path is not None:
-        resume(run, resume_path)
-        if (
-            run.trainer.state.epoch >= int(run.config["epochs"])
-            and run.trainer.state.iteration % len(run.train_loader) == 0
-        ):
-            logger.info(f"run {run.name} already finished ({run.trainer.state.epoch} epochs); nothing to do")
-            results_path = run.run_dir / "results.json"
-            if results_path.exists():
-                return json.loads(results_path.read_text(encoding="utf-8"))
-            return results_of(run, "finished")
-    if distributed.is_main_process():  # checkpoints, files, W&B and pictures: rank 0 only
-        write_json_atomic(run.run_dir / "config.json", run.config)
-        _attach_wandb(run)
-        _attach_pictures(run)  # graph, gallery, confusion matrix, curves, index.html; wandb.watch
-    if attach is not None:
-        attach(run)
+    try:
+        finished = _prepare(run, resume_path, attach)
+        if finished is not None:
+            return finished
+        status, exit_code = _fit(run)
+        return _finish(run, status, exit_code)
+    finally:
+        run.claim.release()
 
+
+def _prepare(run: Run, resume_path: Path | None, attach: Callable[[Run], None] | None) -> dict[str, Any] | None:
+    """Resume, write config.json, start W&B and the pictures; the results when the run had already finished.
+
+    A fresh run that fails here leaves no run directory behind (when it created it).
+    """
+    try:
+        if resume_path is not None:
+            resume(run, resume_path)
+            state = run.trainer.state
+            if state.epoch >= run.settings.epochs and state.iteration % len(run.train_loader) == 0:
+                logger.info(f"run {run.name} already finished ({state.epoch} epochs); nothing to do")
+                results_path = run.run_dir / "results.json"
+                if results_path.exists():
+                    return json.loads(results_path.read_text(encoding="utf-8"))
+                return results_of(run, "finished")
+        if distributed.is_main_process():  # checkpoints, files, W&B and pictures: rank 0 only
+            write_json_atomic(run.run_dir / "config.json", run.config)
+            _attach_wandb(run)
+            _attach_pictures(run)  # graph, gallery, confusion matrix, curves, index.html; wandb.watch
+        if attach is not None:
+            attach(run)
+    except BaseException:
+        if resume_path is None:
+            wandb_logging.finish(run.wandb_logger, {}, exit_code=1)
+            run.claim.discard()
+        raise
+    return None
+
+
+def _fit(run: Run) -> tuple[str, int]:
+    """Run the trainer; returns the status and the exit code (results.json is written if it raises)."""
     interrupt = Interrupt(lambda engine: run.last_checkpointer(engine))
     interrupt.attach(run.trainer)
-    status, exit_code = "finished", 0
+    status = "finished"
     try:
-        run.trainer.run(run.train_loader, max_epochs=int(run.config["epochs"]))
-        if run.stop_at is not None and run.stop_at.stopped:
+        run.trainer.run(run.train_loader, max_epochs=run.settings.epochs)
+        if run.stop_at.stopped:
             status = "stopped"
         elif run.early_stopping is not None and run.trainer.should_terminate:
             status = "early_stopped"
     except BaseException as error:
-        status, exit_code = "failed", getattr(error, "exit_code", 1)
-        results = results_of(run, status)
+        exit_code = getattr(error, "exit_code", 1)
         if distributed.is_main_process():
-            write_json_atomic(run.run_dir / "results.json", results)
+            write_json_atomic(run.run_dir / "results.json", results_of(run, "failed"))
         wandb_logging.finish(run.wandb_logger, {}, exit_code=exit_code)
         raise
     finally:
         interrupt.restore()
     if interrupt.signal is not None:
-        status, exit_code = "interrupted", interrupt.exit_code
+        return "interrupted", interrupt.exit_code
+    return status, 0
 
+
+def _finish(run: Run, status: str, exit_code: int) -> dict[str, Any]:
+    """Write results.json, give W&B the best model and the summary; exit with ``exit_code`` if not 0."""
     results = results_of(run, status)
     if distributed.is_main_process():
         write_json_atomic(run.run_dir / "results.json", results)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +128,147 @@ def test_resnet18_baseline_trains_on_houses4(houses4: Path, tmp_path: Path) -> N
     results = json.loads((tmp_path / "h4" / "results.json").read_text())
     assert results["classes"] == ["bathroom", "bedroom", "frontal", "kitchen"]
     assert results["best_val_acc"] > 0.25  # better than chance on 4 balanced classes
+
+
+# --- The builders, in-process on the digits fixture -------------------------------------------------------------
+
+from ignite.engine import Events  # noqa: E402
+from ignite.handlers import Checkpoint, EarlyStopping  # noqa: E402
+
+from ignite_fire.cli import train as cli_train  # noqa: E402
+from ignite_fire.errors import UserError  # noqa: E402
+from ignite_fire.experiment import load_experiment  # noqa: E402
+from ignite_fire.handlers.scheduler_step import SchedulerStep  # noqa: E402
+from ignite_fire.handlers.stop_at import StopAt  # noqa: E402
+from ignite_fire.handlers.train_stats import TrainStats  # noqa: E402
+from ignite_fire.training import (  # noqa: E402
+    END_OF_EPOCH_ORDER,
+    Settings,
+    build_run,
+    create_checkpointers,
+    create_engines,
+    get_dataflow,
+    initialize,
+    results_of,
+    train,
+)
+from tests.conftest import TINY_EXPERIMENT  # noqa: E402
+
+NO_BN_EXPERIMENT = '''
+from torch import nn
+from tests.tiny_experiment import config
+
+def build_model(config, num_classes):  # no BatchNorm: with a tiny learning rate every epoch scores the same
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, num_classes)
+    )
+'''
+
+
+def tiny(digits_dir: Path, out: Path, **overrides):
+    values = {"data_dir": str(digits_dir), "output_dir": str(out), "name": "tiny", "epochs": 1, **overrides}
+    return load_experiment(TINY_EXPERIMENT, values)
+
+
+def test_each_builder_returns_plain_objects(digits_dir: Path, tmp_path: Path) -> None:
+    experiment = tiny(digits_dir, tmp_path, ema_decay=0.9, patience=2)
+    settings = Settings.from_config(experiment.config)
+    device = torch.device("cpu")
+    dataflow = get_dataflow(experiment, experiment.config, settings.batch_size, device)
+    assert dataflow.classes == [str(d) for d in range(10)]
+    assert sum(dataflow.class_counts) == len(dataflow.train_loader.dataset)
+    assert dataflow.train_loader.batch_size == 16
+    model, loss_fn, optimizer, scheduler = initialize(
+        experiment, experiment.config, 10, dataflow.class_counts, device, len(dataflow.train_loader), False
+    )
+    assert model(torch.zeros(2, 3, 16, 16)).shape == (2, 10)
+    assert optimizer.param_groups[0]["lr"] == 0.01 and scheduler is not None
+    engines = create_engines(model, loss_fn, optimizer, device, dataflow.classes, settings)
+    assert engines.ema is not None and engines.eval_model is engines.ema.ema_model
+    checkpointers = create_checkpointers(
+        {"model": model}, engines, dataflow.classes, experiment.config, settings, tmp_path / "checkpoints"
+    )
+    assert isinstance(checkpointers.early_stopping, EarlyStopping)
+    assert {"model", "best_checkpointer", "ema_model", "early_stopping"} <= set(checkpointers.to_save)
+    assert checkpointers.stop_at.on_stop is checkpointers.last
+
+
+def test_bad_handler_arguments_are_one_line_user_errors(digits_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"--ema_decay: Argument decay should be a number between 0 and 1"):
+        build_run(tiny(digits_dir, tmp_path, ema_decay=1.5))
+    assert not (tmp_path / "tiny").exists(), "a run that fails before training leaves no run directory"
+
+
+def test_end_of_epoch_handlers_fire_in_the_listed_order(
+    digits_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fired: list[str] = []
+
+    def record(cls: type, method: str, name) -> None:
+        original = getattr(cls, method)
+
+        def wrapper(self, engine, *args):
+            label = name(self, engine) if callable(name) else name
+            if label:
+                fired.append(label)
+            return original(self, engine, *args)
+
+        monkeypatch.setattr(cls, method, wrapper)
+
+    record(TrainStats, "read", lambda _, e: "train_stats" if e.last_event_name == Events.EPOCH_COMPLETED else None)
+    record(Checkpoint, "__call__", lambda c, _: "best_checkpoint" if c.filename_prefix == "best" else "last_checkpoint")
+    record(EarlyStopping, "__call__", "early_stopping")
+    record(SchedulerStep, "__call__", "scheduler")
+    record(StopAt, "_stop", "stop_at")
+
+    def attach(run) -> None:
+        run.evaluator.add_event_handler(Events.STARTED, lambda _: fired.append("validation"))
+        run.trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda _: fired.append("attached later"))
+
+    overrides = {"epochs": 2, "patience": 3, "scheduler_interval": "epoch", "stop_after_epoch": 1}
+    results = train(tiny(digits_dir, tmp_path, **overrides), attach=attach)
+    assert results["status"] == "stopped"
+    assert fired == [*END_OF_EPOCH_ORDER, "attached later"]
+
+
+def test_results_name_the_last_checkpoint_only_once_it_exists(digits_dir: Path, tmp_path: Path) -> None:
+    leftover = tmp_path / "tiny" / "checkpoints" / "tmpk3x_last.pt"  # a killed first checkpoint write
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half")
+    run = build_run(tiny(digits_dir, tmp_path))
+    try:
+        assert not leftover.exists(), "a fresh run with a reused name removes a killed write's tmp file"
+        results = results_of(run, "failed")
+        assert results["last_checkpoint"] is None and results["best_epoch"] is None
+    finally:
+        run.claim.release()
+
+
+def test_tied_scores_agree_on_the_kept_best_epoch(
+    digits_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    experiment_file = tmp_path / "no_bn.py"
+    experiment_file.write_text(NO_BN_EXPERIMENT)
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")  # the wandb tool
+    caplog.set_level(logging.INFO, logger="ignite_fire")
+    cli_train(
+        str(experiment_file),
+        data_dir=str(digits_dir),
+        output_dir=str(tmp_path / "runs"),
+        name="tie",
+        epochs=2,
+        learning_rate=1e-12,
+        scheduler=None,
+        n_saved=2,
+    )
+    run_dir = tmp_path / "runs" / "tie"
+    history = json.loads((run_dir / "history.json").read_text())
+    assert history[0]["val_acc"] == history[1]["val_acc"], "the scores must tie for this test"
+    results = json.loads((run_dir / "results.json").read_text())
+    epoch = results["best_epoch"]
+    assert f"best_checkpoint_{epoch}_" in Path(results["best_checkpoint"]).name
+    assert torch.load(results["best_checkpoint"], weights_only=True)["meta"]["epoch"] == epoch
+    assert results["best_val_acc"] == history[epoch - 1]["val_acc"]
+    assert f"at epoch {epoch};" in caplog.text
+    summary = wandb_summary(run_dir)["summary"]
+    assert summary["best_epoch"] == epoch and summary["best_val_acc"] == pytest.approx(results["best_val_acc"])

@@ -12,12 +12,8 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torchvision.transforms import v2
-
-from ignite_fire.errors import UserError
 
 
 class MixBatch:
@@ -35,7 +31,9 @@ class MixBatch:
         if num_classes < 2:
             raise ValueError(f"Argument num_classes should be >= 2, got {num_classes}")
         if mixup_alpha < 0 or cutmix_alpha < 0:
-            raise UserError(f"--mixup_alpha and --cutmix_alpha must be >= 0, got {mixup_alpha} and {cutmix_alpha}")
+            raise ValueError(
+                f"Arguments mixup_alpha and cutmix_alpha should be >= 0, got {mixup_alpha} and {cutmix_alpha}"
+            )
         if mixup_alpha == 0 and cutmix_alpha == 0:
             raise ValueError("MixBatch needs mixup_alpha > 0 or cutmix_alpha > 0")
         mixers: list[v2.Transform] = []
@@ -49,10 +47,8 @@ class MixBatch:
         return self.mix(images, targets)
 
 
-def build_batch_transform(config: dict[str, Any], num_classes: int) -> MixBatch | None:
-    """A :class:`MixBatch` from ``mixup_alpha`` / ``cutmix_alpha``, or None when both are 0."""
-    mixup = float(config.get("mixup_alpha") or 0.0)
-    cutmix = float(config.get("cutmix_alpha") or 0.0)
-    if mixup == 0 and cutmix == 0:
+def build_batch_transform(num_classes: int, mixup_alpha: float, cutmix_alpha: float) -> MixBatch | None:
+    """A :class:`MixBatch`, or None when both alphas are 0 (no mixing)."""
+    if mixup_alpha == 0 and cutmix_alpha == 0:
         return None
-    return MixBatch(num_classes, mixup, cutmix)
+    return MixBatch(num_classes, mixup_alpha, cutmix_alpha)

@@ -11,6 +11,7 @@ Every file loads with ``torch.load(path, weights_only=True)``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,26 @@ def best_record(history: Sequence[Mapping[str, Any]], metric: str) -> Mapping[st
     if not scored:
         return None
     return max(scored, key=lambda r: (score_sign(metric) * r[metric], -r["epoch"]))
+
+
+def kept_epoch(checkpointer: Checkpoint) -> int | None:
+    """The epoch of the best checkpoint ``checkpointer`` keeps (its ``last_checkpoint``), or None.
+
+    With tied scores Ignite keeps the earlier file when ``n_saved`` is full, and both otherwise,
+    the later one sorting last: the epoch is read from the kept file's name, not recomputed.
+    """
+    path = checkpointer.last_checkpoint
+    found = re.search(r"_checkpoint_(\d+)_", Path(str(path)).name) if path is not None else None
+    return int(found.group(1)) if found else None
+
+
+def kept_best_record(
+    history: Sequence[Mapping[str, Any]], checkpointer: Checkpoint, metric: str
+) -> Mapping[str, Any] | None:
+    """The history record of the epoch whose best checkpoint is kept (:func:`best_record` without one)."""
+    epoch = kept_epoch(checkpointer)
+    kept = [r for r in history if r["epoch"] == epoch]
+    return kept[0] if kept else best_record(history, metric)
 
 
 def best_checkpointer(

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 def wandb_mode(config: Mapping[str, Any]) -> str:
     """``config["wandb_mode"]``, else ``$WANDB_MODE``, else ``"offline"``."""
-    return config.get("wandb_mode") or os.environ.get("WANDB_MODE") or "offline"
+    return config["wandb_mode"] or os.environ.get("WANDB_MODE") or "offline"
 
 
 class LogScalars:
@@ -74,9 +74,9 @@ def start_wandb(config: dict[str, Any], run_dir: Path, run_name: str, run_id: st
         import wandb
 
         wandb_logger = WandBLogger(
-            project=config.get("wandb_project") or "ignite_fire",
+            project=config["wandb_project"],
             name=run_name,
-            group=config.get("wandb_group"),
+            group=config["wandb_group"],
             config=config,
             dir=str(run_dir),
             id=run_id,

@@ -34,11 +34,12 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment, load_experiment
 from ignite_fire.files import write_json_atomic
 from ignite_fire.handlers.checkpoints import LAST_CHECKPOINT
+from ignite_fire.run_dir import prepare_run_dir, run_name
 from ignite_fire.sweeps import results
 from ignite_fire.sweeps.config import SweepSpec, build_pruner, build_sampler, parse_sweep, suggest
 from ignite_fire.sweeps.pruning import ReportToTrial
 from ignite_fire.sweeps.storage import default_storage_url, display_url, fail_orphans, open_storage, storage_url
-from ignite_fire.training import Run, prepare_run_dir, run_name, train
+from ignite_fire.training import Run, train
 
 logger = logging.getLogger("ignite_fire")
 

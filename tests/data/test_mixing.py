@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from ignite_fire.data.mixing import MixBatch, build_batch_transform
-from ignite_fire.errors import UserError
 
 IMAGES = torch.stack([torch.full((3, 8, 8), float(i)) for i in range(6)])
 TARGETS = torch.tensor([0, 1, 2, 0, 1, 2])
@@ -29,11 +28,11 @@ def test_cutmix_pastes_a_box_and_weighs_targets_by_its_area() -> None:
     assert soft[1, 1].item() == pytest.approx(1 - pasted, abs=1e-6)
 
 
-def test_config_switches() -> None:
-    assert build_batch_transform({"mixup_alpha": 0.0, "cutmix_alpha": 0.0}, 5) is None
-    both = build_batch_transform({"mixup_alpha": 0.2, "cutmix_alpha": 1.0}, 5)
+def test_alphas_switch_mixing_on_and_off() -> None:
+    assert build_batch_transform(5, mixup_alpha=0.0, cutmix_alpha=0.0) is None
+    both = build_batch_transform(5, mixup_alpha=0.2, cutmix_alpha=1.0)
     assert isinstance(both, MixBatch)
     _, soft = both(IMAGES, TARGETS)
     assert soft.shape == (6, 5)
-    with pytest.raises(UserError, match="--mixup_alpha and --cutmix_alpha must be >= 0, got -0.1 and 0.0"):
-        build_batch_transform({"mixup_alpha": -0.1}, 5)
+    with pytest.raises(ValueError, match="Arguments mixup_alpha and cutmix_alpha should be >= 0, got -0.1 and 0.0"):
+        build_batch_transform(5, mixup_alpha=-0.1, cutmix_alpha=0.0)

@@ -1,0 +1,157 @@
+"""The run directory ``{output_dir}/{name}``: its name, its creation, its claim, and the checkpoint to resume.
+
+A run *claims* its directory before it reads any data (:class:`RunDirClaim`): an exclusive
+``fcntl.flock`` on the directory itself, so a second run with the same ``--name`` refuses in one
+line instead of writing into the same files. The kernel drops the lock when the process exits,
+``kill -9`` included, so a killed run never blocks the next one. A run that fails before it
+trains removes the directory again if it created it (:meth:`RunDirClaim.discard`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ignite_fire import distributed
+from ignite_fire.errors import UserError
+from ignite_fire.handlers.checkpoints import LAST_CHECKPOINT
+
+
+def run_name(config: dict[str, Any], experiment_name: str) -> str:
+    """``--name``, or the experiment's name and the time: ``{experiment}-YYYYmmdd-HHMMSS``."""
+    if config["name"]:
+        return str(config["name"])
+    return f"{experiment_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def first_missing(path: Path) -> Path | None:
+    """The outermost of ``path`` and its parents that does not exist yet (what ``mkdir -p`` would create)."""
+    missing = None
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+def prepare_run_dir(output_dir: str, name: str, resuming: bool) -> Path:
+    """``{output_dir}/{name}``, created and checked writable; an existing run needs ``--resume``."""
+    run_dir = Path(output_dir).expanduser() / name
+    if not distributed.is_main_process():
+        return run_dir  # rank 0 creates and checks it
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as error:
+        raise UserError(
+            f"output directory {run_dir} cannot be written ({error.strerror}): pass --output_dir=PATH"
+        ) from error
+    if not resuming and (run_dir / "checkpoints" / LAST_CHECKPOINT).exists():
+        raise UserError(f"{run_dir} already holds a run: pass --resume=auto to continue it, or choose another --name")
+    return run_dir
+
+
+def find_resume_checkpoint(resume: str | None, output_dir: str, name: str | None) -> Path | None:
+    """The ``last`` checkpoint ``--resume`` names: None, ``"auto"`` (``--name``'s run) or a file/run directory."""
+    if resume in (None, "", "none", "None"):
+        return None
+    if resume == "auto":
+        if not name:
+            raise UserError("--resume=auto needs --name=RUN_NAME (the run to continue)")
+        path = Path(output_dir).expanduser() / str(name) / "checkpoints" / LAST_CHECKPOINT
+        if not path.exists():
+            raise UserError(f"--resume=auto found no checkpoint at {path}; start without --resume")
+        return path
+    path = Path(resume).expanduser()
+    if path.is_dir():
+        path = path / "checkpoints" / LAST_CHECKPOINT if (path / "checkpoints").is_dir() else path / LAST_CHECKPOINT
+    if not path.is_file():
+        raise UserError(f"--resume={resume}: no checkpoint at {path}")
+    return path
+
+
+def remove_partial_writes(run_dir: Path) -> list[Path]:
+    """Remove the ``tmp*`` files a killed checkpoint write left in ``run_dir/checkpoints``; returns them.
+
+    Call it only while holding the run's claim: a running run's ``tmp*`` is a write in progress.
+    """
+    leftovers = sorted(p for p in (run_dir / "checkpoints").glob("tmp*") if p.is_file())
+    for leftover in leftovers:
+        leftover.unlink()
+    return leftovers
+
+
+class RunDirClaim:
+    """An exclusive claim on a run directory: ``fcntl.flock`` on the directory, held until :meth:`release`.
+
+    Creates the directory (and its missing parents) through :func:`prepare_run_dir`. The lock
+    lives on an open file descriptor, so it ends with the process however it ends (``kill -9``
+    included): a stale claim never blocks. Other ranks of a distributed run claim nothing.
+
+    Args:
+        output_dir: the runs' parent directory (``--output_dir``).
+        name: the run name.
+        resuming: True when the run continues a checkpoint in this directory.
+
+    Example::
+
+        claim = RunDirClaim("runs", "baseline", resuming=False)  # UserError if "baseline" is running
+        try:
+            ...  # train, writing into claim.run_dir
+        finally:
+            claim.release()
+    """
+
+    def __init__(self, output_dir: str, name: str, resuming: bool) -> None:
+        self._fd: int | None = None
+        if not name:
+            raise ValueError(f"Argument name should be a non-empty string, got {name!r}")
+        self.run_dir = Path(output_dir).expanduser() / name
+        self.created = first_missing(self.run_dir) if distributed.is_main_process() else None
+        self.run_dir = prepare_run_dir(output_dir, name, resuming)
+        if distributed.is_main_process():
+            self._lock()
+
+    def _lock(self) -> None:
+        fd = os.open(self.run_dir, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UserError(
+                f"another run is using {self.run_dir} right now: wait for it to finish, or choose another --name"
+            ) from None
+        self._fd = fd
+
+    def release(self) -> None:
+        """Drop the lock (closing the descriptor); safe to call twice."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def discard(self) -> None:
+        """Release, and remove the directories this claim created (a run that failed before training)."""
+        self.release()
+        if self.created is None:
+            return
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        for parent in self.run_dir.parents:  # the parents mkdir created, while nobody else has used them
+            if not parent.is_relative_to(self.created) or any(parent.iterdir()):
+                break
+            parent.rmdir()
+        self.created = None
+
+    def __enter__(self) -> RunDirClaim:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def __del__(self) -> None:
+        self.release()

@@ -1,0 +1,71 @@
+"""The run directory: one run at a time per name (stale-safe after kill -9), and nothing left by a failed start."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ignite_fire.errors import UserError
+from ignite_fire.experiment import load_experiment
+from ignite_fire.run_dir import RunDirClaim, remove_partial_writes
+from ignite_fire.training import train
+from tests.conftest import TINY_EXPERIMENT
+
+HOLD = """
+import sys, time
+from ignite_fire.run_dir import RunDirClaim
+claim = RunDirClaim(sys.argv[1], "same", resuming=False)
+print("claimed", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_second_run_with_the_same_name_refuses_until_the_first_is_killed(tmp_path: Path, digits_dir: Path) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "claimed"
+        overrides = {"data_dir": str(digits_dir), "output_dir": str(tmp_path), "name": "same", "epochs": 1}
+        with pytest.raises(UserError, match=r"^another run is using .*same right now: wait for it to finish"):
+            train(load_experiment(TINY_EXPERIMENT, overrides))
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    with RunDirClaim(str(tmp_path), "same", resuming=False) as claim:  # kill -9 left no stale claim
+        assert claim.run_dir == tmp_path / "same"
+
+
+def test_a_released_claim_does_not_block_and_bad_arguments_are_refused(tmp_path: Path) -> None:
+    first = RunDirClaim(str(tmp_path), "run", resuming=False)
+    first.release()
+    first.release()
+    RunDirClaim(str(tmp_path), "run", resuming=False).release()
+    with pytest.raises(ValueError, match="Argument name should be a non-empty string, got ''"):
+        RunDirClaim(str(tmp_path), "", resuming=False)
+
+
+def test_a_run_that_fails_before_training_leaves_nothing_behind(tmp_path: Path) -> None:
+    out = tmp_path / "new" / "runs"
+    overrides = {"data_dir": str(tmp_path / "no-such-data"), "output_dir": str(out), "name": "bad", "epochs": 1}
+    with pytest.raises(UserError):
+        train(load_experiment(TINY_EXPERIMENT, overrides))
+    assert not (tmp_path / "new").exists(), "the run directory and the parents it created are removed"
+
+    kept = tmp_path / "kept"
+    (kept / "bad").mkdir(parents=True)
+    (kept / "bad" / "notes.txt").write_text("mine")
+    with pytest.raises(UserError):
+        train(load_experiment(TINY_EXPERIMENT, {**overrides, "output_dir": str(kept)}))
+    assert (kept / "bad" / "notes.txt").read_text() == "mine", "a directory that held something is kept"
+
+
+def test_partial_checkpoint_writes_are_removed(tmp_path: Path) -> None:
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / "tmpa1b2.pt").write_bytes(b"half")
+    (checkpoints / "last.pt").write_bytes(b"whole")
+    assert remove_partial_writes(tmp_path) == [checkpoints / "tmpa1b2.pt"]
+    assert [p.name for p in checkpoints.iterdir()] == ["last.pt"]
