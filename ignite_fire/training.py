@@ -34,6 +34,7 @@ from ignite.utils import manual_seed
 from torch.utils.data import DataLoader
 
 from ignite_fire import distributed
+from ignite_fire.config import check_data_keys
 from ignite_fire.data.cache import cache_splits
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.loaders import build_eval_loader, build_train_loader, reseed_for_epoch
@@ -63,7 +64,7 @@ from ignite_fire.handlers.stop_at import StopAt
 from ignite_fire.handlers.train_stats import TrainStats
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
-from ignite_fire.models import build_model
+from ignite_fire.models import build_model, check_model_output, first_images
 from ignite_fire.optim import build_optimizer, build_scheduler
 from ignite_fire.performance import compile_model, configure_cuda
 from ignite_fire.visuals import attach_visuals
@@ -191,7 +192,9 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
     val_loader = build_eval_loader(splits.val, config, batch_size, *shard, **loader_options)
     class_counts = splits.train.class_counts()
 
+    check_data_keys(config, classes)  # checkpoint_metric, f1_weights, focal_alpha, class_weights fit the data
     model = experiment.factory("build_model", build_model)(config, len(classes)).to(device)
+    check_model_output(model, first_images(splits.val).to(device), len(classes))  # logits (N, classes) or refuse
     channels_last = bool(config["channels_last"])
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -421,7 +424,7 @@ def results_of(run: Run, status: str) -> dict[str, Any]:
         "train_samples_per_second": samples / seconds if seconds > 0 else None,
         "val_acc": best["val_acc"] if best else None,
         "val_macro_f1": best.get("val_macro_f1") if best else None,
-        "val_weighted_f1": best.get("val_weighted_f1") if best else None,
+        "val_score": best.get("val_score") if best else None,
         "classes": run.classes,
         "device": str(run.device),
         "amp": run.config["amp"],

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from ignite.engine import Engine, Events
 
-from ignite_fire.errors import UserError
 from ignite_fire.handlers.wandb_logging import run_files_dir, safe_log, warn_once
 
 if TYPE_CHECKING:
@@ -48,14 +47,6 @@ def guarded(what: str, function: Callable[..., Any]) -> Callable[..., Any]:
             return None
 
     return call
-
-
-def _non_negative_int(config: dict[str, Any], key: str, minimum: int) -> int:
-    value = config.get(key)
-    value = 0 if value is None else value
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise UserError(f"--{key}={config.get(key)!r} must be an integer >= {minimum}")
-    return value
 
 
 def image_shape(run: Run) -> tuple[int, ...]:
@@ -110,7 +101,7 @@ def watch_model(run: Run) -> None:
     log = run.config.get("watch")
     if not log or run.wandb_logger is None:
         return
-    every = _non_negative_int(run.config, "watch_every", 1)
+    every = int(run.config["watch_every"])
     try:
         run.wandb_logger.watch(run.model, log=log, log_freq=every)
     except Exception as error:
@@ -131,8 +122,8 @@ def attach_visuals(run: Run) -> None:
         return
     config, trainer, evaluator = run.config, run.trainer, run.evaluator
     metric = str(config["checkpoint_metric"])
-    gallery_every = _non_negative_int(config, "gallery_every", 0)
-    gallery_size = _non_negative_int(config, "gallery_size", 1)
+    gallery_every = int(config.get("gallery_every") or 0)
+    gallery_size = int(config["gallery_size"])
 
     watch_model(run)
     if not config.get("plots", True):

@@ -17,8 +17,6 @@ from typing import Any
 import torch
 from torchvision.transforms import v2
 
-from ignite_fire.errors import UserError
-
 
 class MixBatch:
     """Mix each training batch with MixUp or CutMix (one of the two, at random, when both are on).
@@ -35,7 +33,7 @@ class MixBatch:
         if num_classes < 2:
             raise ValueError(f"Argument num_classes should be >= 2, got {num_classes}")
         if mixup_alpha < 0 or cutmix_alpha < 0:
-            raise UserError(f"--mixup_alpha and --cutmix_alpha must be >= 0, got {mixup_alpha} and {cutmix_alpha}")
+            raise ValueError(f"Arguments mixup_alpha, cutmix_alpha should be >= 0, got {mixup_alpha}, {cutmix_alpha}")
         if mixup_alpha == 0 and cutmix_alpha == 0:
             raise ValueError("MixBatch needs mixup_alpha > 0 or cutmix_alpha > 0")
         mixers: list[v2.Transform] = []

@@ -12,8 +12,6 @@ from ignite.engine import Engine, Events
 from ignite.handlers import EMAHandler
 from torch import nn
 
-from ignite_fire.errors import UserError
-
 
 class ModelEMA:
     """Keeps ``ema_model``, an EMA of ``model``'s weights, updated after every iteration.
@@ -36,7 +34,7 @@ class ModelEMA:
 
     def __init__(self, model: nn.Module, decay: float, warmup: bool = True) -> None:
         if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay < 1:
-            raise UserError(f"--ema_decay must be a number between 0 and 1 (e.g. 0.999), got {decay!r}")
+            raise ValueError(f"Argument decay should be a number in (0, 1), got {decay!r}")
         self.decay = float(decay)
         self.warmup = warmup
         self.handler = EMAHandler(model, momentum=1.0 - self.decay, handle_buffers="copy")
