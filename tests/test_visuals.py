@@ -144,8 +144,8 @@ def test_pictures_can_be_turned_off(digits_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"gallery_every": -1}, "--gallery_every=-1 must be an integer >= 0"),
-        ({"gallery_size": 0}, "--gallery_size=0 must be an integer >= 1"),
+        ({"gallery_every": -1}, "--gallery_every=-1 is out of range: must be >= 0"),
+        ({"gallery_size": 0}, "--gallery_size=0 is out of range: must be >= 1"),
         ({"watch": "grads"}, "--watch='grads' is not allowed: choose one of None, 'gradients', 'parameters', 'all'"),
     ],
 )

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from ignite_fire.data.mixing import MixBatch, build_batch_transform
-from ignite_fire.errors import UserError
 
 IMAGES = torch.stack([torch.full((3, 8, 8), float(i)) for i in range(6)])
 TARGETS = torch.tensor([0, 1, 2, 0, 1, 2])
@@ -35,5 +34,5 @@ def test_config_switches() -> None:
     assert isinstance(both, MixBatch)
     _, soft = both(IMAGES, TARGETS)
     assert soft.shape == (6, 5)
-    with pytest.raises(UserError, match="--mixup_alpha and --cutmix_alpha must be >= 0, got -0.1 and 0.0"):
+    with pytest.raises(ValueError, match="Arguments mixup_alpha, cutmix_alpha should be >= 0, got -0.1, 0.0"):
         build_batch_transform({"mixup_alpha": -0.1}, 5)

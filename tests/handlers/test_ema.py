@@ -10,7 +10,6 @@ import torch
 from ignite.engine import Engine
 from torch import nn
 
-from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.handlers.ema import ModelEMA
 from ignite_fire.training import train
@@ -44,7 +43,7 @@ def test_ema_follows_the_formula_with_warmup() -> None:
 
 @pytest.mark.parametrize("decay", [0, 1, 1.5, True])
 def test_ema_decay_must_be_between_0_and_1(decay) -> None:
-    with pytest.raises(UserError, match=r"--ema_decay must be a number between 0 and 1 \(e.g. 0.999\)"):
+    with pytest.raises(ValueError, match=r"Argument decay should be a number in \(0, 1\)"):
         ModelEMA(nn.Linear(1, 1), decay)
 
 
