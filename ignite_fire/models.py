@@ -103,17 +103,24 @@ def build_model(config: dict[str, Any], num_classes: int) -> nn.Module:
     return replace_head(model, num_classes)
 
 
-def first_images(dataset: Any, count: int = 2) -> torch.Tensor:
-    """The first ``count`` images of ``dataset`` (fewer if it is smaller), as one batch (N, C, H, W)."""
-    return torch.stack([torch.as_tensor(dataset[i][0]) for i in range(min(count, len(dataset)))])
+def first_images(dataset: Any, device: torch.device | str = "cpu", count: int = 2) -> torch.Tensor | None:
+    """The first ``count`` images of ``dataset`` (fewer if it is smaller) as one batch (N, C, H, W);
+    None when its items are not ``(image tensor, label)`` pairs (a custom dataset: nothing to check)."""
+    images = [dataset[i][0] for i in range(min(count, len(dataset)))]
+    if not images or not all(isinstance(image, torch.Tensor) for image in images):
+        return None
+    return torch.stack(images).to(device)
 
 
-def check_model_output(model: nn.Module, images: torch.Tensor, num_classes: int) -> None:
-    """One eval-mode forward pass of ``images`` (on the model's device): the model must return a
-    tensor of logits of shape (N, num_classes). Anything else is a one-line UserError, before training.
+def check_model_output(model: nn.Module, images: torch.Tensor | None, num_classes: int) -> None:
+    """One eval-mode forward pass of ``images`` (already on the model's device): the model must return
+    a tensor of logits of shape (N, num_classes). Anything else is a one-line UserError, before training.
 
     The model's train/eval mode is restored; no gradients, no change to its weights or statistics.
+    ``images=None`` checks nothing.
     """
+    if images is None:
+        return
     was_training = model.training
     shape = tuple(images.shape[1:])
     model.eval()

@@ -194,7 +194,7 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
 
     check_data_keys(config, classes)  # checkpoint_metric, f1_weights, focal_alpha, class_weights fit the data
     model = experiment.factory("build_model", build_model)(config, len(classes)).to(device)
-    check_model_output(model, first_images(splits.val).to(device), len(classes))  # logits (N, classes) or refuse
+    check_model_output(model, first_images(splits.val, device), len(classes))  # logits (N, classes) or refuse
     channels_last = bool(config["channels_last"])
     if channels_last:
         model = model.to(memory_format=torch.channels_last)

@@ -210,6 +210,8 @@ def _cli_error(capfd: pytest.CaptureFixture, *args: str) -> str:
         ("--checkpoint_metric=nonsense", "--checkpoint_metric='nonsense' is not a validation metric"),
     ],
 )
-def test_cli_refuses_bad_values_in_one_line(capfd: pytest.CaptureFixture, tmp_path: Path, arg: str, message: str) -> None:
+def test_cli_refuses_bad_values_in_one_line(
+    capfd: pytest.CaptureFixture, tmp_path: Path, arg: str, message: str
+) -> None:
     assert _cli_error(capfd, str(TINY_EXPERIMENT), f"--output_dir={tmp_path}", arg).startswith(message)
     assert not any(tmp_path.iterdir())  # refused before the run directory is made

@@ -79,6 +79,8 @@ def test_a_model_that_cannot_run_on_the_images_is_a_one_line_error() -> None:
 def test_first_images_of_a_dataset() -> None:
     dataset = [(torch.full((3, 4, 4), float(i)), i) for i in range(5)]
     assert first_images(dataset).shape == (2, 3, 4, 4) and first_images(dataset[:1]).shape == (1, 3, 4, 4)
+    assert first_images([({"image": 1}, 0)]) is None  # a custom dataset's items: nothing to check
+    check_model_output(linear_model(13), None, 10)
 
 
 @pytest.mark.parametrize(

@@ -219,6 +219,7 @@ def _parse_parameter(source: str, name: str, spec: Any, config: dict[str, Any]) 
     low, high = _bounds(source, where, spec, kind)
     if kind == "int_uniform":
         _fits(source, f"{where}.min", name, low, config)
+        _fits(source, f"{where}.max", name, high, config)
         return IntDistribution(low, high), None
     if kind in ("log_uniform_values", "log_uniform"):
         if kind == "log_uniform":  # W&B: min and max are natural logarithms of the bounds
@@ -226,6 +227,7 @@ def _parse_parameter(source: str, name: str, spec: Any, config: dict[str, Any]) 
         elif low <= 0:
             raise _error(source, f"{where}.min", f"{low} must be > 0 for log_uniform_values")
     _fits(source, f"{where}.min", name, float(low), config)
+    _fits(source, f"{where}.max", name, float(high), config)
     step = None
     if kind == "q_uniform":
         step = spec.get("q", 1.0)
