@@ -294,17 +294,15 @@ def check_config(config: Mapping[str, Any]) -> None:
     _check_rules(config)
 
 
-def check_data_keys(
-    config: Mapping[str, Any], classes: Sequence[str], metric_names_: Sequence[str] | None = None
-) -> None:
+def check_data_keys(config: Mapping[str, Any], classes: Sequence[str], metrics: Sequence[str] | None = None) -> None:
     """Check the keys that name classes or metrics, once the data's ``classes`` are known.
 
-    ``metric_names_``: the validation metrics the run computes (default: the framework's for ``classes``).
+    ``metrics``: the validation metrics the run computes (default: the framework's for ``classes``).
     """
-    names = list(metric_names(classes) if metric_names_ is None else metric_names_)
     metric = METRIC_ALIASES.get(config["checkpoint_metric"], config["checkpoint_metric"])
-    if metric not in names:
-        raise UserError(f"--checkpoint_metric={metric!r} is not a validation metric: {_metric_choices(classes)}")
+    if metric not in (metric_names(classes) if metrics is None else metrics):
+        choices = _metric_choices(classes) if metrics is None else f"choose one of {', '.join(metrics)}"
+        raise UserError(f"--checkpoint_metric={metric!r} is not a validation metric: {choices}")
     unknown = sorted(set(config.get("f1_weights") or {}) - set(classes))
     if unknown:
         raise UserError(

@@ -127,6 +127,8 @@ def test_the_old_score_name_is_an_alias() -> None:
     config = apply_overrides(DEFAULTS, {"checkpoint_metric": "val_weighted_f1"})
     assert config["checkpoint_metric"] == "val_score"
     check_data_keys({**DEFAULTS, "checkpoint_metric": "val_weighted_f1"}, ["a", "b"])
+    with pytest.raises(UserError, match="'val_acc' is not a validation metric: choose one of val_loss, val_top5$"):
+        check_data_keys(DEFAULTS, ["a", "b"], metrics=["val_loss", "val_top5"])  # a run's own metric list
 
 
 @pytest.mark.parametrize(
