@@ -1,164 +1,232 @@
-"""The configuration every experiment starts from, and the checks applied to overrides.
+"""The config schema: every key the framework reads, with its default, type, allowed values and meaning.
 
 A config is a plain ``dict`` of plain values (str, int, float, bool, None, lists and dicts of
 those), so it can be written to ``config.json``, given to W&B and stored in a checkpoint.
-``DEFAULTS`` holds every key the framework reads; an experiment module's ``config`` dict
-replaces some of them and may add keys of its own.
+:data:`SCHEMA` declares each key once, as a :class:`Key`; :data:`DEFAULTS` is derived from it.
+An experiment module's ``config`` dict replaces some of the defaults and may add keys of its own
+(their type is taken from the experiment's value).
+
+Checks, all raising :class:`~ignite_fire.errors.UserError` with one line naming the key:
+
+* :func:`check_value`: one key's type, choices and range (every override, every sweep value);
+* :func:`check_config`: every key, plus the rules between keys; before any data is read;
+* :func:`check_data_keys`: the keys that name classes or metrics, once the classes are known.
+
+:func:`describe_keys` is the text of ``python -m ignite_fire EXPERIMENT.py --help``.
 """
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from ignite_fire.engines import AMP_MODES
 from ignite_fire.errors import UserError
+from ignite_fire.losses import LOSSES
+from ignite_fire.metrics import METRIC_ALIASES, PER_CLASS_METRICS, metric_names
+from ignite_fire.optim import OPTIMIZERS, SCHEDULERS
 
-DEFAULTS: dict[str, Any] = {
-    # What to train (the seed script's keys).
-    "model": "resnet18",
-    "pretrained": True,
-    "epochs": 5,
-    "batch_size": 32,
-    "learning_rate": 0.005,
-    "optimizer": "Adam",  # Adam, AdamW or SGD
-    "weight_decay": 0.0,
-    "momentum": 0.9,  # SGD only
-    "loss_function": "CrossEntropyLoss",  # or FocalLoss
-    "focal_alpha": 0.25,  # a number, or one number per class
-    "focal_gamma": 2.0,
-    "label_smoothing": 0.0,
-    "class_weights": None,  # None, "auto" (inverse class frequency) or one weight per class
-    "scheduler": "CosineAnnealingLR",  # CosineAnnealingLR, StepLR or None
-    "scheduler_interval": "iteration",  # step the scheduler every "iteration" or every "epoch"
-    "cosine_t_max": None,  # epochs of one cosine half-period; None = epochs
-    "step_size": 3,  # StepLR: epochs between decays
-    "step_gamma": 0.1,  # StepLR: decay factor
-    "warmup_epochs": 0.0,  # linear warm-up in front of any scheduler (may be fractional)
-    # Data.
-    "data_dir": "data",
-    "classes": None,  # None = discovered from the data; a list = these classes, in this order
-    "image_size": 224,
-    "val_fraction": 0.2,  # used when data_dir has no val/ folder
-    "num_workers": None,  # None = min(8, CPU count)
-    "sampler": None,  # None or "balanced"
-    "color_jitter": 0.0,  # brightness/contrast/saturation jitter of training images (0 = off)
-    "label_file": None,  # None = data_dir/train.txt or train.csv if there, else class folders; or a .txt/.csv path
-    "folds": None,  # k-fold cross-validation over all labelled images: number of folds (>= 2)
-    "fold": 0,  # with folds: the fold validated on (0 .. folds-1)
-    "on_bad_image": "error",  # "error" (name the file and stop) or "skip" (leave unreadable images out)
-    "mixup_alpha": 0.0,  # MixUp on training batches, Beta(alpha, alpha) (0 = off)
-    "cutmix_alpha": 0.0,  # CutMix on training batches (0 = off); with both > 0 each batch gets one of them
-    "ema_decay": None,  # e.g. 0.999: validate and checkpoint an exponential moving average of the weights
-    # The update step.
-    "amp": "auto",  # "auto" (bf16 on GPUs, fp32 on CPU), "bf16", "fp16" (CUDA, with GradScaler) or False
-    "device": "auto",  # "auto", "cpu", "cuda", "cuda:1", ...
-    "channels_last": True,
-    "grad_clip": None,  # max gradient norm, or None
-    "accumulation_steps": 1,
-    "seed": 42,
-    # Speed and scale (see README "Fast on one GPU, scalable to many").
-    "compile": False,  # torch.compile the model (the compile time is logged)
-    "cache": None,  # None, or "memory": decode+resize every image once, augment per batch
-    "jpeg_draft": True,  # decode large JPEGs at a reduced scale (>= image_size / 0.875 on both sides)
-    "nproc_per_node": 1,  # processes (GPUs) on this machine; batch_size is the global batch over all of them
-    # Bookkeeping.
-    "log_every": 10,  # iterations between train-loss/accuracy/lr logs
-    "checkpoint_metric": "val_acc",  # any validation metric, e.g. val_macro_f1
-    "f1_weights": None,  # {class: weight} for val_weighted_f1; None = the Tianchi weights (others weigh 1)
-    "n_saved": 1,  # best checkpoints kept
-    "patience": None,  # early stopping after this many epochs without improvement
-    "output_dir": "runs",
-    "name": None,  # None = experiment name + timestamp
-    "wandb_project": "ignite_fire",
-    "wandb_group": None,  # W&B group (a sweep puts its trials in one group)
-    "wandb_mode": None,  # None = $WANDB_MODE, else "offline"; "online" or "disabled"
-    "resume": None,  # None, "auto" (this run name's last checkpoint) or a checkpoint path
-    "stop_after_epoch": None,  # stop cleanly after this epoch, as a pre-emption would
-    "stop_after_iteration": None,  # stop cleanly after this iteration
-    # Pictures (run directory, W&B and index.html).
-    "plots": True,  # False turns off every picture below (files and W&B media); watch is separate
-    "graph": True,  # draw the torchviz model graph at the start (model_graph.dot, .png/.svg with Graphviz)
-    "gallery_every": 1,  # epochs between prediction galleries (the last epoch always gets one); 0 = none
-    "gallery_size": 16,  # images per gallery: class examples and the most confident mistakes
-    "watch": "gradients",  # wandb.watch: "gradients", "parameters", "all" or None
-    "watch_every": 100,  # iterations between wandb.watch histograms
+NONE = type(None)
+NUMBER = (float, int)
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key: its default, accepted types, and allowed values.
+
+    ``choices`` lists every allowed value; ``ge``/``gt``/``le``/``lt`` bound numbers (each number
+    of a list, and each value of a dict); None is always allowed when ``types`` includes NoneType.
+    """
+
+    default: Any
+    types: tuple[type, ...]
+    help: str
+    choices: tuple[Any, ...] | None = None
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    def range_text(self) -> str:
+        """The allowed range, e.g. ``>= 1`` or ``> 0 and < 1`` ('' when unbounded)."""
+        bounds = ((">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt))
+        return " and ".join(f"{sign} {_number(bound)}" for sign, bound in bounds if bound is not None)
+
+    def in_range(self, number: float) -> bool:
+        return (
+            (self.ge is None or number >= self.ge)
+            and (self.gt is None or number > self.gt)
+            and (self.le is None or number <= self.le)
+            and (self.lt is None or number < self.lt)
+        )
+
+
+TRAINING: dict[str, Key] = {
+    "model": Key("resnet18", (str,), "torchvision model name (ignored by experiments with their own build_model)"),
+    "pretrained": Key(True, (bool,), "start from the ImageNet weights in the local torch hub cache"),
+    "epochs": Key(5, (int,), "training epochs", ge=1),
+    "batch_size": Key(32, (int,), "images per batch (the global batch over all processes)", ge=1),
+    "learning_rate": Key(0.005, NUMBER, "peak learning rate", gt=0),
+    "optimizer": Key("Adam", (str,), "the optimizer", choices=OPTIMIZERS),
+    "weight_decay": Key(0.0, NUMBER, "weight decay (L2 for Adam and SGD, decoupled for AdamW)", ge=0),
+    "momentum": Key(0.9, NUMBER, "SGD momentum (SGD only)", ge=0, lt=1),
+    "loss_function": Key("CrossEntropyLoss", (str,), "the loss", choices=LOSSES),
+    "focal_alpha": Key(
+        0.25, (*NUMBER, list), "FocalLoss alpha: a number, or one number per class (in class order)", ge=0
+    ),
+    "focal_gamma": Key(2.0, NUMBER, "FocalLoss focusing parameter (0 = cross-entropy)", ge=0),
+    "label_smoothing": Key(0.0, NUMBER, "label smoothing of the targets", ge=0, lt=1),
+    "class_weights": Key(
+        None, (NONE, str, list), "cross-entropy class weights: None, 'auto' (inverse frequency) or one per class", ge=0
+    ),
+    "scheduler": Key("CosineAnnealingLR", (NONE, str), "learning-rate schedule (None = constant)", choices=SCHEDULERS),
+    "scheduler_interval": Key(
+        "iteration", (str,), "step the scheduler every iteration or every epoch", choices=("iteration", "epoch")
+    ),
+    "cosine_t_max": Key(None, (NONE, *NUMBER), "epochs of one cosine half-period (None = epochs)", gt=0),
+    "step_size": Key(3, (int,), "StepLR: epochs between decays", ge=1),
+    "step_gamma": Key(0.1, NUMBER, "StepLR: decay factor", gt=0, le=1),
+    "warmup_epochs": Key(0.0, NUMBER, "linear warm-up before the schedule, in epochs (may be fractional)", ge=0),
 }
 
-# Accepted types for keys whose default does not say it (None defaults, numbers that may be either).
-TYPES: dict[str, tuple[type, ...]] = {
-    "learning_rate": (float, int),
-    "weight_decay": (float, int),
-    "momentum": (float, int),
-    "focal_alpha": (float, int, list, tuple),
-    "focal_gamma": (float, int),
-    "label_smoothing": (float, int),
-    "class_weights": (type(None), str, list, tuple),
-    "scheduler": (type(None), str),
-    "cosine_t_max": (type(None), int, float),
-    "step_gamma": (float, int),
-    "warmup_epochs": (float, int),
-    "classes": (type(None), list, tuple),
-    "val_fraction": (float, int),
-    "num_workers": (type(None), int),
-    "sampler": (type(None), str),
-    "cache": (type(None), str),
-    "amp": (str, bool),
-    "grad_clip": (type(None), float, int),
-    "patience": (type(None), int),
-    "name": (type(None), str, int),
-    "wandb_mode": (type(None), str),
-    "wandb_group": (type(None), str),
-    "f1_weights": (type(None), dict),
-    "color_jitter": (float, int),
-    "label_file": (type(None), str),
-    "folds": (type(None), int),
-    "mixup_alpha": (float, int),
-    "cutmix_alpha": (float, int),
-    "ema_decay": (type(None), float),
-    "resume": (type(None), str),
-    "stop_after_epoch": (type(None), int),
-    "stop_after_iteration": (type(None), int),
-    "gallery_every": (type(None), int),
-    "watch": (type(None), str),
-    "data_dir": (str,),
-    "output_dir": (str,),
+DATA: dict[str, Key] = {
+    "data_dir": Key("data", (str,), "the images: class folders, or a label file (train.txt/train.csv)"),
+    "classes": Key(None, (NONE, list), "None = discovered from the data; a list = these classes, in this order"),
+    "image_size": Key(224, (int,), "side of the square images the model sees, in pixels", ge=16),
+    "val_fraction": Key(0.2, NUMBER, "fraction of each class held out when data_dir has no val/ split", gt=0, lt=1),
+    "num_workers": Key(None, (NONE, int), "DataLoader worker processes (None = min(8, CPU count))", ge=0),
+    "sampler": Key(
+        None,
+        (NONE, str),
+        "training sampler: None (shuffle) or 'balanced' (classes equally often)",
+        choices=(None, "balanced"),
+    ),
+    "color_jitter": Key(0.0, NUMBER, "brightness/contrast/saturation jitter of training images (0 = off)", ge=0),
+    "label_file": Key(None, (NONE, str), "None = data_dir/train.txt or train.csv if there; or a .txt/.csv path"),
+    "folds": Key(None, (NONE, int), "k-fold cross-validation over all labelled images: the number of folds", ge=2),
+    "fold": Key(0, (int,), "with folds: the fold validated on (0 .. folds-1)", ge=0),
+    "on_bad_image": Key(
+        "error", (str,), "an unreadable image: 'error' (name it and stop) or 'skip' it", choices=("error", "skip")
+    ),
+    "mixup_alpha": Key(0.0, NUMBER, "MixUp of training batches, Beta(alpha, alpha) (0 = off)", ge=0),
+    "cutmix_alpha": Key(0.0, NUMBER, "CutMix of training batches (0 = off; with MixUp each batch gets one)", ge=0),
+    "ema_decay": Key(None, (NONE, float), "validate and checkpoint an EMA of the weights, e.g. 0.999", gt=0, lt=1),
 }
 
-CHOICES: dict[str, tuple[Any, ...]] = {
-    "optimizer": ("Adam", "AdamW", "SGD"),
-    "loss_function": ("CrossEntropyLoss", "FocalLoss"),
-    "scheduler": (None, "CosineAnnealingLR", "StepLR"),
-    "scheduler_interval": ("iteration", "epoch"),
-    "amp": ("auto", "bf16", "fp16", False),
-    "sampler": (None, "balanced"),
-    "cache": (None, "memory"),
-    "on_bad_image": ("error", "skip"),
-    "wandb_mode": (None, "offline", "online", "disabled"),
-    "watch": (None, "gradients", "parameters", "all"),
+UPDATE: dict[str, Key] = {
+    "amp": Key(
+        "auto",
+        (str, bool),
+        "mixed precision: auto (bf16 on GPUs, fp32 on CPU), bf16, fp16 (CUDA) or False",
+        choices=AMP_MODES,
+    ),
+    "device": Key("auto", (str,), "auto, cpu, cuda or cuda:N"),
+    "channels_last": Key(True, (bool,), "channels-last memory format (faster convolutions on GPUs)"),
+    "grad_clip": Key(None, (NONE, *NUMBER), "clip the gradient norm to this value (None = off)", gt=0),
+    "accumulation_steps": Key(1, (int,), "batches whose gradients are summed before each optimizer step", ge=1),
+    "seed": Key(42, (int,), "random seed (data split, initialisation, augmentation)", ge=0, le=2**32 - 1),
 }
+
+SPEED: dict[str, Key] = {
+    "compile": Key(False, (bool,), "torch.compile the model (the compile time is logged)"),
+    "cache": Key(
+        None, (NONE, str), "None, or 'memory': decode every image once, augment per batch", choices=(None, "memory")
+    ),
+    "jpeg_draft": Key(True, (bool,), "decode large JPEGs at a reduced scale (>= image_size / 0.875)"),
+    "nproc_per_node": Key(1, (int,), "processes (GPUs) on this machine; batch_size is their global batch", ge=1),
+}
+
+BOOKKEEPING: dict[str, Key] = {
+    "log_every": Key(10, (int,), "iterations between train loss/accuracy/lr logs", ge=1),
+    "checkpoint_metric": Key(
+        "val_acc", (str,), f"metric of the best checkpoint: {', '.join(metric_names([]))}, val_f1/CLASS, ..."
+    ),
+    "f1_weights": Key(None, (NONE, dict), "{class: weight} for val_score (None = the Tianchi weights, others 1)", ge=0),
+    "n_saved": Key(1, (int,), "best checkpoints kept", ge=1),
+    "patience": Key(None, (NONE, int), "stop after this many epochs without improvement (None = never)", ge=1),
+    "output_dir": Key("runs", (str,), "folder of the run directories"),
+    "name": Key(None, (NONE, str, int), "run name (None = experiment name + timestamp)"),
+    "wandb_project": Key("ignite_fire", (str,), "W&B project"),
+    "wandb_group": Key(None, (NONE, str), "W&B group (a sweep puts its trials in one group)"),
+    "wandb_mode": Key(
+        None, (NONE, str), "None = $WANDB_MODE, else offline", choices=(None, "offline", "online", "disabled")
+    ),
+    "resume": Key(None, (NONE, str), "None, 'auto' (this --name's last checkpoint) or a checkpoint path"),
+    "stop_after_epoch": Key(None, (NONE, int), "stop cleanly after this epoch, as a pre-emption would", ge=1),
+    "stop_after_iteration": Key(None, (NONE, int), "stop cleanly after this iteration", ge=1),
+}
+
+PICTURES: dict[str, Key] = {
+    "plots": Key(True, (bool,), "False turns off every picture (files and W&B media); watch is separate"),
+    "graph": Key(True, (bool,), "draw the torchviz model graph at the start"),
+    "gallery_every": Key(1, (NONE, int), "epochs between prediction galleries (0 or None = none)", ge=0),
+    "gallery_size": Key(16, (int,), "images per gallery: class examples and the most confident mistakes", ge=1),
+    "watch": Key("gradients", (NONE, str), "wandb.watch histograms", choices=(None, "gradients", "parameters", "all")),
+    "watch_every": Key(100, (int,), "iterations between wandb.watch histograms", ge=1),
+}
+
+GROUPS: dict[str, dict[str, Key]] = {
+    "What to train": TRAINING,
+    "Data": DATA,
+    "The update step": UPDATE,
+    "Speed and scale": SPEED,
+    "Bookkeeping": BOOKKEEPING,
+    "Pictures": PICTURES,
+}
+SCHEMA: dict[str, Key] = {name: key for keys in GROUPS.values() for name, key in keys.items()}
+DEFAULTS: dict[str, Any] = {name: key.default for name, key in SCHEMA.items()}
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _type_names(types: tuple[type, ...]) -> str:
-    return " or ".join("None" if t is type(None) else t.__name__ for t in types)
+    return " or ".join("None" if t is NONE else t.__name__ for t in types)
 
 
 def expected_types(key: str, default: Any) -> tuple[type, ...] | None:
-    """The types a value of ``key`` may have; None means any."""
-    if key in TYPES:
-        return TYPES[key]
+    """The types a value of ``key`` may have (from the schema, else from ``default``); None means any."""
+    if key in SCHEMA:
+        return SCHEMA[key].types
     if default is None:
         return None
     if isinstance(default, bool):
         return (bool,)
     if isinstance(default, float):
-        return (float, int)
+        return NUMBER
     if isinstance(default, (list, tuple)):
         return (list, tuple)
     return (type(default),)
 
 
-def check_value(key: str, value: Any, default: Any) -> Any:
-    """Return ``value`` for ``key`` if its type (and choice) is allowed, else raise UserError."""
+def _is_number(value: Any) -> bool:
+    return isinstance(value, NUMBER) and not isinstance(value, bool)
+
+
+def _check_range(key: str, value: Any, spec: Key) -> None:
+    """Every number in ``value`` (itself, a list's items, a dict's values) within ``spec``'s range."""
+    if value is None or not spec.range_text():
+        return
+    numbers = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else [value]
+    if isinstance(value, (list, dict)) and not all(_is_number(n) for n in numbers):
+        what = "a dict of numbers" if isinstance(value, dict) else "a list of numbers"
+        raise UserError(f"--{key}={value!r} has the wrong type: expected {what}")
+    if not all(spec.in_range(n) for n in numbers if _is_number(n)):
+        every = "every value " if isinstance(value, (list, dict)) else ""
+        raise UserError(f"--{key}={value!r} is out of range: {every}must be {spec.range_text()}")
+
+
+def check_value(key: str, value: Any, default: Any = None) -> Any:
+    """``value`` for ``key`` if its type, choice and range are allowed, else a UserError.
+
+    ``default`` gives the type of keys that are not in the schema (an experiment's own keys).
+    Tuples become lists; a metric alias (``val_weighted_f1``) becomes its name (``val_score``).
+    """
+    if isinstance(value, tuple):
+        value = list(value)
     types = expected_types(key, default)
     # bool is an int subclass: never accept True/False where a number is expected.
     is_bool_mismatch = isinstance(value, bool) and bool not in (types or ())
@@ -166,12 +234,87 @@ def check_value(key: str, value: Any, default: Any) -> Any:
         raise UserError(
             f"--{key}={value!r} has the wrong type: expected {_type_names(types)}, got {type(value).__name__}"
         )
-    if key in CHOICES and value not in CHOICES[key]:
-        choices = ", ".join(repr(c) for c in CHOICES[key])
+    spec = SCHEMA.get(key)
+    if spec is None:
+        return value
+    if spec.choices is not None and value not in spec.choices:
+        choices = ", ".join(repr(c) for c in spec.choices)
         raise UserError(f"--{key}={value!r} is not allowed: choose one of {choices}")
-    if isinstance(value, tuple):
-        value = list(value)
+    _check_range(key, value, spec)
+    if key == "checkpoint_metric":
+        return METRIC_ALIASES.get(value, value)
     return value
+
+
+def _check_rules(config: Mapping[str, Any]) -> None:
+    """The rules between keys, and the shapes a type alone does not say."""
+    folds, fold = config.get("folds"), config.get("fold", 0)
+    if folds is not None and fold >= folds:
+        raise UserError(f"--fold={fold} is out of range: with --folds={folds} it must be 0 .. {folds - 1}")
+    weights = config.get("class_weights")
+    if isinstance(weights, str) and weights != "auto":
+        raise UserError(f"--class_weights={weights!r} is not allowed: use 'auto', None, or one number per class")
+    classes = config.get("classes")
+    if classes is not None:
+        if not all(isinstance(c, str) and c for c in classes):
+            raise UserError(f"--classes={classes!r} has the wrong type: expected a list of class names (strings)")
+        if len(set(classes)) != len(classes) or len(classes) < 2:
+            raise UserError(f"--classes={classes!r} is not allowed: name two or more different classes")
+    f1_weights = config.get("f1_weights")
+    if f1_weights is not None and not all(isinstance(name, str) for name in f1_weights):
+        raise UserError(f"--f1_weights={f1_weights!r} has the wrong type: expected {{class name: weight}}")
+    metric = config.get("checkpoint_metric")
+    if isinstance(metric, str) and not _metric_form_ok(metric):
+        raise UserError(f"--checkpoint_metric={metric!r} is not a validation metric: {_metric_choices(None)}")
+
+
+def _metric_form_ok(metric: str) -> bool:
+    """Whether ``metric`` can name a validation metric of some data (the class is checked later)."""
+    kind, slash, name = metric.partition("/")
+    if slash:
+        return kind in (f"val_{k}" for k in PER_CLASS_METRICS) and bool(name)
+    return metric in metric_names([]) or metric in METRIC_ALIASES
+
+
+def _metric_choices(classes: Sequence[str] | None) -> str:
+    names = ", ".join(metric_names([]))
+    per_class = ", ".join(f"val_{k}/CLASS" for k in PER_CLASS_METRICS)
+    where = f" with CLASS one of {', '.join(classes)}" if classes else ""
+    return f"choose one of {names}, {per_class}{where}"
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Check every schema key of ``config`` (type, choices, range) and the rules between keys.
+
+    Call before any data is read; raises a one-line UserError naming the key and what is allowed.
+    """
+    for key, spec in SCHEMA.items():
+        if key in config:
+            check_value(key, config[key], spec.default)
+    _check_rules(config)
+
+
+def check_data_keys(config: Mapping[str, Any], classes: Sequence[str], metrics: Sequence[str] | None = None) -> None:
+    """Check the keys that name classes or metrics, once the data's ``classes`` are known.
+
+    ``metrics``: the validation metrics the run computes (default: the framework's for ``classes``).
+    """
+    metric = METRIC_ALIASES.get(config["checkpoint_metric"], config["checkpoint_metric"])
+    if metric not in (metric_names(classes) if metrics is None else metrics):
+        choices = _metric_choices(classes) if metrics is None else f"choose one of {', '.join(metrics)}"
+        raise UserError(f"--checkpoint_metric={metric!r} is not a validation metric: {choices}")
+    unknown = sorted(set(config.get("f1_weights") or {}) - set(classes))
+    if unknown:
+        raise UserError(
+            f"--f1_weights names {', '.join(map(repr, unknown))}, not a class of this data: "
+            f"the classes are {', '.join(classes)}"
+        )
+    for key in ("focal_alpha", "class_weights"):
+        value = config.get(key)
+        if isinstance(value, list) and len(value) != len(classes):
+            raise UserError(
+                f"--{key} has {len(value)} values but there are {len(classes)} classes ({', '.join(classes)})"
+            )
 
 
 def closest_key(key: str, keys: list[str]) -> str | None:
@@ -180,7 +323,7 @@ def closest_key(key: str, keys: list[str]) -> str | None:
 
 
 def apply_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``config`` with ``overrides`` applied; unknown keys and wrong types are UserErrors."""
+    """A copy of ``config`` with ``overrides`` applied; unknown keys, wrong types and ranges are UserErrors."""
     result = dict(config)
     for key, value in overrides.items():
         if key not in config:
@@ -189,3 +332,46 @@ def apply_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[s
             raise UserError(f"unknown config key --{key}{suggestion}")
         result[key] = check_value(key, value, config[key])
     return result
+
+
+def allowed_text(key: str, value: Any = None) -> str:
+    """What ``key`` accepts, e.g. ``int >= 1``, ``Adam|AdamW|SGD`` or ``number > 0, or None``."""
+    spec = SCHEMA.get(key)
+    if spec is None:
+        types = expected_types(key, value)
+        return _type_names(types) if types else "any"
+    if spec.choices is not None:
+        return "|".join(str(c) for c in spec.choices)
+    names = ["number" if t is float else t.__name__ for t in spec.types if t is not NONE]
+    if float in spec.types and int in spec.types:
+        names.remove("int")
+    text = " or ".join(names)
+    if spec.range_text():
+        several = len(names) > 1 or names[0] in ("list", "dict")
+        text += f", each {spec.range_text()}" if several else f" {spec.range_text()}"
+    return text + (", or None" if NONE in spec.types else "")
+
+
+def describe_keys(config: Mapping[str, Any], title: str = "config keys") -> str:
+    """Every key of ``config``: ``--key=value  allowed  meaning``, grouped as the schema, then the
+    experiment's own keys. The text of ``python -m ignite_fire EXPERIMENT.py --help``."""
+    lines = [f"{title} (override any with --key=value):"]
+    for group, keys in GROUPS.items():
+        lines += ["", f"{group}:"]
+        for name, spec in keys.items():
+            value = config.get(name, spec.default)
+            note = "" if value == spec.default else f" [default: {_shown(spec.default)}]"
+            lines.append(_key_line(name, value, allowed_text(name), spec.help + note))
+    extra = [name for name in config if name not in SCHEMA]
+    if extra:
+        lines += ["", "This experiment's own keys (not in the framework's schema):"]
+        lines += [_key_line(name, config[name], allowed_text(name, config[name]), "") for name in extra]
+    return "\n".join(lines) + "\n"
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+def _key_line(name: str, value: Any, allowed: str, meaning: str) -> str:
+    return f"  {f'--{name}={_shown(value)}':<32} {allowed:<26} {meaning}".rstrip()

@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -42,8 +43,10 @@ def resolve_amp(amp: str | bool, device: torch.device) -> str | bool:
             return False
         amp = "bf16"
     if amp == "fp16" and device.type != "cuda":
+        warnings.warn(f"--amp=fp16 needs CUDA: on {device.type} it runs as bf16", stacklevel=2)
         return "bf16"
     if amp == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        warnings.warn("--amp=bf16 is not supported by this GPU: it runs as fp16", stacklevel=2)
         return "fp16"
     return amp
 

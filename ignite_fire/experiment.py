@@ -23,14 +23,16 @@ from __future__ import annotations
 import importlib.util
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 from typing import Any
 
 from ignite_fire import config as config_module
 from ignite_fire.errors import UserError
+from ignite_fire.models import check_model_name
 
 FACTORY_NAMES = (
     "build_model",
@@ -102,7 +104,38 @@ def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -
     config = config_module.apply_overrides(config, overrides or {})
     factories = {name: getattr(module, name) for name in FACTORY_NAMES if callable(getattr(module, name, None))}
     sweep = getattr(module, "sweep", None)
-    return Experiment(name=path.stem, path=path.resolve(), config=config, factories=factories, sweep=sweep)
+    experiment = Experiment(name=path.stem, path=path.resolve(), config=config, factories=factories, sweep=sweep)
+    check_experiment(experiment, overrides or {})
+    return experiment
+
+
+def _reads_key(function: Callable[..., Any], key: str) -> bool:
+    """Whether ``function``'s code names ``key`` (as in ``config["model"]``), nested functions included."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return True  # not a plain function: assume it does
+    pending = [code]
+    while pending:
+        code = pending.pop()
+        if key in code.co_consts:
+            return True
+        pending += [c for c in code.co_consts if isinstance(c, CodeType)]
+    return False
+
+
+def check_experiment(experiment: Experiment, overrides: dict[str, Any]) -> None:
+    """Everything that can be checked before any data is read: the config schema and its rules, the
+    default model's name and image size; a warning for an override the experiment makes meaningless."""
+    config = experiment.config
+    config_module.check_config(config)
+    build_model = experiment.factories.get("build_model")
+    if build_model is None:
+        check_model_name(str(config["model"]), int(config["image_size"]))
+        return
+    for key in ("model", "pretrained"):
+        if key in overrides and not _reads_key(build_model, key):
+            where = experiment.path or experiment.name
+            warnings.warn(f"--{key} has no effect: {where} builds its own model (build_model)", stacklevel=2)
 
 
 def experiment_from_config(
@@ -112,4 +145,6 @@ def experiment_from_config(
     unknown = sorted(set(factories) - set(FACTORY_NAMES))
     if unknown:
         raise UserError(f"unknown factory {unknown[0]}: expected one of {', '.join(FACTORY_NAMES)}")
-    return Experiment(name=name, path=None, config=resolve_config(config or {}, name), factories=factories)
+    experiment = Experiment(name=name, path=None, config=resolve_config(config or {}, name), factories=factories)
+    check_experiment(experiment, {})
+    return experiment

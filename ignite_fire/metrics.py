@@ -4,7 +4,8 @@ All are Ignite metrics, so they are reduced across processes in distributed runs
 evaluation ``evaluator.state.metrics`` holds (``C`` = class name):
 
 * ``val_acc`` (fraction 0..1), ``val_loss``
-* ``val_macro_f1``, ``val_weighted_f1`` (sum of ``weight_C * F1_C``, the Tianchi score)
+* ``val_macro_f1``, ``val_score`` (the competition score: sum of ``weight_C * F1_C`` with the
+  ``f1_weights``; not a mean, so it can exceed 1; ``val_weighted_f1`` is its old name, still accepted)
 * ``val_precision/C``, ``val_recall/C``, ``val_f1/C``
 * ``val_confusion_matrix``: a (C, C) tensor of counts, rows = true class
 """
@@ -19,6 +20,16 @@ from ignite.metrics import Accuracy, ConfusionMatrix, Loss
 
 # The competition score's weights for the Tianchi fire-safety classes; other classes weigh 1.
 TIANCHI_F1_WEIGHTS = {"高风险": 2.0, "中风险": 1.5, "低风险": 1.0, "无风险": 1.0, "非楼道": 1.0}
+SCORE = "val_score"
+# Old metric names still accepted (checkpoint_metric, a sweep's metric.name) -> their names now.
+METRIC_ALIASES = {"val_weighted_f1": SCORE}
+PER_CLASS_METRICS = ("precision", "recall", "f1")
+
+
+def metric_names(classes: Sequence[str]) -> list[str]:
+    """The names of the scalar validation metrics a run with ``classes`` computes."""
+    per_class = [f"val_{kind}/{name}" for kind in PER_CLASS_METRICS for name in classes]
+    return ["val_acc", "val_loss", "val_macro_f1", SCORE, *per_class]
 
 
 def per_class_scores(confusion: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -42,17 +53,16 @@ def per_class_scores(confusion: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
 def derived_scores(
     confusion: torch.Tensor, classes: Sequence[str], f1_weights: Mapping[str, float] | None = None
 ) -> dict[str, float]:
-    """Macro-F1, weighted F1 and the per-class scores, keyed as in the module docstring."""
+    """Macro-F1, the competition score and the per-class scores, keyed as in the module docstring."""
     precision, recall, f1 = per_class_scores(confusion)
     weights = f1_weights if f1_weights is not None else TIANCHI_F1_WEIGHTS
     scores = {
         "val_macro_f1": f1.mean().item(),
-        "val_weighted_f1": sum(float(weights.get(name, 1.0)) * f1[i].item() for i, name in enumerate(classes)),
+        SCORE: sum(float(weights.get(name, 1.0)) * f1[i].item() for i, name in enumerate(classes)),
     }
     for i, name in enumerate(classes):
-        scores[f"val_precision/{name}"] = precision[i].item()
-        scores[f"val_recall/{name}"] = recall[i].item()
-        scores[f"val_f1/{name}"] = f1[i].item()
+        for kind, values in zip(PER_CLASS_METRICS, (precision, recall, f1), strict=True):
+            scores[f"val_{kind}/{name}"] = values[i].item()
     return scores
 
 

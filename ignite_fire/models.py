@@ -18,6 +18,12 @@ from torch import nn
 
 from ignite_fire.errors import UserError
 
+# The smallest image_size of torchvision model families that need more than the schema's 16 px
+# (measured: an eval-mode forward pass of 2 images; the other families run at any size >= 1 px).
+MIN_IMAGE_SIZE = {"alexnet": 63, "convnext_": 32, "densenet": 29, "vgg": 32, "squeezenet": 17, "inception_v3": 75}
+# Families built for one image size only.
+FIXED_IMAGE_SIZE = {"vit_": 224, "maxvit_": 224}
+
 
 def available_models() -> list[str]:
     return sorted(torchvision.models.list_models(module=torchvision.models))
@@ -34,6 +40,18 @@ def _unknown_model_error(name: str) -> UserError:
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.4)
     examples = close or ["resnet18", "resnet50", "efficientnet_b0", "convnext_tiny", "mobilenet_v3_large"]
     return UserError(f"unknown model {name!r}: try one of {', '.join(examples)} (any torchvision classification model)")
+
+
+def check_model_name(name: str, image_size: int) -> None:
+    """Refuse, before any data is read, an unknown torchvision model or an image size it cannot take."""
+    if name not in available_models():
+        raise _unknown_model_error(name)
+    for prefix, size in FIXED_IMAGE_SIZE.items():
+        if name.startswith(prefix) and image_size != size:
+            raise UserError(f"--image_size={image_size} does not fit {name}: it takes {size} px images only")
+    for prefix, size in MIN_IMAGE_SIZE.items():
+        if name.startswith(prefix) and image_size < size:
+            raise UserError(f"--image_size={image_size} is too small for {name}: it needs --image_size >= {size}")
 
 
 def load_pretrained_state(name: str) -> dict[str, torch.Tensor]:
@@ -83,3 +101,48 @@ def build_model(config: dict[str, Any], num_classes: int) -> nn.Module:
     model = torchvision.models.get_model(name, weights=None)
     model.load_state_dict(load_pretrained_state(name))
     return replace_head(model, num_classes)
+
+
+def first_images(dataset: Any, device: torch.device | str = "cpu", count: int = 2) -> torch.Tensor | None:
+    """The first ``count`` images of ``dataset`` (fewer if it is smaller) as one batch (N, C, H, W);
+    None when its items are not ``(image tensor, label)`` pairs (a custom dataset: nothing to check)."""
+    images = [dataset[i][0] for i in range(min(count, len(dataset)))]
+    if not images or not all(isinstance(image, torch.Tensor) for image in images):
+        return None
+    return torch.stack(images).to(device)
+
+
+def check_model_output(model: nn.Module, images: torch.Tensor | None, num_classes: int) -> None:
+    """One eval-mode forward pass of ``images`` (already on the model's device): the model must return
+    a tensor of logits of shape (N, num_classes). Anything else is a one-line UserError, before training.
+
+    The model's train/eval mode is restored; no gradients, no change to its weights or statistics.
+    ``images=None`` checks nothing.
+    """
+    if images is None:
+        return
+    was_training = model.training
+    shape = tuple(images.shape[1:])
+    model.eval()
+    try:
+        with torch.no_grad():
+            output = model(images)
+    except Exception as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise UserError(
+            f"build_model's model fails on {len(images)} images of shape {shape}: {type(error).__name__}: {reason} "
+            "(check --image_size and the model)"
+        ) from error
+    finally:
+        model.train(was_training)
+    expected = (len(images), num_classes)
+    if not isinstance(output, torch.Tensor):
+        raise UserError(
+            f"build_model's model returns a {type(output).__name__}, not a tensor of logits of shape {expected}: "
+            "make its forward return the logits only"
+        )
+    if tuple(output.shape) != expected:
+        raise UserError(
+            f"build_model's model returns shape {tuple(output.shape)} for {len(images)} images of shape {shape}, "
+            f"not {expected}: give its head num_classes={num_classes} outputs"
+        )

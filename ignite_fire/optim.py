@@ -10,6 +10,10 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, LRScheduler, S
 
 from ignite_fire.errors import UserError
 
+# The values of config keys optimizer and scheduler (see build_optimizer and build_scheduler).
+OPTIMIZERS = ("Adam", "AdamW", "SGD")
+SCHEDULERS = (None, "CosineAnnealingLR", "StepLR")
+
 
 def build_optimizer(config: dict[str, Any], model: nn.Module) -> torch.optim.Optimizer:
     """Adam, AdamW or SGD (with ``momentum``) at ``learning_rate`` and ``weight_decay``."""
@@ -23,7 +27,7 @@ def build_optimizer(config: dict[str, Any], model: nn.Module) -> torch.optim.Opt
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     if name == "SGD":
         return torch.optim.SGD(params, lr=lr, momentum=float(config["momentum"]), weight_decay=weight_decay)
-    raise UserError(f"unknown optimizer {name!r}: use Adam, AdamW or SGD")
+    raise UserError(f"unknown optimizer {name!r}: use one of {', '.join(OPTIMIZERS)}")
 
 
 def build_scheduler(
@@ -42,7 +46,7 @@ def build_scheduler(
     epochs = int(config["epochs"])
 
     main: LRScheduler | None
-    if name in (None, "None", "none"):
+    if name is None:
         main = None
     elif name == "CosineAnnealingLR":
         t_max_epochs = config["cosine_t_max"] or epochs
@@ -50,7 +54,7 @@ def build_scheduler(
     elif name == "StepLR":
         main = StepLR(optimizer, step_size=max(1, int(config["step_size"]) * steps), gamma=float(config["step_gamma"]))
     else:
-        raise UserError(f"unknown scheduler {name!r}: use CosineAnnealingLR, StepLR or None")
+        raise UserError(f"unknown scheduler {name!r}: use one of {', '.join(map(str, SCHEDULERS))}")
 
     if warmup <= 0:
         return main

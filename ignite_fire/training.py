@@ -43,6 +43,7 @@ from ignite.handlers import Checkpoint, EarlyStopping
 from torch.utils.data import DataLoader
 
 from ignite_fire import distributed
+from ignite_fire.config import check_data_keys
 from ignite_fire.data.cache import cache_splits
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.loaders import build_eval_loader, build_train_loader, reseed_for_epoch
@@ -73,7 +74,7 @@ from ignite_fire.handlers.stop_at import StopAt
 from ignite_fire.handlers.train_stats import TrainStats
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
-from ignite_fire.models import build_model
+from ignite_fire.models import build_model, check_model_output, first_images
 from ignite_fire.optim import build_optimizer, build_scheduler
 from ignite_fire.performance import compile_model, configure_cuda
 from ignite_fire.pictures.attach import attach_pictures
@@ -251,9 +252,14 @@ def initialize(
     device: torch.device,
     steps_per_epoch: int,
     channels_last: bool,
+    sample: torch.Tensor | None = None,
 ) -> tuple[torch.nn.Module, torch.nn.Module, torch.optim.Optimizer, Any]:
-    """The model (on ``device``), loss, optimizer and scheduler, from the experiment's factories."""
+    """The model (on ``device``), loss, optimizer and scheduler, from the experiment's factories.
+
+    A model whose output on ``sample`` (a few real images) is not ``(N, num_classes)`` logits is refused here.
+    """
     model = experiment.factory("build_model", build_model)(config, num_classes).to(device)
+    check_model_output(model, sample, num_classes)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     loss_fn = experiment.factory("build_loss", build_loss)(config, class_counts).to(device)
@@ -366,10 +372,12 @@ def _assemble(experiment: Experiment, settings: Settings, claim: RunDirClaim) ->
     experiment_file = str(experiment.path) if experiment.path else None
     config = {**experiment.config, "name": claim.run_dir.name, "experiment": experiment_file}
     config["classes"] = dataflow.classes
+    check_data_keys(config, dataflow.classes)  # checkpoint_metric, f1_weights, focal_alpha, class_weights
     steps_per_epoch = len(dataflow.train_loader)
     num_classes, channels_last = len(dataflow.classes), settings.channels_last
     model, loss_fn, optimizer, scheduler = initialize(
-        experiment, config, num_classes, dataflow.class_counts, device, steps_per_epoch, channels_last
+        experiment, config, num_classes, dataflow.class_counts, device, steps_per_epoch, channels_last,
+        first_images(dataflow.val_loader.dataset, device),
     )
     engines = create_engines(model, loss_fn, optimizer, device, dataflow.classes, settings)
     config["amp"] = engines.trainer.state.amp  # what really runs on this device
@@ -587,7 +595,7 @@ def results_of(run: Run, status: str) -> dict[str, Any]:
         "train_samples_per_second": samples / seconds if seconds > 0 else None,
         "val_acc": best["val_acc"] if best else None,
         "val_macro_f1": best.get("val_macro_f1") if best else None,
-        "val_weighted_f1": best.get("val_weighted_f1") if best else None,
+        "val_score": best.get("val_score") if best else None,
         "classes": run.classes,
         "device": str(run.device),
         "amp": run.config["amp"],

@@ -82,7 +82,8 @@ def test_gradient_clipping_bounds_the_step() -> None:
 def test_amp_modes_resolve_to_what_the_device_can_run() -> None:
     cpu = torch.device("cpu")
     assert resolve_amp("auto", cpu) is False
-    assert resolve_amp("fp16", cpu) == "bf16"  # GradScaler needs CUDA
+    with pytest.warns(UserWarning, match="--amp=fp16 needs CUDA: on cpu it runs as bf16"):
+        assert resolve_amp("fp16", cpu) == "bf16"  # GradScaler needs CUDA
     assert resolve_amp("bf16", cpu) == "bf16"
     with pytest.raises(ValueError, match="amp must be one of"):
         resolve_amp("fp8", cpu)

@@ -8,7 +8,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ignite_fire.errors import UserError
 from ignite_fire.experiment import resolve_config
 from ignite_fire.losses import FocalLoss, build_loss, inverse_frequency_weights
 
@@ -89,16 +88,3 @@ def test_weighted_cross_entropy_raises_the_rare_class_loss() -> None:
 def test_build_focal_loss_from_config() -> None:
     loss = build_loss(config(loss_function="FocalLoss", focal_alpha=[1, 2, 3], focal_gamma=1.5), [1, 1, 1])
     assert isinstance(loss, FocalLoss) and loss.alpha.tolist() == [1.0, 2.0, 3.0] and loss.gamma == 1.5
-
-
-@pytest.mark.parametrize(
-    ("values", "message"),
-    [
-        ({"class_weights": [1, 2]}, "--class_weights has 2 values but there are 3 classes"),
-        ({"class_weights": "inverse"}, "--class_weights='inverse' is not allowed"),
-        ({"loss_function": "FocalLoss", "focal_alpha": [1, 2]}, "--focal_alpha has 2 values but there are 3 classes"),
-    ],
-)
-def test_loss_config_errors(values: dict, message: str) -> None:
-    with pytest.raises(UserError, match=message):
-        build_loss(config(**values), [1, 2, 3])

@@ -45,12 +45,14 @@ def fold_runs(tianchi: Path, tmp_path_factory: pytest.TempPathFactory) -> list[P
             "folds": 2,
             "fold": fold,
             "epochs": 2,
-            "checkpoint_metric": "val_weighted_f1",
+            "checkpoint_metric": "val_weighted_f1",  # the old name of val_score, still accepted
             "class_weights": "auto",
             "wandb_mode": "disabled",
         }
         results = train(load_experiment(TINY_EXPERIMENT, overrides))
-        assert results["checkpoint_metric"] == "val_weighted_f1" and results["best_checkpoint"]
+        assert results["checkpoint_metric"] == "val_score" and results["best_checkpoint"]
+        history = json.loads((Path(results["run_dir"]) / "history.json").read_text())
+        assert results["val_score"] == max(r["val_score"] for r in history)
         assert results["classes"] == TIANCHI_CLASSES
         runs.append(Path(results["run_dir"]))
     return runs
@@ -128,7 +130,7 @@ def test_best_checkpoint_of_a_run_dir_and_its_contents(fold_runs: list[Path]) ->
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     assert checkpoint["classes"] == TIANCHI_CLASSES
     assert checkpoint["config"]["experiment"] == str(TINY_EXPERIMENT)
-    assert checkpoint["meta"]["metric"] == "val_weighted_f1"
+    assert checkpoint["meta"]["metric"] == "val_score"
 
 
 def test_predict_reproduces_the_validation_accuracy(tianchi: Path, fold_runs: list[Path], tmp_path: Path) -> None:
@@ -141,7 +143,7 @@ def test_predict_reproduces_the_validation_accuracy(tianchi: Path, fold_runs: li
     predict(path, input=str(tianchi / "train"), list=str(listing), output=str(tmp_path / "s.txt"), num_workers=0)
     predicted = [label for _, label in read_submission(tmp_path / "s.txt")]
     accuracy = sum(p == TIANCHI_CLASSES[y] for p, (_, y) in zip(predicted, val, strict=True)) / len(val)
-    best = max((r for r in json.loads((fold_runs[1] / "history.json").read_text())), key=lambda r: r["val_weighted_f1"])
+    best = max((r for r in json.loads((fold_runs[1] / "history.json").read_text())), key=lambda r: r["val_score"])
     assert accuracy == pytest.approx(best["val_acc"])
 
 

@@ -16,7 +16,6 @@ import torch
 from ignite.engine import Engine
 from torch.utils.data import DataLoader, SequentialSampler
 
-from ignite_fire.errors import UserError
 from ignite_fire.handlers.checkpoints import best_record
 from ignite_fire.handlers.wandb_logging import run_files_dir
 from ignite_fire.pictures.confusion_matrix import ConfusionMatrixPlot
@@ -27,14 +26,6 @@ from ignite_fire.pictures.report import IndexPage
 from ignite_fire.warn import warn_once
 
 History = Sequence[Mapping[str, Any]]
-
-
-def _count(flag: str, value: int | None, minimum: int) -> int:
-    """``value`` (None counts as 0) when it is an integer >= ``minimum``; else a one-line error naming ``--flag``."""
-    count = 0 if value is None else value
-    if not isinstance(count, int) or isinstance(count, bool) or count < minimum:
-        raise UserError(f"--{flag}={value!r} must be an integer >= {minimum}")
-    return count
 
 
 def image_shape(val_loader: DataLoader, image_size: int) -> tuple[int, ...]:
@@ -106,9 +97,9 @@ def attach_pictures(
 
         attach_pictures(trainer, evaluator, model, classes, run_dir, val_loader, lambda: history, "val_acc")
     """
-    every, size = _count("gallery_every", gallery_every, 0), _count("gallery_size", gallery_size, 1)
+    every = gallery_every or 0  # the ranges are checked with the config (ignite_fire.config)
     if watch and wandb_logger is not None:
-        watch_model(wandb_logger, model, watch, _count("watch_every", watch_every, 1))
+        watch_model(wandb_logger, model, watch, watch_every)
     if not plots:
         return
     if graph:
@@ -121,7 +112,7 @@ def attach_pictures(
     if every:
         mean, std = normalization_of(val_loader.dataset)
         files = gallery_files(val_loader, data_dir)
-        gallery = PredictionGallery(classes, run_dir, trainer, every, size, mean, std, wandb_logger, files)
+        gallery = PredictionGallery(classes, run_dir, trainer, every, gallery_size, mean, std, wandb_logger, files)
         gallery.attach(evaluator)
     CurvesPlot(history, run_dir, metric, title=title).attach(trainer)
     IndexPage(run_dir, run_files_dir(wandb_logger)).attach(trainer)  # last: it shows what the others drew

@@ -24,7 +24,7 @@ def best_epoch(history: History, metric: str) -> int | None:
 class CurvesPlot:
     """Redraws ``{output_dir}/curves.png`` from the run's history after every epoch, to watch a run live.
 
-    The picture has train/val loss, val accuracy, macro and weighted F1, and the learning rate
+    The picture has train/val loss, val accuracy, macro F1 and the competition score (val_score), and the learning rate
     against epoch, with the best epoch by ``metric`` marked.
 
     Args:

@@ -218,15 +218,13 @@ def plot_curves(
     for axis in axes:
         if best_epoch is not None:
             axis.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label=f"best (epoch {best_epoch})")
-    # The weighted F1 is a sum of weight x F1 (up to the sum of the weights): it gets its own scale.
+    # The competition score is a sum of weight x F1 (up to the sum of the weights): it gets its own scale.
     handles = {axis: list(axis.get_legend_handles_labels()[0]) for axis in axes}
-    x, y = _series(history, "val_weighted_f1")
+    x, y = _series(history, "val_score")
     if x:
         twin = axes[1].twinx()
-        handles[axes[1]] += twin.plot(
-            x, y, color="tab:purple", marker="s", markersize=3, label="val weighted F1 (right)"
-        )
-        twin.set_ylabel("weighted F1 (sum of weight x F1)", fontsize=9)
+        handles[axes[1]] += twin.plot(x, y, color="tab:purple", marker="s", markersize=3, label="val score (right)")
+        twin.set_ylabel("score (sum of weight x F1)", fontsize=9)
     for axis in axes:
         if handles[axis]:
             axis.legend(handles=handles[axis], fontsize=8)

@@ -26,7 +26,7 @@ from ignite.engine import Engine, Events
 from ignite_fire.files import write_text_atomic
 from ignite_fire.pictures.guard import guarded
 
-METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "val_weighted_f1", "lr")
+METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "val_score", "lr")
 REFRESH_SECONDS = 30
 
 STYLE = """

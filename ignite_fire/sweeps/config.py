@@ -44,6 +44,7 @@ from optuna.distributions import (
 from ignite_fire.config import check_value
 from ignite_fire.errors import UserError
 from ignite_fire.handlers.checkpoints import score_sign
+from ignite_fire.metrics import METRIC_ALIASES
 
 METHODS = ("bayes", "random", "grid")
 # W&B keys that only its server reads (program, command, ...) are accepted and ignored here.
@@ -144,11 +145,12 @@ def _parse_metric(source: str, metric: Any, default_metric: str) -> tuple[str, s
         raise _error(source, "metric", "must be a dict like {'name': 'val_acc', 'goal': 'maximize'}")
     _check_keys(source, "metric.", metric, METRIC_KEYS)
     name = metric.get("name")
+    name = METRIC_ALIASES.get(name, name) if isinstance(name, str) else name  # val_weighted_f1 -> val_score
     if not isinstance(name, str) or not name.startswith("val_"):
         raise _error(
             source,
             "metric.name",
-            f"{name!r} is not a validation metric: use val_acc, val_loss, val_macro_f1, val_weighted_f1, val_f1/CLASS",
+            f"{name!r} is not a validation metric: use val_acc, val_loss, val_macro_f1, val_score, val_f1/CLASS",
         )
     natural = "minimize" if score_sign(name) < 0 else "maximize"
     goal = metric.get("goal", natural)
@@ -217,6 +219,7 @@ def _parse_parameter(source: str, name: str, spec: Any, config: dict[str, Any]) 
     low, high = _bounds(source, where, spec, kind)
     if kind == "int_uniform":
         _fits(source, f"{where}.min", name, low, config)
+        _fits(source, f"{where}.max", name, high, config)
         return IntDistribution(low, high), None
     if kind in ("log_uniform_values", "log_uniform"):
         if kind == "log_uniform":  # W&B: min and max are natural logarithms of the bounds
@@ -224,6 +227,7 @@ def _parse_parameter(source: str, name: str, spec: Any, config: dict[str, Any]) 
         elif low <= 0:
             raise _error(source, f"{where}.min", f"{low} must be > 0 for log_uniform_values")
     _fits(source, f"{where}.min", name, float(low), config)
+    _fits(source, f"{where}.max", name, float(high), config)
     step = None
     if kind == "q_uniform":
         step = spec.get("q", 1.0)

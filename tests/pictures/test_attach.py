@@ -207,8 +207,8 @@ def test_a_resumed_run_redraws_the_confusion_matrix_only_beyond_its_best_epoch(t
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"gallery_every": -1}, "--gallery_every=-1 must be an integer >= 0"),
-        ({"gallery_size": 0}, "--gallery_size=0 must be an integer >= 1"),
+        ({"gallery_every": -1}, "--gallery_every=-1 is out of range: must be >= 0"),
+        ({"gallery_size": 0}, "--gallery_size=0 is out of range: must be >= 1"),
         ({"watch": "grads"}, "--watch='grads' is not allowed: choose one of None, 'gradients', 'parameters', 'all'"),
     ],
 )

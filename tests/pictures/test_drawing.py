@@ -51,7 +51,7 @@ def test_curves_and_confusion_matrix_pictures(tmp_path: Path) -> None:
             "val_loss": 1.2 / e,
             "val_acc": 0.5 + e / 10,
             "val_macro_f1": 0.4 + e / 10,
-            "val_weighted_f1": 3 + e / 5,
+            "val_score": 3 + e / 5,
             "train_acc": 0.6,
             "lr": 0.01 / e,
         }

@@ -172,3 +172,15 @@ def test_wandb_agent_params_read_from_the_agents_file(tmp_path: Path, monkeypatc
     config_util.save_config_file_from_dict(str(path), {"learning_rate": {"value": 0.003}, "model": {"value": "x"}})
     monkeypatch.setenv("WANDB_SWEEP_PARAM_PATH", str(path))
     assert agent_params(["learning_rate", "batch_size"]) == {"learning_rate": 0.003}
+
+
+def test_the_old_score_name_and_the_config_ranges() -> None:
+    sweep = {"method": "random", "metric": {"name": "val_weighted_f1"}, "parameters": {"epochs": {"min": 1, "max": 3}}}
+    spec = parse(sweep)
+    assert spec.metric == "val_score" and spec.goal == "maximize"  # val_weighted_f1 is val_score's old name
+    for parameters, message in (
+        ({"batch_size": {"values": [0, 16]}}, "sweep parameters.batch_size.values: --batch_size=0 is out of range"),
+        ({"val_fraction": {"min": 0.1, "max": 1.5}}, "sweep parameters.val_fraction.max: --val_fraction=1.5 is out"),
+    ):
+        with pytest.raises(UserError, match=message):
+            parse({**sweep, "parameters": parameters})
