@@ -189,3 +189,10 @@ def apply_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[s
             raise UserError(f"unknown config key --{key}{suggestion}")
         result[key] = check_value(key, value, config[key])
     return result
+
+
+# TEMPORARY: replaced by the schema branch
+def describe_keys(config: dict[str, Any]) -> str:
+    """One line per config key: its name and value (the schema branch adds types, ranges and meaning)."""
+    width = max((len(key) for key in config), default=0)
+    return "\n".join(f"  --{key:<{width}}  {config[key]!r}" for key in sorted(config))

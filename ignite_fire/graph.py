@@ -5,9 +5,10 @@ program is installed (Debian/Ubuntu: ``apt-get install graphviz``) it also rende
 and ``STEM.svg``. A missing or failing ``dot`` is a warning, never an error.
 
 Training exports ``model_graph.*`` into the run directory at the start (``--graph=False`` turns
-it off); the ``graph`` command does it for any experiment without training::
+it off); the ``graph`` command (:mod:`ignite_fire.commands.graph`) does it for any experiment
+without training, into ``{output_dir}/graphs/``::
 
-    python -m ignite_fire graph experiments/resnet18_baseline.py --output=resnet18_graph
+    python -m ignite_fire graph experiments/resnet18_baseline.py
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ignite_fire.errors import UserError
 from ignite_fire.files import write_text_atomic
 
 if TYPE_CHECKING:
@@ -129,44 +129,3 @@ def example_batch(model: torch.nn.Module, shape: Sequence[int]) -> torch.Tensor:
     device = parameter.device if parameter is not None else torch.device("cpu")
     dtype = parameter.dtype if parameter is not None and parameter.is_floating_point() else torch.float32
     return torch.zeros(1, *shape, device=device, dtype=dtype)
-
-
-def _num_classes(config: dict[str, Any]) -> int:
-    if config.get("classes"):
-        return len(config["classes"])
-    from ignite_fire.data.sources import load_labelled_images
-
-    try:
-        return len(load_labelled_images(config).classes)
-    except UserError as error:
-        raise UserError(f"cannot tell the number of classes: {error}; or pass --num_classes=N") from error
-
-
-def graph_command(experiment: str, output: str | None = None, num_classes: int | None = None, **overrides: Any) -> None:
-    """Draw EXPERIMENT's model graph: OUTPUT.dot, and OUTPUT.png/.svg when Graphviz is installed.
-
-    OUTPUT defaults to EXPERIMENT_NAME_graph in the current folder. The number of classes comes from
-    --num_classes, the config's classes, or the images of --data_dir (class folders or a label file). The model is built
-    without pretrained weights (the graph is the same).
-    """
-    from ignite_fire.experiment import load_experiment
-    from ignite_fire.models import build_model
-
-    loaded = load_experiment(experiment, overrides)
-    config = {**loaded.config, "pretrained": False}
-    if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
-        raise UserError(f"--num_classes={num_classes!r} must be a positive integer")
-    classes = num_classes or _num_classes(config)
-    model = loaded.factory("build_model", build_model)(config, classes)
-    size = int(config["image_size"])
-    stem = Path(output) if output else Path(f"{loaded.name}_graph")
-    try:
-        paths = export_graph(model, example_batch(model, (3, size, size)), stem)
-    except OSError as error:
-        raise UserError(f"cannot write the graph to {stem}.dot ({error.strerror}): pass --output=PATH") from error
-    except (RuntimeError, TypeError, ValueError) as error:
-        raise UserError(
-            f"the model of {experiment} failed on a dummy batch of shape (1, 3, {size}, {size}): {error}"
-        ) from error
-    for path in paths:
-        logger.info(f"wrote {path}")
