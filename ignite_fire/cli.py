@@ -122,8 +122,7 @@ def _configure_logging() -> None:
     # Ignite's engines log every epoch and every exception themselves; ours says it once.
     logging.getLogger("ignite").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", message=".*pin_memory.*")
-    warnings.showwarning = show_warning
-    warnings.formatwarning = format_warning
+    warnings.showwarning = show_warning  # (formatwarning is left alone: pytest and logging format with it)
 
 
 def run(args: list[str]) -> None:
