@@ -14,6 +14,7 @@ exit 2 (``--debug`` shows the traceback); warnings are one line each, ``ignite_f
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from fire import helptext, trace
 
 from ignite_fire.commands.bench import bench, bench_modes
 from ignite_fire.commands.graph import graph
-from ignite_fire.commands.options import check_options, flag_names
+from ignite_fire.commands.options import check_options, flag_names, option_names
 from ignite_fire.commands.predict import predict
 from ignite_fire.commands.sweep import sweep
 from ignite_fire.commands.sweep_status import sweep_status
@@ -76,26 +77,32 @@ def function_help(function: Callable[..., Any], *command: str) -> str:
     return helptext.HelpText(function, trace=fire_trace)
 
 
-def experiment_help(experiment: str) -> str:
+def experiment_help(experiment: str, command: str = "train") -> str:
     """The config keys of ``experiment``: their defaults (as the experiment sets them), types and meaning."""
     from ignite_fire.config import describe_keys
     from ignite_fire.experiment import load_experiment
 
     loaded = load_experiment(experiment)
+    shown = "[train]" if command == "train" else command
     return (
-        f"usage: python -m {PROGRAM} [train] {experiment} [--key=value ...]\n\n"
+        f"usage: python -m {PROGRAM} {shown} {experiment} [--key=value ...]\n\n"
         f"config keys of {loaded.name} (override any with --key=value):\n{describe_keys(loaded.config)}"
     )
 
 
 def command_help(name: str, args: list[str]) -> str:
-    """``COMMAND [ARGS] --help``: the experiment's keys for train, the mode's options for bench, else the usage."""
+    """``COMMAND [ARGS] --help``: the command's options, and the experiment's keys where it takes an experiment.
+
+    ``train EXPERIMENT.py --help`` is the experiment's keys alone; ``bench MODE --help`` the mode's options.
+    """
     positionals = [arg for arg in args if not arg.startswith("-")]
-    if name == "train" and positionals:
-        return experiment_help(positionals[0])
     if name == "bench" and positionals and positionals[0] in bench_modes():
         return function_help(bench_modes()[positionals[0]], "bench", positionals[0])
-    return function_help(COMMANDS[name], name)
+    takes_overrides = option_names(COMMANDS[name])[1]
+    if not (takes_overrides and positionals and positionals[0].endswith(".py")):
+        return function_help(COMMANDS[name], name)
+    keys = experiment_help(positionals[0], name)
+    return keys if name == "train" else f"{function_help(COMMANDS[name], name)}\n{keys}"
 
 
 def show_warning(
@@ -159,3 +166,6 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:  # `... --help | head`: the reader left; Python's documented way to go quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -66,6 +66,14 @@ def test_experiment_help_lists_its_config_keys(capsys: pytest.CaptureFixture, ar
     assert "--batch_size" in result.out and "--image_size" in result.out
 
 
+def test_sweep_and_graph_help_on_an_experiment_add_its_keys(capsys: pytest.CaptureFixture) -> None:
+    for command in ("sweep", "graph"):
+        result = run_main(capsys, command, str(TINY_EXPERIMENT), "--help")
+        assert result.code == 0 and f"ignite_fire {command} - " in result.out
+        assert f"usage: python -m ignite_fire {command} {TINY_EXPERIMENT}" in result.out
+        assert "--batch_size" in result.out
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
