@@ -11,24 +11,30 @@ from ignite_fire import cli
 from ignite_fire.commands.graph import graph
 from ignite_fire.errors import UserError
 from ignite_fire.handlers import wandb_logging
-from tests.conftest import TINY_EXPERIMENT, run_cli
+from tests.conftest import TINY_EXPERIMENT
 
 
-def test_graph_command_draws_an_experiments_model(tmp_path: Path, digits_dir: Path) -> None:
-    result = run_cli("graph", str(TINY_EXPERIMENT), f"--data_dir={digits_dir}", f"--output={tmp_path / 'tiny'}")
-    assert result.returncode == 0, result.stderr
-    assert f"wrote {tmp_path / 'tiny.dot'}" in result.stdout
+def test_graph_command_draws_an_experiments_model(
+    tmp_path: Path, digits_dir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    cli.main(["graph", str(TINY_EXPERIMENT), f"--data_dir={digits_dir}", f"--output={tmp_path / 'tiny'}"])
+    assert f"wrote {tmp_path / 'tiny.dot'}" in capsys.readouterr().out
     assert " (1, 10)" in (tmp_path / "tiny.dot").read_text()  # the output: one score per digit class
     if shutil.which("dot"):
         assert (tmp_path / "tiny.png").stat().st_size > 1000
 
 
-def test_graph_command_without_classes_is_a_one_line_error(tmp_path: Path) -> None:
-    result = run_cli("graph", str(TINY_EXPERIMENT), f"--data_dir={tmp_path / 'none'}", cwd=tmp_path)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
+def test_graph_command_without_classes_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["graph", str(TINY_EXPERIMENT), f"--data_dir={tmp_path / 'none'}"])
+    assert exit_.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ignite_fire: error: cannot tell the number of classes: ")
     assert str(tmp_path / "none") in lines[0] and lines[0].endswith("; or pass --num_classes=N")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_graph_goes_into_the_output_folder_not_the_current_one(
