@@ -18,7 +18,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any
 
 import fire
 from fire import helptext, trace
@@ -30,7 +30,7 @@ from ignite_fire.commands.predict import predict
 from ignite_fire.commands.sweep import sweep
 from ignite_fire.commands.sweep_status import sweep_status
 from ignite_fire.commands.train import train
-from ignite_fire.errors import UserError
+from ignite_fire.errors import UserError, show_warning
 
 PROGRAM = "ignite_fire"
 HELP_FLAGS = ("--help", "-h")
@@ -103,25 +103,6 @@ def command_help(name: str, args: list[str]) -> str:
         return function_help(COMMANDS[name], name)
     keys = experiment_help(positionals[0], name)
     return keys if name == "train" else f"{function_help(COMMANDS[name], name)}\n{keys}"
-
-
-def show_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
-    """Print a warning as one line, ``ignite_fire: warning: MESSAGE`` (no source file, no code line)."""
-    print(format_warning(message, category, filename, lineno, line), file=file or sys.stderr, end="")
-
-
-def format_warning(
-    message: Warning | str, category: type[Warning], filename: str, lineno: int, line: str | None = None
-) -> str:
-    text = " ".join(str(message).split())
-    return f"{PROGRAM}: warning: {text}\n"
 
 
 def _configure_logging() -> None:

@@ -34,6 +34,7 @@ import logging
 import os
 import socket
 import sys
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ import torch
 from ignite.engine import Engine, Events
 from torch import nn
 
-from ignite_fire.errors import UserError
+from ignite_fire.errors import UserError, show_warning
 
 logger = logging.getLogger("ignite_fire")
 
@@ -128,6 +129,7 @@ def attach_buffer_sync(trainer: Engine, models: Iterable[nn.Module]) -> None:
 
 
 def _configure_child_logging(rank: int) -> None:
+    warnings.showwarning = show_warning  # one line each, as in the CLI's process
     if not logging.getLogger().handlers:  # a spawned process starts without the CLI's logging set-up
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True)
         logging.getLogger("ignite").setLevel(logging.CRITICAL)
