@@ -1,10 +1,14 @@
-"""The one exception type for mistakes a user can make and fix.
+"""The one exception type for mistakes a user can make and fix, and the one-line warning format.
 
 The CLI prints a :class:`UserError` as a single line on stderr and exits non-zero; any
-other exception is a bug and keeps its traceback.
+other exception is a bug and keeps its traceback. Warnings are printed by :func:`show_warning`
+(installed as ``warnings.showwarning`` by the CLI and by spawned worker processes).
 """
 
 from __future__ import annotations
+
+import sys
+from typing import TextIO
 
 
 class UserError(Exception):
@@ -29,3 +33,16 @@ def _unwrap_worker_message(message: str, class_name: str) -> str:
         if marker in line:
             return line.split(marker, 1)[1]
     return message.splitlines()[0]
+
+
+def show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Print a warning as one line, ``ignite_fire: warning: MESSAGE`` (no source file, no code line)."""
+    text = " ".join(str(message).split())
+    print(f"ignite_fire: warning: {text}", file=file or sys.stderr)

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import torch
 
 from ignite_fire.devices import resolve_device
 from ignite_fire.distributed import backend_for, free_port, under_torchrun
-from ignite_fire.errors import UserError
+from ignite_fire.errors import UserError, show_warning
 from ignite_fire.experiment import load_experiment
 from ignite_fire.run_dir import run_name
 from ignite_fire.training import train
@@ -27,6 +28,7 @@ logger = logging.getLogger("ignite_fire")
 
 
 def _configure_child_logging(rank: int) -> None:
+    warnings.showwarning = show_warning  # one line each, as in the CLI's process
     if not logging.getLogger().handlers:  # a spawned process starts without the CLI's logging set-up
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True)
         logging.getLogger("ignite").setLevel(logging.CRITICAL)

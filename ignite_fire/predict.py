@@ -21,7 +21,6 @@ leaves no partial file):
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import logging
 import math
@@ -365,9 +364,3 @@ def predict(
         "probabilities": str(probabilities_path),
         "class_counts": counts,
     }
-
-
-@functools.wraps(predict)  # python-fire reads predict's signature and docstring through __wrapped__
-def predict_command(*checkpoints: str, **options: Any) -> None:
-    """The ``predict`` command: :func:`predict`, returning nothing (fire would print a return value)."""
-    predict(*checkpoints, **options)

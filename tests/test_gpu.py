@@ -1,7 +1,7 @@
 """GPU checks (skipped without CUDA): the training step never synchronises, the bench's GPU mode, the cache on the GPU.
 
 Run on a GPU machine with ``pytest -q tests/test_gpu.py``; the numbers of the issue come from
-``python -m ignite_fire.bench train --model=resnet50 --image_size=256 --batch_size=256 --device=cuda --amp=bf16``
+``python -m ignite_fire bench train --model=resnet50 --image_size=256 --batch_size=256 --device=cuda --amp=bf16``
 (and the same with ``--compile=True``).
 """
 
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ignite_fire import bench
+from ignite_fire.bench.sync import check_sync_free
+from ignite_fire.bench.train import train as bench_train
 from ignite_fire.data.cache import cache_splits
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.transforms import build_transforms
@@ -26,15 +27,15 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
     ids=["bf16-sgd", "bf16-adam", "bf16-clip", "fp32"],
 )
 def test_the_training_step_does_not_synchronise(options: dict) -> None:
-    assert bench.check_sync_free("resnet18", 64, 32, steps=10, warmup=3, **options) == "no sync"
+    assert check_sync_free("resnet18", 64, 32, steps=10, warmup=3, **options) == "no sync"
 
 
 def test_fp16_with_gradscaler_synchronises_as_documented() -> None:
-    assert bench.check_sync_free("resnet18", 64, 32, steps=5, warmup=3, amp="fp16").startswith("SYNC")
+    assert check_sync_free("resnet18", 64, 32, steps=5, warmup=3, amp="fp16").startswith("SYNC")
 
 
 def test_bench_gpu_mode_runs_all_three_loops() -> None:
-    result = bench.train(
+    result = bench_train(
         model="resnet18", image_size=64, batch_size=64, device="cuda", amp="bf16", steps=5, warmup=3, rounds=2
     )
     assert all(rate > 0 for rate in result["median_img_per_s"].values())

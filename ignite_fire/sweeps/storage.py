@@ -93,10 +93,6 @@ def open_storage(url: str) -> BaseStorage:
     raise UserError(f"cannot open --storage={display_url(url)}: {reason}")
 
 
-def study_exists(storage: BaseStorage, name: str) -> bool:
-    return name in optuna.get_all_study_names(storage)
-
-
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return False  # an earlier process with this pid is gone

@@ -1,7 +1,4 @@
-"""The ``sweep`` and ``sweep-status`` commands (registered in :data:`ignite_fire.cli.COMMANDS`).
-
-Optuna and W&B are imported when a command runs, so ``--help`` stays quick.
-"""
+"""The ``sweep`` command: a hyperparameter sweep of an experiment (Optuna, or W&B's agent)."""
 
 from __future__ import annotations
 
@@ -42,13 +39,3 @@ def sweep(
         run_wandb_sweep(prepare_sweep(experiment, overrides, None, False), count)
         return
     run_sweep(experiment, overrides, count, storage=storage, resume=resume)
-
-
-def sweep_status(sweep_dir: str, storage: str | None = None) -> None:
-    """Print the table of trials of the sweep in SWEEP_DIR and rewrite its trials.csv and trials.png.
-
-    --storage=URL reads the study from that storage (the sweep's name is SWEEP_DIR's last part).
-    """
-    from ignite_fire.sweeps.runner import sweep_status as status
-
-    status(sweep_dir, storage=storage)

@@ -1,10 +1,4 @@
-"""The ``graph`` command: an experiment's model graph without training.
-
-:mod:`ignite_fire.pictures.model_graph` draws it: ``OUTPUT.dot`` always, ``OUTPUT.png`` and
-``OUTPUT.svg`` when Graphviz ``dot`` is installed::
-
-    python -m ignite_fire graph experiments/resnet18_baseline.py --output=resnet18_graph
-"""
+"""The ``graph`` command: an experiment's model graph, drawn without training."""
 
 from __future__ import annotations
 
@@ -13,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from ignite_fire.errors import UserError
-from ignite_fire.pictures.model_graph import example_batch, export_graph
 
 logger = logging.getLogger("ignite_fire")
 
@@ -29,25 +22,29 @@ def _num_classes(config: dict[str, Any]) -> int:
         raise UserError(f"cannot tell the number of classes: {error}; or pass --num_classes=N") from error
 
 
-def graph_command(experiment: str, output: str | None = None, num_classes: int | None = None, **overrides: Any) -> None:
-    """Draw EXPERIMENT's model graph: OUTPUT.dot, and OUTPUT.png/.svg when Graphviz is installed.
+def graph(experiment: str, output: str | None = None, num_classes: int | None = None, **overrides: Any) -> None:
+    """Draw EXPERIMENT's model graph (torchviz): OUTPUT.dot, plus OUTPUT.png/.svg when Graphviz is installed.
 
-    OUTPUT defaults to EXPERIMENT_NAME_graph in the current folder. The number of classes comes from
-    --num_classes, the config's classes, or the images of --data_dir (class folders or a label file). The model is built
-    without pretrained weights (the graph is the same).
+    OUTPUT defaults to {output_dir}/graphs/EXPERIMENT_NAME_graph (output_dir is the config's, "runs" by
+    default). The number of classes comes from --num_classes, the config's classes, or the images of
+    --data_dir (class folders or a label file). The model is built without pretrained weights (the graph
+    is the same).
     """
     from ignite_fire.experiment import load_experiment
     from ignite_fire.models import build_model
+    from ignite_fire.pictures.model_graph import example_batch, export_graph
 
     loaded = load_experiment(experiment, overrides)
     config = {**loaded.config, "pretrained": False}
-    if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
+    positive = isinstance(num_classes, int) and not isinstance(num_classes, bool) and num_classes >= 1
+    if num_classes is not None and not positive:
         raise UserError(f"--num_classes={num_classes!r} must be a positive integer")
     classes = num_classes or _num_classes(config)
     model = loaded.factory("build_model", build_model)(config, classes)
     size = int(config["image_size"])
-    stem = Path(output) if output else Path(f"{loaded.name}_graph")
+    stem = Path(output) if output else Path(config["output_dir"]) / "graphs" / f"{loaded.name}_graph"
     try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
         paths = export_graph(model, example_batch(model, (3, size, size)), stem)
     except OSError as error:
         raise UserError(f"cannot write the graph to {stem}.dot ({error.strerror}): pass --output=PATH") from error

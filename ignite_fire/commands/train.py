@@ -1,0 +1,35 @@
+"""The ``train`` command (also what ``python -m ignite_fire EXPERIMENT.py`` runs)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+logger = logging.getLogger("ignite_fire")
+
+
+def train(experiment: str, **overrides: Any) -> None:
+    """Train EXPERIMENT (a .py file); any config key can be overridden as --key=value.
+
+    ``python -m ignite_fire EXPERIMENT.py --help`` lists the keys with their defaults.
+    """
+    from ignite_fire import distributed
+    from ignite_fire.experiment import load_experiment
+    from ignite_fire.training import train as run_training
+
+    loaded = load_experiment(experiment, overrides)
+    if distributed.wants_processes(loaded.config):  # --nproc_per_node=N, or started by torchrun
+        from ignite_fire.launch import launch
+
+        results = launch(experiment, overrides, loaded.config)
+    else:
+        results = run_training(loaded)
+    if not distributed.is_main_process():
+        return
+    best = results.get("best_val_acc")
+    best_text = f"best val_acc {best:.4f} at epoch {results['best_epoch']}" if best is not None else "no validation"
+    logger.info(f"done: {best_text}; run directory {results['run_dir']}")
+    if results.get("best_checkpoint"):
+        logger.info(f"best checkpoint: {results['best_checkpoint']}")
+    if results.get("wandb_dir"):
+        logger.info(f"W&B run: {results['wandb_dir']} (upload later with: wandb sync {results['wandb_dir']})")
