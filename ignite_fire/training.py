@@ -4,7 +4,8 @@
 :func:`train` runs it and writes ``results.json``. The run directory ``{output_dir}/{name}`` holds::
 
     config.json            the resolved config
-    checkpoints/           best_checkpoint_*.pt (model, classes, config) and last.pt (everything)
+    checkpoints/           best_checkpoint_*.pt (model, classes, config), best.pt (a copy of the best one)
+                           and last.pt (everything)
     history.json           one entry per epoch: train/val metrics, lr, times
     results.json           best_val_acc, best_epoch, best_checkpoint, ... (at the end)
     wandb/                 the W&B run (offline by default; `wandb sync` it later)
@@ -59,6 +60,7 @@ from ignite_fire.handlers.first_iteration_time import FirstIterationTime
 from ignite_fire.handlers.interrupt import Interrupt
 from ignite_fire.handlers.rng_state import RNGState
 from ignite_fire.handlers.scheduler_step import SchedulerStep
+from ignite_fire.handlers.stable_best import StableBest
 from ignite_fire.handlers.stop_at import StopAt
 from ignite_fire.handlers.train_stats import TrainStats
 from ignite_fire.losses import build_loss
@@ -326,6 +328,8 @@ def _attach_handlers(run: Run) -> None:
         )
 
     evaluator.add_event_handler(Events.COMPLETED, run.best_checkpointer)
+    if distributed.is_main_process():  # checkpoints/best.pt: a copy of the best file under a stable name
+        StableBest(run.best_checkpointer, run.checkpoint_dir).attach(evaluator)
     if run.early_stopping is not None:
         evaluator.add_event_handler(Events.COMPLETED, run.early_stopping)
 

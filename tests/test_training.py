@@ -71,6 +71,15 @@ def test_best_checkpoint_is_the_epoch_with_highest_val_acc(trained: Path) -> Non
     assert any(k.endswith("weight") for k in checkpoint["model"])
 
 
+def test_stable_best_pt_is_the_best_checkpoint_and_predict_uses_it(trained: Path) -> None:
+    from ignite_fire.predict import find_checkpoint
+
+    results = json.loads((trained / "results.json").read_text())
+    best_pt = trained / "checkpoints" / "best.pt"
+    assert best_pt.read_bytes() == Path(results["best_checkpoint"]).read_bytes()
+    assert find_checkpoint(trained) == best_pt  # predict RUN_DIR uses it
+
+
 def test_last_checkpoint_loads_with_weights_only(trained: Path) -> None:
     checkpoint = torch.load(trained / "checkpoints" / "last.pt", weights_only=True)
     for key in ("model", "optimizer", "trainer", "best_checkpointer", "rng", "scheduler", "history"):
