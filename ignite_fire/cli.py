@@ -2,6 +2,7 @@
 
     python -m ignite_fire EXPERIMENT.py [--key=value ...]          train (same as `train EXPERIMENT.py`)
     python -m ignite_fire train EXPERIMENT.py [--key=value ...]
+    python -m ignite_fire train runs/NAME/config.json [--key=value ...]     re-run a run (--print_config: show it)
     python -m ignite_fire sweep EXPERIMENT.py --count=10 [--key=value ...]     hyperparameter sweep (Optuna)
     python -m ignite_fire sweep-status runs/SWEEP_NAME                        table of a sweep's trials
     python -m ignite_fire predict CHECKPOINT [CHECKPOINT ...] --input=DIR [--list=A.txt] [--output=submission.txt]
@@ -27,13 +28,17 @@ from ignite_fire.sweeps.commands import sweep, sweep_status
 logger = logging.getLogger("ignite_fire")
 
 
-def train(experiment: str, **overrides: Any) -> None:
-    """Train EXPERIMENT (a .py file); any config key can be overridden as --key=value."""
+def train(experiment: str, print_config: bool = False, **overrides: Any) -> None:
+    """Train EXPERIMENT (a .py file, or a run's config.json to re-run it); any config key can be overridden
+    as --key=value. --print_config prints the resolved config as JSON and exits."""
     from ignite_fire import distributed
-    from ignite_fire.experiment import load_experiment
+    from ignite_fire.experiment import load_experiment, resolved_json
     from ignite_fire.training import train as run_training
 
     loaded = load_experiment(experiment, overrides)
+    if print_config:
+        print(resolved_json(loaded))
+        return
     if distributed.wants_processes(loaded.config):  # --nproc_per_node=N, or started by torchrun
         results = distributed.launch(experiment, overrides, loaded.config)
     else:

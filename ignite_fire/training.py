@@ -3,7 +3,7 @@
 :func:`build_run` assembles everything for an :class:`~ignite_fire.experiment.Experiment`;
 :func:`train` runs it and writes ``results.json``. The run directory ``{output_dir}/{name}`` holds::
 
-    config.json            the resolved config
+    config.json            the resolved config, its experiment file and overrides (train it to re-run)
     checkpoints/           best_checkpoint_*.pt (model, classes, config), best.pt (a copy of the best one)
                            and last.pt (everything)
     history.json           one entry per epoch: train/val metrics, lr, times
@@ -178,6 +178,7 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
     name = run_dir.name
     # The experiment file is recorded so `predict` can rebuild a model the experiment defines itself.
     config = {**config, "name": name, "experiment": str(experiment.path) if experiment.path else None}
+    config["overrides"] = dict(experiment.overrides)  # with "experiment": `train runs/NAME/config.json` re-runs it
     device = distributed.process_device(resolve_device(str(config["device"])))
     configure_cuda(device)
     manual_seed(int(config["seed"]))

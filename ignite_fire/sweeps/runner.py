@@ -170,7 +170,8 @@ class Objective:
             reporter.append(report)
 
         try:
-            experiment = replace(sweep.experiment, config=apply_overrides(sweep.experiment.config, overrides))
+            config = apply_overrides(sweep.experiment.config, overrides)
+            experiment = replace(sweep.experiment, config=config, overrides={**sweep.experiment.overrides, **overrides})
             outcome = train(experiment, attach=attach)
         except SystemExit as stop:
             if stop.code in (130, 143):  # SIGINT/SIGTERM: train saved a last checkpoint
