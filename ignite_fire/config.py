@@ -82,6 +82,8 @@ DEFAULTS: dict[str, Any] = {
     "gallery_size": 16,  # images per gallery: class examples and the most confident mistakes
     "watch": "gradients",  # wandb.watch: "gradients", "parameters", "all" or None
     "watch_every": 100,  # iterations between wandb.watch histograms
+    # --- eco keys ---
+    "loggers": ["wandb", "csv"],  # any of "wandb", "tensorboard", "csv" (metrics.csv); see ignite_fire/loggers.py
 }
 
 # Accepted types for keys whose default does not say it (None defaults, numbers that may be either).
@@ -122,6 +124,8 @@ TYPES: dict[str, tuple[type, ...]] = {
     "watch": (type(None), str),
     "data_dir": (str,),
     "output_dir": (str,),
+    # --- eco keys ---
+    "loggers": (list, tuple, str),  # a str: one name, or names separated by commas
 }
 
 CHOICES: dict[str, tuple[Any, ...]] = {

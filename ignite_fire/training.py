@@ -7,6 +7,7 @@
     checkpoints/           best_checkpoint_*.pt (model, classes, config), best.pt (a copy of the best one)
                            and last.pt (everything)
     history.json           one entry per epoch: train/val metrics, lr, times
+    metrics.csv            one row per epoch, W&B's names (loggers "csv"); tensorboard/ (loggers "tensorboard")
     results.json           best_val_acc, best_epoch, best_checkpoint, ... (at the end)
     wandb/                 the W&B run (offline by default; `wandb sync` it later)
 """
@@ -63,6 +64,7 @@ from ignite_fire.handlers.scheduler_step import SchedulerStep
 from ignite_fire.handlers.stable_best import StableBest
 from ignite_fire.handlers.stop_at import StopAt
 from ignite_fire.handlers.train_stats import TrainStats
+from ignite_fire.loggers import attach_loggers, logger_names
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
 from ignite_fire.models import build_model
@@ -443,6 +445,7 @@ def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -
     the place to add handlers of your own (a sweep's pruning callback, say).
     Exits the process with 130/143 after a SIGINT/SIGTERM (a ``last`` checkpoint is saved first).
     """
+    logger_names(experiment.config)  # a wrong --loggers fails before the data is read
     resume_path = find_resume_checkpoint(experiment.config)
     run = build_run(experiment, resume_path)
     if resume_path is not None:
@@ -458,8 +461,12 @@ def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -
             return results_of(run, "finished")
     if distributed.is_main_process():  # checkpoints, files, W&B and pictures: rank 0 only
         write_json_atomic(run.run_dir / "config.json", run.config)
-        _attach_wandb(run)
+        if "wandb" in logger_names(run.config):
+            _attach_wandb(run)
     attach_visuals(run)  # pictures: graph, gallery, confusion matrix, curves, index.html; wandb.watch
+    if distributed.is_main_process():
+        # metrics.csv and TensorBoard (after the pictures: TensorBoard reads them)
+        attach_loggers(run.config, run.run_dir, run.trainer, run.evaluator, run.optimizer, lambda: run.history)
     if attach is not None:
         attach(run)
 

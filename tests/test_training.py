@@ -104,6 +104,17 @@ def test_offline_wandb_run_holds_the_validation_metrics(trained: Path) -> None:
     assert b"tiny-model" in raw and b"best_checkpoint_" in raw and b"best" in raw
 
 
+def test_metrics_csv_has_one_row_per_epoch_with_the_wandb_names(trained: Path) -> None:
+    import csv
+
+    rows = list(csv.DictReader((trained / "metrics.csv").open()))
+    history = json.loads((trained / "history.json").read_text())
+    assert [int(r["epoch"]) for r in rows] == [r["epoch"] for r in history]
+    logged = set(wandb_summary(trained)["summary"])
+    assert set(rows[0]) - {"step"} <= logged, set(rows[0]) - logged  # step is W&B's own _step
+    assert float(rows[-1]["val_loss"]) == pytest.approx(history[-1]["val_loss"])
+
+
 def test_quickstart_reaches_95_percent(tmp_path: Path) -> None:
     result = run_cli(
         str(REPO / "experiments" / "quickstart.py"),
