@@ -6,6 +6,7 @@
     python -m ignite_fire sweep EXPERIMENT.py --count=10 [--key=value ...]     hyperparameter sweep (Optuna)
     python -m ignite_fire sweep-status runs/SWEEP_NAME                        table of a sweep's trials
     python -m ignite_fire predict CHECKPOINT [CHECKPOINT ...] --input=DIR [--list=A.txt] [--output=submission.txt]
+    python -m ignite_fire sync runs/NAME [--dry_run]      upload the run's offline W&B runs (resumes included)
     python -m ignite_fire graph EXPERIMENT.py [--output=STEM] [--key=value ...]   model graph (.dot/.png/.svg)
 
 Errors a user can fix are one line on stderr and a non-zero exit; ``--debug`` shows the traceback.
@@ -24,6 +25,7 @@ import fire
 from ignite_fire.errors import UserError
 from ignite_fire.predict import predict_command
 from ignite_fire.sweeps.commands import sweep, sweep_status
+from ignite_fire.sync import sync_command
 
 logger = logging.getLogger("ignite_fire")
 
@@ -67,6 +69,7 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "sweep-status": sweep_status,
     "predict": predict_command,
     "graph": graph,
+    "sync": sync_command,
 }
 
 
