@@ -4,6 +4,7 @@
     python -m ignite_fire EXPERIMENT.py --help                     the experiment's config keys
     python -m ignite_fire --help                                   every command, one line each
     python -m ignite_fire COMMAND --help                           a command's options
+    python -m ignite_fire train runs/NAME/config.json [--key=value ...]     re-run a run (--print_config: show it)
 
 Each command is a plain function in :mod:`ignite_fire.commands` (one module each); python-fire turns
 its signature into flags. Option names are checked against that signature first, so a mistyped
@@ -29,6 +30,7 @@ from ignite_fire.commands.options import check_options, flag_names, option_names
 from ignite_fire.commands.predict import predict
 from ignite_fire.commands.sweep import sweep
 from ignite_fire.commands.sweep_status import sweep_status
+from ignite_fire.commands.sync import sync
 from ignite_fire.commands.train import train
 from ignite_fire.errors import UserError, show_warning
 
@@ -42,6 +44,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "predict": predict,
     "graph": graph,
     "bench": bench,
+    "sync": sync,
 }
 
 

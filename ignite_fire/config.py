@@ -29,6 +29,7 @@ from ignite_fire.metrics import METRIC_ALIASES, PER_CLASS_METRICS, metric_names
 from ignite_fire.optim import OPTIMIZERS, SCHEDULERS
 
 NONE = type(None)
+LOGGERS = ("wandb", "tensorboard", "csv")  # metric loggers (ignite_fire/loggers.py)
 NUMBER = (float, int)
 
 
@@ -156,6 +157,7 @@ BOOKKEEPING: dict[str, Key] = {
     "resume": Key(None, (NONE, str), "None, 'auto' (this --name's last checkpoint) or a checkpoint path"),
     "stop_after_epoch": Key(None, (NONE, int), "stop cleanly after this epoch, as a pre-emption would", ge=1),
     "stop_after_iteration": Key(None, (NONE, int), "stop cleanly after this iteration", ge=1),
+    "loggers": Key(["wandb", "csv"], (list, str), f"where metrics go, any of {', '.join(LOGGERS)} (a list or a,b)"),
 }
 
 PICTURES: dict[str, Key] = {
@@ -248,6 +250,10 @@ def check_value(key: str, value: Any, default: Any = None) -> Any:
 
 def _check_rules(config: Mapping[str, Any]) -> None:
     """The rules between keys, and the shapes a type alone does not say."""
+    loggers = config.get("loggers", [])
+    unknown = [n for n in (loggers.split(",") if isinstance(loggers, str) else loggers) if n.strip() not in LOGGERS]
+    if unknown:
+        raise UserError(f"--loggers={loggers!r} is not allowed: {unknown[0]!r} is not one of {', '.join(LOGGERS)}")
     folds, fold = config.get("folds"), config.get("fold", 0)
     if folds is not None and fold >= folds:
         raise UserError(f"--fold={fold} is out of range: with --folds={folds} it must be 0 .. {folds - 1}")

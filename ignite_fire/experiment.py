@@ -16,11 +16,15 @@ The experiment contract (see README): an experiment is a ``.py`` file that defin
   ============================================  ============================================
 
 * optionally ``sweep``: a W&B-style sweep config (see :mod:`ignite_fire.sweeps`).
+
+A run's ``config.json`` records its experiment file (``experiment``) and its command-line
+``overrides``; :func:`load_experiment` accepts it in place of the ``.py`` file, to re-run the run.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import traceback
 import warnings
@@ -53,6 +57,7 @@ class Experiment:
     config: dict[str, Any]
     factories: dict[str, Callable[..., Any]] = field(default_factory=dict)
     sweep: dict[str, Any] | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)  # the command line's, recorded in config.json
 
     def factory(self, name: str, default: Callable[..., Any]) -> Callable[..., Any]:
         """The experiment's own ``name`` factory if it defines one, else ``default``."""
@@ -91,20 +96,58 @@ def resolve_config(experiment_config: dict[str, Any], source: str) -> dict[str, 
     return resolved
 
 
+RUN_KEYS = ("name", "resume")  # name a run rather than set it up: a re-run from config.json leaves them out
+
+
+def _recorded_run(path: Path) -> tuple[Path, dict[str, Any]]:
+    """The experiment file and the overrides a run's ``config.json`` records."""
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UserError(f"cannot read {path}: {error}") from error
+    if not isinstance(recorded, dict) or "experiment" not in recorded:
+        raise UserError(f"{path} is not a run's config.json (no 'experiment' entry): pass a .py experiment file")
+    if not recorded["experiment"]:
+        raise UserError(f"{path} records no experiment file (the run was built in Python): re-run its script")
+    experiment = Path(str(recorded["experiment"]))
+    if not experiment.is_file():
+        raise UserError(
+            f"the experiment file {experiment} recorded in {path} is missing (moved or deleted?): put it back there"
+        )
+    overrides = recorded.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        raise UserError(f"{path}: 'overrides' must be a dict of config keys, got {type(overrides).__name__}")
+    return experiment, {k: v for k, v in overrides.items() if k not in RUN_KEYS}
+
+
 def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -> Experiment:
-    """Import the experiment file at ``path`` and apply command-line ``overrides``."""
+    """Import the experiment file at ``path`` and apply command-line ``overrides``.
+
+    ``path`` may be a run's ``config.json``: its experiment file is loaded with the overrides it
+    records (but ``name`` and ``resume``), then ``overrides``.
+    """
     path = Path(path)
     if not path.is_file():
         hint = " (experiments live in experiments/, e.g. experiments/quickstart.py)"
         raise UserError(f"experiment file not found: {path}{hint}")
+    if path.suffix == ".json":
+        experiment_path, recorded = _recorded_run(path)
+        return load_experiment(experiment_path, {**recorded, **(overrides or {})})
     if path.suffix != ".py":
-        raise UserError(f"experiment must be a .py file, got {path}")
+        raise UserError(f"experiment must be a .py file or a run's config.json, got {path}")
     module = _import_file(path.resolve())
     config = resolve_config(getattr(module, "config", {}), str(path))
     config = config_module.apply_overrides(config, overrides or {})
     factories = {name: getattr(module, name) for name in FACTORY_NAMES if callable(getattr(module, name, None))}
     sweep = getattr(module, "sweep", None)
-    experiment = Experiment(name=path.stem, path=path.resolve(), config=config, factories=factories, sweep=sweep)
+    experiment = Experiment(
+        name=path.stem,
+        path=path.resolve(),
+        config=config,
+        factories=factories,
+        sweep=sweep,
+        overrides=dict(overrides or {}),
+    )
     check_experiment(experiment, overrides or {})
     return experiment
 
@@ -148,3 +191,10 @@ def experiment_from_config(
     experiment = Experiment(name=name, path=None, config=resolve_config(config or {}, name), factories=factories)
     check_experiment(experiment, {})
     return experiment
+
+
+def resolved_json(experiment: Experiment) -> str:
+    """The config ``experiment`` would train with, as config.json records it (``--print_config``)."""
+    config = {**experiment.config, "experiment": str(experiment.path) if experiment.path else None}
+    config["overrides"] = experiment.overrides
+    return json.dumps(config, indent=2, ensure_ascii=False, default=str)

@@ -46,6 +46,7 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.files import write_text_atomic
 from ignite_fire.handlers.checkpoints import load_checkpoint, load_model_state
+from ignite_fire.handlers.stable_best import BEST_CHECKPOINT
 from ignite_fire.models import build_model
 
 logger = logging.getLogger("ignite_fire")
@@ -67,13 +68,15 @@ class Predictor:
 
 
 def find_checkpoint(spec: str | Path) -> Path:
-    """``spec`` itself if it is a file; for a run directory, its best checkpoint."""
+    """``spec`` itself if it is a file; for a run directory, its ``checkpoints/best.pt`` (else its best file)."""
     path = Path(spec).expanduser()
     if path.is_file():
         return path
     if not path.is_dir():
         raise UserError(f"checkpoint not found: {path}")
     folder = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+    if (folder / BEST_CHECKPOINT).is_file():  # the stable copy of the current best
+        return folder / BEST_CHECKPOINT
     candidates = sorted(folder.glob("best_checkpoint_*.pt"))
     if not candidates:
         raise UserError(f"no best_checkpoint_*.pt in {folder}: pass a checkpoint file")

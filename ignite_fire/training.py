@@ -13,9 +13,11 @@ few builders, each returning plain objects (as in Ignite's ``examples/cifar10/ma
 
 :func:`train` runs it and writes ``results.json``. The run directory ``{output_dir}/{name}`` holds::
 
-    config.json            the resolved config
-    checkpoints/           best_checkpoint_*.pt (model, classes, config) and last.pt (everything)
+    config.json            the resolved config, its experiment file and overrides (train it to re-run)
+    checkpoints/           best_checkpoint_*.pt (model, classes, config), best.pt (a copy of the best one)
+                           and last.pt (everything)
     history.json           one entry per epoch: train/val metrics, lr, times
+    metrics.csv            one row per epoch, W&B's names (loggers "csv"); tensorboard/ (loggers "tensorboard")
     results.json           best_val_acc, best_epoch, best_checkpoint, ... (at the end)
     wandb/                 the W&B run (offline by default; `wandb sync` it later)
 """
@@ -70,8 +72,10 @@ from ignite_fire.handlers.first_iteration_time import FirstIterationTime
 from ignite_fire.handlers.interrupt import Interrupt
 from ignite_fire.handlers.rng_state import RNGState
 from ignite_fire.handlers.scheduler_step import SchedulerStep
+from ignite_fire.handlers.stable_best import StableBest
 from ignite_fire.handlers.stop_at import StopAt
 from ignite_fire.handlers.train_stats import TrainStats
+from ignite_fire.loggers import attach_loggers, logger_names
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
 from ignite_fire.models import build_model, check_model_output, first_images
@@ -371,6 +375,7 @@ def _assemble(experiment: Experiment, settings: Settings, claim: RunDirClaim) ->
     # The experiment file is recorded so `predict` can rebuild a model the experiment defines itself.
     experiment_file = str(experiment.path) if experiment.path else None
     config = {**experiment.config, "name": claim.run_dir.name, "experiment": experiment_file}
+    config["overrides"] = dict(experiment.overrides)  # with "experiment": `train runs/NAME/config.json` re-runs it
     config["classes"] = dataflow.classes
     check_data_keys(config, dataflow.classes)  # checkpoint_metric, f1_weights, focal_alpha, class_weights
     steps_per_epoch = len(dataflow.train_loader)
@@ -445,6 +450,8 @@ def attach_end_of_epoch(run: Run) -> None:
     TrainStats(settings.log_every, run.optimizer).attach(trainer)
     trainer.add_event_handler(Events.EPOCH_COMPLETED, validate_epoch, run, clock)
     evaluator.add_event_handler(Events.COMPLETED, run.best_checkpointer)
+    if distributed.is_main_process():  # checkpoints/best.pt: a copy of the best file under a stable name
+        StableBest(run.best_checkpointer, run.checkpoint_dir).attach(evaluator)
     if run.early_stopping is not None:
         evaluator.add_event_handler(Events.COMPLETED, run.early_stopping)
     if run.scheduler is not None:
@@ -642,8 +649,11 @@ def _prepare(run: Run, resume_path: Path | None, attach: Callable[[Run], None] |
                 return results_of(run, "finished")
         if distributed.is_main_process():  # checkpoints, files, W&B and pictures: rank 0 only
             write_json_atomic(run.run_dir / "config.json", run.config)
-            _attach_wandb(run)
+            if "wandb" in logger_names(run.config):
+                _attach_wandb(run)
             _attach_pictures(run)  # graph, gallery, confusion matrix, curves, index.html; wandb.watch
+            # metrics.csv and TensorBoard (after the pictures: TensorBoard reads them)
+            attach_loggers(run.config, run.run_dir, run.trainer, run.evaluator, run.optimizer, lambda: run.history)
         if attach is not None:
             attach(run)
     except BaseException:

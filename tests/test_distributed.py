@@ -44,8 +44,8 @@ def test_one_results_file_one_set_of_checkpoints_one_log(two_processes) -> None:
     assert results["status"] == "finished" and results["epochs_completed"] == 1
     assert sorted(p.name for p in run_dir.parent.iterdir()) == ["dist"]
     checkpoints = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
-    assert len(checkpoints) == 2 and checkpoints[1] == "last.pt"
-    assert checkpoints[0].startswith("best_checkpoint_1_val_acc=")
+    assert len(checkpoints) == 3 and checkpoints[0] == "best.pt" and checkpoints[2] == "last.pt"
+    assert checkpoints[1].startswith("best_checkpoint_1_val_acc=")
     history = json.loads((run_dir / "history.json").read_text())
     assert len(history) == 1 and history[0]["iteration"] == 20  # 320 images / global batch 16
     assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 1  # one W&B run, from rank 0

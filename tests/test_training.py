@@ -74,6 +74,15 @@ def test_best_checkpoint_is_the_epoch_with_highest_val_acc(trained: Path) -> Non
     assert any(k.endswith("weight") for k in checkpoint["model"])
 
 
+def test_stable_best_pt_is_the_best_checkpoint_and_predict_uses_it(trained: Path) -> None:
+    from ignite_fire.predict import find_checkpoint
+
+    results = json.loads((trained / "results.json").read_text())
+    best_pt = trained / "checkpoints" / "best.pt"
+    assert best_pt.read_bytes() == Path(results["best_checkpoint"]).read_bytes()
+    assert find_checkpoint(trained) == best_pt  # predict RUN_DIR uses it
+
+
 def test_last_checkpoint_loads_with_weights_only(trained: Path) -> None:
     checkpoint = torch.load(trained / "checkpoints" / "last.pt", weights_only=True)
     for key in ("model", "optimizer", "trainer", "best_checkpointer", "rng", "scheduler", "history"):
@@ -96,6 +105,17 @@ def test_offline_wandb_run_holds_the_validation_metrics(trained: Path) -> None:
     # The best checkpoint is logged as a model artifact with the alias "best".
     raw = Path(summary["file"]).read_bytes()
     assert b"tiny-model" in raw and b"best_checkpoint_" in raw and b"best" in raw
+
+
+def test_metrics_csv_has_one_row_per_epoch_with_the_wandb_names(trained: Path) -> None:
+    import csv
+
+    rows = list(csv.DictReader((trained / "metrics.csv").open()))
+    history = json.loads((trained / "history.json").read_text())
+    assert [int(r["epoch"]) for r in rows] == [r["epoch"] for r in history]
+    logged = set(wandb_summary(trained)["summary"])
+    assert set(rows[0]) - {"step"} <= logged, set(rows[0]) - logged  # step is W&B's own _step
+    assert float(rows[-1]["val_loss"]) == pytest.approx(history[-1]["val_loss"])
 
 
 def test_quickstart_reaches_95_percent(tmp_path: Path) -> None:

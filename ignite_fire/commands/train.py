@@ -8,16 +8,21 @@ from typing import Any
 logger = logging.getLogger("ignite_fire")
 
 
-def train(experiment: str, **overrides: Any) -> None:
-    """Train EXPERIMENT (a .py file); any config key can be overridden as --key=value.
+def train(experiment: str, print_config: bool = False, **overrides: Any) -> None:
+    """Train EXPERIMENT (a .py file, or a run's config.json to re-run it); override any key as --key=value.
+
+    --print_config prints the resolved config as JSON and exits, creating nothing.
 
     ``python -m ignite_fire EXPERIMENT.py --help`` lists the keys with their defaults.
     """
     from ignite_fire import distributed
-    from ignite_fire.experiment import load_experiment
+    from ignite_fire.experiment import load_experiment, resolved_json
     from ignite_fire.training import train as run_training
 
     loaded = load_experiment(experiment, overrides)
+    if print_config:
+        print(resolved_json(loaded))
+        return
     if distributed.wants_processes(loaded.config):  # --nproc_per_node=N, or started by torchrun
         from ignite_fire.launch import launch
 

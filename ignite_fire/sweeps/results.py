@@ -140,6 +140,20 @@ def write_csv(study: optuna.Study, path: Path) -> None:
             )
 
 
+def log_axis(ax: Any, low: float, high: float) -> None:
+    """A log x axis over the search range ``low..high`` with a few plain labels (0.001, 0.002, 0.005, ...)
+    that never overlap: 1-2-5 ticks over up to two decades, one per decade beyond, no minor labels."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_xlim(low / 1.2, high * 1.2)
+    decades = math.log10(high / low) if low > 0 else math.inf
+    subs = (1.0, 2.0, 5.0) if decades <= 2 else (1.0,)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs, numticks=6))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def plot(study: optuna.Study, path: Path) -> None:
     """The metric against trial number (with the best so far), and one scatter per parameter."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -190,7 +204,7 @@ def plot(study: optuna.Study, path: Path) -> None:
             ax.set_xticks(range(len(distribution.choices)), [str(c) for c in distribution.choices])
             ax.set_xlim(-0.5, len(distribution.choices) - 0.5)
         elif getattr(distribution, "log", False):
-            ax.set_xscale("log")
+            log_axis(ax, float(distribution.low), float(distribution.high))
         ax.set_xlabel(name)
         ax.set_ylabel(metric)
     with atomic_path(path) as tmp:

@@ -37,6 +37,7 @@ from ignite_fire.handlers.checkpoints import LAST_CHECKPOINT
 from ignite_fire.run_dir import prepare_run_dir, run_name
 from ignite_fire.sweeps import results
 from ignite_fire.sweeps.config import SweepSpec, build_pruner, build_sampler, parse_sweep, suggest
+from ignite_fire.sweeps.progress import SweepProgress, format_params, header
 from ignite_fire.sweeps.pruning import ReportToTrial
 from ignite_fire.sweeps.storage import default_storage_url, display_url, fail_orphans, open_storage, storage_url
 from ignite_fire.training import Run, train
@@ -58,10 +59,6 @@ class Sweep:
     name: str
     sweep_dir: Path
     storage_url: str
-
-
-def _format_params(params: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
 
 
 def prepare_sweep(experiment_path: str, overrides: dict[str, Any], storage: str | None, resume: bool) -> Sweep:
@@ -160,7 +157,7 @@ class Objective:
             trial.set_user_attr(key, value)
         trial.set_user_attr("fixed", spec.fixed)
         again = f" (re-running trial {trial.user_attrs['rerun_of']})" if "rerun_of" in trial.user_attrs else ""
-        logger.info(f"trial {trial.number}{again}: {_format_params(params) or 'no searched parameters'}")
+        logger.info(f"trial {trial.number}{again}: {format_params(params) or 'no searched parameters'}")
 
         reporter: list[ReportToTrial] = []
 
@@ -171,7 +168,8 @@ class Objective:
             reporter.append(report)
 
         try:
-            experiment = replace(sweep.experiment, config=apply_overrides(sweep.experiment.config, overrides))
+            config = apply_overrides(sweep.experiment.config, overrides)
+            experiment = replace(sweep.experiment, config=config, overrides={**sweep.experiment.overrides, **overrides})
             outcome = train(experiment, attach=attach)
         except SystemExit as stop:
             if stop.code in (130, 143):  # SIGINT/SIGTERM: train saved a last checkpoint
@@ -264,19 +262,17 @@ def run_sweep(
     if orphans:
         logger.info(f"trial(s) {', '.join(map(str, orphans))} lost their worker process: marked interrupted")
     spec = sweep.spec
-    fixed = f"; fixed {_format_params(spec.fixed)}" if spec.fixed else ""
-    pruning = f"; hyperband from epoch {spec.hyperband.min_iter}, eta {spec.hyperband.eta}" if spec.hyperband else ""
+    epochs = None if "epochs" in spec.parameters else int(sweep.experiment.config["epochs"])
     logger.info(
-        f"sweep {sweep.name}: {spec.method} over {', '.join(spec.parameters) or 'nothing'}, "
-        f"{spec.metric} ({spec.goal}){fixed}{pruning}\n"
-        f"  directory {sweep.sweep_dir}; storage {display_url(sweep.storage_url)}"
+        f"{header(spec, sweep.name, epochs)}\n  directory {sweep.sweep_dir}; storage {display_url(sweep.storage_url)}"
     )
     n_trials = trials_to_run(study, sweep, count, resume)
     objective = Objective(sweep)
     rules = StopRules(spec)
     try:
         if n_trials:
-            study.optimize(objective, n_trials=n_trials, catch=(TrialFailed,), callbacks=[rules], gc_after_trial=True)
+            callbacks = [rules, SweepProgress(n_trials)]
+            study.optimize(objective, n_trials=n_trials, catch=(TrialFailed,), callbacks=callbacks, gc_after_trial=True)
     except KeyboardInterrupt:
         results.report(study, sweep.sweep_dir)
         logger.info(

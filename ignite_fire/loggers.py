@@ -1,0 +1,80 @@
+"""Where a run's numbers go besides ``history.json``: the ``loggers`` config key.
+
+``loggers`` lists any of ``wandb`` (the W&B run, offline by default), ``csv`` (``metrics.csv``,
+one row per epoch) and ``tensorboard`` (``tensorboard/`` in the run directory: the W&B scalars,
+the prediction gallery and the confusion matrix). The default is ``["wandb", "csv"]``.
+``--wandb_mode=disabled`` turns off W&B only; the others still write.
+
+    python -m ignite_fire experiments/quickstart.py --loggers=wandb,csv,tensorboard
+    tensorboard --logdir runs/
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ignite.engine import Engine, Events
+from torch.optim import Optimizer
+
+from ignite_fire.config import LOGGERS
+from ignite_fire.errors import UserError
+from ignite_fire.handlers.metrics_csv import MetricsCSV
+from ignite_fire.metrics import scalar_metrics
+
+TRAIN_NAMES = ("train_loss", "train_acc")
+
+
+def logger_names(config: Mapping[str, Any]) -> list[str]:
+    """``config["loggers"]`` as a checked list (a single name or comma-separated names is accepted)."""
+    value = config.get("loggers", ["wandb", "csv"])
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise UserError(f"--loggers={value!r} must be a list of names, e.g. --loggers=wandb,csv,tensorboard")
+    unknown = [n for n in names if n.strip() not in LOGGERS]
+    if unknown:
+        raise UserError(f"--loggers: {unknown[0]!r} is not a logger; choose from {', '.join(LOGGERS)}")
+    return [n.strip() for n in names]
+
+
+def attach_tensorboard(
+    config: Mapping[str, Any], run_dir: Path, trainer: Engine, evaluator: Engine, optimizer: Optimizer
+) -> None:
+    """TensorBoard in ``run_dir/tensorboard``: the W&B scalars at the W&B steps, and the run's pictures."""
+    from ignite_fire.handlers.tensorboard_logging import TensorBoardPictures, TensorBoardScalars, start_tensorboard
+
+    tb_logger = start_tensorboard(run_dir / "tensorboard")
+
+    def train_values(engine: Engine) -> dict[str, float]:  # as training._attach_wandb logs them
+        values = {k: float(v) for k, v in engine.state.metrics.items() if k in TRAIN_NAMES}
+        return {**values, "learning_rate": float(optimizer.param_groups[0]["lr"]), "epoch": engine.state.epoch}
+
+    def val_values(engine: Engine) -> dict[str, float]:
+        return {**scalar_metrics(engine.state.metrics), "epoch": trainer.state.epoch}
+
+    every = int(config["log_every"])
+    tb_logger.attach(trainer, TensorBoardScalars(train_values, trainer), Events.ITERATION_COMPLETED(every=every))
+    tb_logger.attach(evaluator, TensorBoardScalars(val_values, trainer), Events.COMPLETED)
+    if config.get("plots", True):
+        pictures = TensorBoardPictures(run_dir, trainer)
+        tb_logger.attach(trainer, pictures, Events.EPOCH_COMPLETED)  # after validation drew them
+        tb_logger.attach(trainer, pictures, Events.COMPLETED)  # a gallery drawn at the end
+    trainer.add_event_handler(Events.COMPLETED, lambda _: tb_logger.close())
+
+
+def attach_loggers(
+    config: Mapping[str, Any],
+    run_dir: Path,
+    trainer: Engine,
+    evaluator: Engine,
+    optimizer: Optimizer,
+    history: Callable[[], Sequence[Mapping[str, Any]]],
+) -> None:
+    """``metrics.csv`` (rows from ``history()``) and TensorBoard, as ``loggers`` asks; W&B is started by
+    training.py. Attach after the handler that appends each epoch's record and after the pictures."""
+    names = logger_names(config)
+    if "csv" in names:
+        MetricsCSV(run_dir / "metrics.csv", history).attach(trainer)
+    if "tensorboard" in names:
+        attach_tensorboard(config, run_dir, trainer, evaluator, optimizer)
