@@ -5,6 +5,8 @@
     python -m ignite_fire sweep EXPERIMENT.py --count=10 [--key=value ...]     hyperparameter sweep (Optuna)
     python -m ignite_fire sweep-status runs/SWEEP_NAME                        table of a sweep's trials
     python -m ignite_fire predict CHECKPOINT [CHECKPOINT ...] --input=DIR [--list=A.txt] [--output=submission.txt]
+    python -m ignite_fire cv EXPERIMENT.py --folds=5 --name=NAME [--key=value ...]   k-fold cv, OOF, decision
+    python -m ignite_fire pseudo-label CV_DIR --input=DIR [--list=A.txt] --threshold=0.9 --output=pseudo.txt
     python -m ignite_fire graph EXPERIMENT.py [--output=STEM] [--key=value ...]   model graph (.dot/.png/.svg)
 
 Errors a user can fix are one line on stderr and a non-zero exit; ``--debug`` shows the traceback.
@@ -20,8 +22,10 @@ from typing import Any
 
 import fire
 
+from ignite_fire.crossval import cv
 from ignite_fire.errors import UserError
 from ignite_fire.predict import predict_command
+from ignite_fire.pseudo_label import pseudo_label_command
 from ignite_fire.sweeps.commands import sweep, sweep_status
 
 logger = logging.getLogger("ignite_fire")
@@ -62,6 +66,8 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "sweep-status": sweep_status,
     "predict": predict_command,
     "graph": graph,
+    "cv": cv,
+    "pseudo-label": pseudo_label_command,
 }
 
 

@@ -82,6 +82,11 @@ DEFAULTS: dict[str, Any] = {
     "gallery_size": 16,  # images per gallery: class examples and the most confident mistakes
     "watch": "gradients",  # wandb.watch: "gradients", "parameters", "all" or None
     "watch_every": 100,  # iterations between wandb.watch histograms
+    # --- cv keys ---
+    "init_from": None,  # start from this checkpoint's (or run directory's best) model weights; new run, fresh optimizer
+    "extra_train": None,  # label file of images only ever added to training (pseudo-labels), never to validation
+    "groups": None,  # "file_name<TAB>group" file: folds keep each group on one side (StratifiedGroupKFold)
+    "wandb_job_type": None,  # W&B job_type of the run ("fold" for the folds of a cv)
 }
 
 # Accepted types for keys whose default does not say it (None defaults, numbers that may be either).
@@ -122,6 +127,11 @@ TYPES: dict[str, tuple[type, ...]] = {
     "watch": (type(None), str),
     "data_dir": (str,),
     "output_dir": (str,),
+    # --- cv keys ---
+    "init_from": (type(None), str),
+    "extra_train": (type(None), str),
+    "groups": (type(None), str),
+    "wandb_job_type": (type(None), str),
 }
 
 CHOICES: dict[str, tuple[Any, ...]] = {

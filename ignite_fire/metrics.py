@@ -19,6 +19,8 @@ from ignite.metrics import Accuracy, ConfusionMatrix, Loss
 
 # The competition score's weights for the Tianchi fire-safety classes; other classes weigh 1.
 TIANCHI_F1_WEIGHTS = {"高风险": 2.0, "中风险": 1.5, "低风险": 1.0, "无风险": 1.0, "非楼道": 1.0}
+# The metric name of the competition score (sum of weight_C * F1_C): the one place to rename it.
+COMPETITION_SCORE = "val_weighted_f1"
 
 
 def per_class_scores(confusion: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

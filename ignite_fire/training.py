@@ -61,6 +61,7 @@ from ignite_fire.handlers.rng_state import RNGState
 from ignite_fire.handlers.scheduler_step import SchedulerStep
 from ignite_fire.handlers.stop_at import StopAt
 from ignite_fire.handlers.train_stats import TrainStats
+from ignite_fire.init_from import load_initial_weights
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
 from ignite_fire.models import build_model
@@ -191,7 +192,10 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
     val_loader = build_eval_loader(splits.val, config, batch_size, *shard, **loader_options)
     class_counts = splits.train.class_counts()
 
-    model = experiment.factory("build_model", build_model)(config, len(classes)).to(device)
+    model = experiment.factory("build_model", build_model)(config, len(classes))
+    if config.get("init_from") and resume_path is None:  # multi-stage training: another run's weights
+        load_initial_weights(model, str(config["init_from"]), classes)
+    model = model.to(device)
     channels_last = bool(config["channels_last"])
     if channels_last:
         model = model.to(memory_format=torch.channels_last)

@@ -85,6 +85,7 @@ def start_wandb(config: dict[str, Any], run_dir: Path, run_name: str, run_id: st
             project=config.get("wandb_project") or "ignite_fire",
             name=run_name,
             group=config.get("wandb_group"),
+            job_type=config.get("wandb_job_type"),
             config=config,
             dir=str(run_dir),
             id=run_id,
