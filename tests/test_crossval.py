@@ -1,0 +1,46 @@
+"""The cv command: all folds in one command, resume that skips finished folds, cv.json and its table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ignite_fire.crossval import cv, cv_table
+from ignite_fire.errors import UserError
+from tests.conftest import TINY_EXPERIMENT
+
+
+def test_resume_skips_finished_folds_and_finishes_the_rest(tiny_cv) -> None:
+    before, after = tiny_cv.fold0_checkpoint_times
+    assert before == after  # fold 0 (finished by the first command) was not trained again
+    for k in range(2):
+        results = json.loads((tiny_cv.cv_dir / f"fold{k}" / "results.json").read_text(encoding="utf-8"))
+        assert results["status"] == "finished" and results["best_checkpoint"]
+
+
+def test_cv_json_has_per_fold_mean_pooled_and_decision_gains(tiny_cv) -> None:
+    summary = json.loads((tiny_cv.cv_dir / "cv.json").read_text(encoding="utf-8"))
+    assert summary["folds"] == 2 and [r["fold"] for r in summary["per_fold"]] == [0, 1]
+    for metric in ("val_acc", "val_macro_f1", "val_weighted_f1"):
+        values = [r[metric] for r in summary["per_fold"]]
+        assert summary["mean"][metric] == pytest.approx(sum(values) / 2)
+        assert 0 <= summary["oof"][metric] <= 10
+    assert summary["oof_images"] == 400
+    decision = summary["decision"]
+    assert {"in_sample_gain", "cross_fitted_gain", "kind"} <= set(decision)
+    assert decision["in_sample_gain"] >= 0  # tuned on these very predictions: never worse in-sample
+    table = cv_table(summary)
+    assert "pooled OOF" in table and "cross-fitted gain" in table and "fold 1" in table
+
+
+def test_cv_argument_errors_are_one_line(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="--folds must be an integer >= 2"):
+        cv(str(TINY_EXPERIMENT), folds=1)
+    with pytest.raises(UserError, match="need --name=NAME"):
+        cv(str(TINY_EXPERIMENT), folds=2, resume="auto")
+    with pytest.raises(UserError, match="cv takes --resume=auto"):
+        cv(str(TINY_EXPERIMENT), folds=2, name="x", resume="runs/x/last.pt")
+    with pytest.raises(UserError, match="--fold must be an integer in 0..1"):
+        cv(str(TINY_EXPERIMENT), folds=2, fold=2, name="x")
