@@ -54,7 +54,9 @@ def test_predict_on_a_cv_dir_averages_the_folds_and_applies_the_decision(tiny_cv
 def test_cv_dir_paths(tiny_cv) -> None:
     cv_dir = tiny_cv.cv_dir
     expanded, decision = expand_checkpoints([str(cv_dir), "other.pt"])
-    assert expanded == [str(cv_dir / "fold0"), str(cv_dir / "fold1"), "other.pt"] and decision == cv_dir / "decision.json"
+    assert (
+        expanded == [str(cv_dir / "fold0"), str(cv_dir / "fold1"), "other.pt"] and decision == cv_dir / "decision.json"
+    )
     assert init_for_fold(str(cv_dir), 1) == str(cv_dir / "fold1")  # --init_from=CV_DIR with cv: the same fold
     assert init_for_fold("runs/x", 1) == "runs/x"
     with pytest.raises(UserError, match="use it with cv"):
