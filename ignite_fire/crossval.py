@@ -35,10 +35,11 @@ TABLE_METRICS = ("val_acc", "val_macro_f1", COMPETITION_SCORE)
 
 
 def fold_status(run_dir: Path) -> str | None:
-    """The status in a fold's results.json, "started" when it has only a last checkpoint, None when new."""
+    """A fold's results.json status when it is done; else "started" when it has a last checkpoint, else None."""
     results = run_dir / "results.json"
-    if results.is_file():
-        return str(json.loads(results.read_text(encoding="utf-8")).get("status"))
+    status = json.loads(results.read_text(encoding="utf-8")).get("status") if results.is_file() else None
+    if status in DONE:
+        return str(status)
     return "started" if (run_dir / "checkpoints" / LAST_CHECKPOINT).is_file() else None
 
 
