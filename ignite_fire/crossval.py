@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ignite_fire.cv_dir import CV_FILE, DECISION_FILE, OOF_FILE, fold_dir, init_for_fold
-from ignite_fire.decision import build_decision, scores_of
+from ignite_fire.decision import build_decision, check_metric, scores_of
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment, load_experiment
 from ignite_fire.files import write_json_atomic
@@ -96,6 +96,7 @@ def cv(
         raise UserError(f"--folds must be an integer >= 2, got {folds!r}")
     if fold is not None and (isinstance(fold, bool) or not isinstance(fold, int) or not 0 <= fold < folds):
         raise UserError(f"--fold must be an integer in 0..{folds - 1} with --folds={folds}, got {fold!r}")
+    check_metric(decision_metric)  # before any fold trains
     if overrides.get("resume") not in (None, "auto"):
         raise UserError(f"cv takes --resume=auto (continue the folds), not --resume={overrides['resume']}")
     if (fold is not None or overrides.get("resume")) and not overrides.get("name"):

@@ -34,6 +34,16 @@ def metric_key(metric: str) -> str:
     return metric if metric.startswith("val_") else f"val_{metric}"
 
 
+def check_metric(metric: str) -> str:
+    """The metrics' key of a score the decision can be tuned for; a UserError for any other name."""
+    key = metric_key(metric)
+    if key not in ("val_acc", "val_macro_f1", COMPETITION_SCORE, "val_weighted_f1"):
+        raise UserError(
+            f"--decision_metric={metric!r} is not a score: use val_acc, val_macro_f1 or {COMPETITION_SCORE}"
+        )
+    return key
+
+
 def scores_of(
     predicted: torch.Tensor, labels: torch.Tensor, classes: Sequence[str], f1_weights: Mapping[str, float] | None
 ) -> dict[str, float]:
@@ -65,13 +75,9 @@ def fast_score(
     f1_weights: Mapping[str, float] | None,
 ) -> float:
     """One score of ``predicted`` in a few tensor operations (the search evaluates thousands of decisions)."""
-    key = metric_key(metric)
+    key = check_metric(metric)
     if key == "val_acc":
         return float((predicted == labels).double().mean()) if len(labels) else 0.0
-    if key not in ("val_macro_f1", COMPETITION_SCORE, "val_weighted_f1"):
-        raise UserError(
-            f"--decision_metric={metric!r} is not a score: use val_acc, val_macro_f1 or {COMPETITION_SCORE}"
-        )
     n = len(classes)
     confusion = torch.bincount(labels * n + predicted, minlength=n * n).reshape(n, n).double()
     true_positive = confusion.diag()

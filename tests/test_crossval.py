@@ -44,3 +44,5 @@ def test_cv_argument_errors_are_one_line(tmp_path: Path) -> None:
         cv(str(TINY_EXPERIMENT), folds=2, name="x", resume="runs/x/last.pt")
     with pytest.raises(UserError, match="--fold must be an integer in 0..1"):
         cv(str(TINY_EXPERIMENT), folds=2, fold=2, name="x")
+    with pytest.raises(UserError, match="--decision_metric='val_loss' is not a score"):
+        cv(str(TINY_EXPERIMENT), folds=2, decision_metric="val_loss")
