@@ -46,3 +46,18 @@ def test_cv_argument_errors_are_one_line(tmp_path: Path) -> None:
         cv(str(TINY_EXPERIMENT), folds=2, fold=2, name="x")
     with pytest.raises(UserError, match="--decision_metric='val_loss' is not a score"):
         cv(str(TINY_EXPERIMENT), folds=2, decision_metric="val_loss")
+
+
+def test_resume_continues_an_unfinished_fold(digits_dir: Path, tmp_path: Path) -> None:
+    options = {"data_dir": str(digits_dir), "output_dir": str(tmp_path), "name": "cut", "epochs": 2}
+    options["wandb_mode"] = "disabled"
+    cv(str(TINY_EXPERIMENT), folds=2, fold=0, stop_after_epoch=1, **options)  # pre-empted after epoch 1
+    fold0 = tmp_path / "cut" / "fold0"
+    assert json.loads((fold0 / "results.json").read_text(encoding="utf-8"))["status"] == "stopped"
+    with pytest.raises(UserError, match="pass --resume=auto"):
+        cv(str(TINY_EXPERIMENT), folds=2, fold=0, **options)
+    cv(str(TINY_EXPERIMENT), folds=2, fold=0, resume="auto", **options)
+    results = json.loads((fold0 / "results.json").read_text(encoding="utf-8"))
+    history = json.loads((fold0 / "history.json").read_text(encoding="utf-8"))
+    assert results["status"] == "finished" and [r["epoch"] for r in history] == [1, 2]
+    assert not (tmp_path / "cut" / "oof.csv").exists()  # fold 1 has not run yet
