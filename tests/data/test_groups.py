@@ -28,3 +28,21 @@ def test_no_group_straddles_train_and_validation(tmp_path: Path) -> None:
     (tmp_path / "short.txt").write_text("img_0_00.jpg\tg\n", encoding="utf-8")
     with pytest.raises(UserError, match="has no group for img_0_01.jpg"):
         group_fold_split(samples, 3, 0, seed=0, groups_file=tmp_path / "short.txt")
+
+
+def test_groups_reach_the_folds_of_a_run(digits_dir: Path, tmp_path: Path) -> None:
+    from ignite_fire.data.datasets import build_datasets
+    from ignite_fire.data.transforms import build_transforms
+    from ignite_fire.experiment import load_experiment
+    from tests.conftest import TINY_EXPERIMENT
+
+    files = sorted(p.name for p in digits_dir.rglob("*.png"))
+    group_of = {name: f"g{i // 5}" for i, name in enumerate(files)}  # runs of 5 images share a group
+    groups_file = tmp_path / "groups.txt"
+    groups_file.write_text("".join(f"{n}\t{g}\n" for n, g in group_of.items()), encoding="utf-8")
+    overrides = {"data_dir": str(digits_dir), "folds": 2, "fold": 1, "groups": str(groups_file)}
+    config = load_experiment(TINY_EXPERIMENT, overrides).config
+    splits = build_datasets(config, build_transforms(config))
+    train_groups = {group_of[Path(p).name] for p, _ in splits.train.samples}
+    val_groups = {group_of[Path(p).name] for p, _ in splits.val.samples}
+    assert not train_groups & val_groups and len(splits.train) + len(splits.val) == len(files)
