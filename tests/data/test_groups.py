@@ -6,8 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.groups import group_fold_split
+from ignite_fire.data.transforms import build_transforms
 from ignite_fire.errors import UserError
+from ignite_fire.experiment import load_experiment
+from tests.conftest import TINY_EXPERIMENT
 
 
 def test_no_group_straddles_train_and_validation(tmp_path: Path) -> None:
@@ -31,11 +35,6 @@ def test_no_group_straddles_train_and_validation(tmp_path: Path) -> None:
 
 
 def test_groups_reach_the_folds_of_a_run(digits_dir: Path, tmp_path: Path) -> None:
-    from ignite_fire.data.datasets import build_datasets
-    from ignite_fire.data.transforms import build_transforms
-    from ignite_fire.experiment import load_experiment
-    from tests.conftest import TINY_EXPERIMENT
-
     files = sorted(p.name for p in digits_dir.rglob("*.png"))
     group_of = {name: f"g{i // 5}" for i, name in enumerate(files)}  # runs of 5 images share a group
     groups_file = tmp_path / "groups.txt"
