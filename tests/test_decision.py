@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ignite_fire.decision import apply_decision, build_decision, cross_fitted_gain, score, tune_bias
+from ignite_fire.decision import (
+    apply_decision,
+    build_decision,
+    cross_fitted_gain,
+    fast_score,
+    score,
+    scores_of,
+    tune_bias,
+)
 from ignite_fire.errors import UserError
 from ignite_fire.metrics import COMPETITION_SCORE
 
@@ -62,3 +70,16 @@ def test_a_decision_for_other_classes_is_refused() -> None:
         apply_decision(torch.rand(4, 3), {"classes": ["a", "b", "c"], "bias": [0, 0, 0]}, CLASSES)
     with pytest.raises(UserError, match="is not a score"):
         score(torch.rand(4, 3), torch.zeros(4, dtype=torch.long), CLASSES, "val_loss")
+
+
+def test_the_search_score_equals_the_validation_metrics() -> None:
+    generator = torch.Generator().manual_seed(1)
+    labels = torch.randint(0, 3, (50,), generator=generator)
+    predicted = torch.randint(0, 3, (50,), generator=generator)
+    metrics = scores_of(predicted, labels, CLASSES, None)
+    for metric in ("val_acc", "val_macro_f1", COMPETITION_SCORE):
+        assert fast_score(predicted, labels, CLASSES, metric, None) == pytest.approx(metrics[metric])
+    weights = {"高风险": 3.0}
+    assert fast_score(predicted, labels, CLASSES, COMPETITION_SCORE, weights) == pytest.approx(
+        scores_of(predicted, labels, CLASSES, weights)[COMPETITION_SCORE]
+    )
