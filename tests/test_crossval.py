@@ -1,14 +1,16 @@
-"""The cv command: all folds in one command, resume that skips finished folds, cv.json and its table."""
+"""The cv command: all folds in one command, resume that skips finished folds, cv.json and its table, W&B."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from ignite_fire.crossval import cv, cv_table
+from ignite_fire.crossval import cv, cv_table, log_wandb_summary
 from ignite_fire.errors import UserError
+from ignite_fire.handlers.wandb_logging import finish, start_wandb
 from tests.conftest import TINY_EXPERIMENT
 
 
@@ -61,3 +63,26 @@ def test_resume_continues_an_unfinished_fold(digits_dir: Path, tmp_path: Path) -
     history = json.loads((fold0 / "history.json").read_text(encoding="utf-8"))
     assert results["status"] == "finished" and [r["epoch"] for r in history] == [1, 2]
     assert not (tmp_path / "cut" / "oof.csv").exists()  # fold 1 has not run yet
+
+
+def offline_run_records(wandb_dir: Path) -> str:
+    """The records of the offline W&B run under ``wandb_dir``, read back with W&B's own tool."""
+    run = sorted(wandb_dir.glob("offline-run-*"))[-1]
+    command = ["wandb", "leet", "inspect", "--json", str(run)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
+
+
+def test_the_folds_and_the_cv_summary_share_a_wandb_group(tiny_cv, tmp_path: Path) -> None:
+    summary = json.loads((tiny_cv.cv_dir / "cv.json").read_text(encoding="utf-8"))
+    cv_dir = tmp_path / "mycv"
+    cv_dir.mkdir()
+    config = {"wandb_mode": "offline", "wandb_project": "ignite_fire-tests"}
+    log_wandb_summary(config, cv_dir, summary)
+    records = offline_run_records(cv_dir / "wandb")
+    assert '"job_type":"cv"' in records and '"run_group":"mycv"' in records
+    table = json.loads(next((cv_dir / "wandb").rglob("folds_*.table.json")).read_text(encoding="utf-8"))
+    assert [row[0] for row in table["data"]] == [0, 1] and table["columns"][0] == "fold"
+    fold_config = {**config, "wandb_group": "mycv", "wandb_job_type": "fold"}
+    fold_logger = start_wandb(fold_config, tmp_path / "fold0", "fold0", None)
+    assert (fold_logger.run.group, fold_logger.run.job_type) == ("mycv", "fold")
+    finish(fold_logger, {})
