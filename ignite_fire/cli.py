@@ -5,6 +5,8 @@
     python -m ignite_fire --help                                   every command, one line each
     python -m ignite_fire COMMAND --help                           a command's options
     python -m ignite_fire train runs/NAME/config.json [--key=value ...]     re-run a run (--print_config: show it)
+    python -m ignite_fire cv EXPERIMENT.py --folds=5 --name=NAME [--key=value ...]   k-fold cv, OOF, decision
+    python -m ignite_fire pseudo-label CV_DIR --input=DIR [--list=A.txt] --threshold=0.9 --output=pseudo.txt
 
 Each command is a plain function in :mod:`ignite_fire.commands` (one module each); python-fire turns
 its signature into flags. Option names are checked against that signature first, so a mistyped
@@ -25,9 +27,11 @@ import fire
 from fire import helptext, trace
 
 from ignite_fire.commands.bench import bench, bench_modes
+from ignite_fire.commands.cv import cv
 from ignite_fire.commands.graph import graph
 from ignite_fire.commands.options import check_options, flag_names, option_names
 from ignite_fire.commands.predict import predict
+from ignite_fire.commands.pseudo_label import pseudo_label
 from ignite_fire.commands.sweep import sweep
 from ignite_fire.commands.sweep_status import sweep_status
 from ignite_fire.commands.sync import sync
@@ -45,6 +49,8 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "graph": graph,
     "bench": bench,
     "sync": sync,
+    "cv": cv,
+    "pseudo-label": pseudo_label,
 }
 
 

@@ -114,6 +114,9 @@ DATA: dict[str, Key] = {
     "mixup_alpha": Key(0.0, NUMBER, "MixUp of training batches, Beta(alpha, alpha) (0 = off)", ge=0),
     "cutmix_alpha": Key(0.0, NUMBER, "CutMix of training batches (0 = off; with MixUp each batch gets one)", ge=0),
     "ema_decay": Key(None, (NONE, float), "validate and checkpoint an EMA of the weights, e.g. 0.999", gt=0, lt=1),
+    "init_from": Key(None, (NONE, str), "start from this checkpoint's (or run/cv dir's) weights; fresh optimizer"),
+    "extra_train": Key(None, (NONE, str), "label file of images only ever added to training (pseudo-labels)"),
+    "groups": Key(None, (NONE, str), "'file<TAB>group' file: folds keep a group on one side (StratifiedGroupKFold)"),
 }
 
 UPDATE: dict[str, Key] = {
@@ -151,6 +154,7 @@ BOOKKEEPING: dict[str, Key] = {
     "name": Key(None, (NONE, str, int), "run name (None = experiment name + timestamp)"),
     "wandb_project": Key("ignite_fire", (str,), "W&B project"),
     "wandb_group": Key(None, (NONE, str), "W&B group (a sweep puts its trials in one group)"),
+    "wandb_job_type": Key(None, (NONE, str), "W&B job_type of the run ('fold' for the folds of a cv)"),
     "wandb_mode": Key(
         None, (NONE, str), "None = $WANDB_MODE, else offline", choices=(None, "offline", "online", "disabled")
     ),

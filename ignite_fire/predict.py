@@ -2,6 +2,7 @@
 
     python -m ignite_fire predict runs/NAME/checkpoints/best_checkpoint_7_val_acc=0.9100.pt --input=A --list=A.txt
     python -m ignite_fire predict runs/fold0 runs/fold1 runs/fold2 --input=A --tta=hflip
+    python -m ignite_fire predict runs/CV_NAME --list=A.txt   # every fold, and its decision.json
 
 A checkpoint holds the model weights, the class list and the run's config (with the path of its
 experiment file, re-imported when the experiment defines its own model or transforms), so nothing
@@ -36,11 +37,13 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ignite_fire.config import DEFAULTS
+from ignite_fire.cv_dir import expand_checkpoints
 from ignite_fire.data.decode import draft_size
 from ignite_fire.data.images import BadImageError, is_image_file, load_image
 from ignite_fire.data.loaders import default_num_workers
 from ignite_fire.data.sources import read_utf8
 from ignite_fire.data.transforms import build_transforms
+from ignite_fire.decision import apply_decision, choose_decision, decision_text
 from ignite_fire.engines import autocast, resolve_amp
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
@@ -276,6 +279,7 @@ def predict(
     device: str = "auto",
     num_workers: int | None = None,
     on_bad_image: str = "error",
+    decision: str | None = "auto",
 ) -> dict[str, Any]:
     """Predict the images in --input with CHECKPOINT(s); write the Tianchi submission and probabilities.csv.
 
@@ -287,6 +291,7 @@ def predict(
         probabilities: the probabilities CSV (default: probabilities.csv beside the output).
         tta: None or "hflip" (average with the horizontally flipped image).
         on_bad_image: "error" (stop, naming the file) or "skip" (leave it out of the submission).
+        decision: "auto" (a cv directory's decision.json), "none" (plain argmax) or a decision.json file.
     """
     from ignite_fire.devices import resolve_device
 
@@ -301,6 +306,8 @@ def predict(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise UserError(f"--batch_size must be a positive integer, got {batch_size!r}")
     list_file = Path(str(list)).expanduser() if list is not None else None
+    checkpoints, cv_decision = expand_checkpoints(checkpoints)  # a cv directory: its folds' best checkpoints
+    chosen, decision_path = choose_decision(decision, cv_decision)
     if input is None:
         if list_file is None:
             raise UserError("predict needs --input=DIR (the images) or --list=FILE")
@@ -333,6 +340,7 @@ def predict(
         f"predict: {len(names)} images in {root} ({order}) with {len(predictors)} checkpoint"
         f"{'s' if len(predictors) > 1 else ''} on {torch_device}" + (f", tta {tta}" if tta else "")
     )
+    logger.info(f"predict: averaging {len(predictors)} checkpoints; " + decision_text(chosen, decision_path))
     start = time.perf_counter()
     averaged, skipped = predict_images(
         predictors, root, names, torch_device, tta, batch_size, workers, on_bad_image == "skip"
@@ -343,7 +351,8 @@ def predict(
         raise UserError(f"none of the {len(names)} images in {root} could be read; nothing written")
     kept_names = [names[i] for i in kept]
     kept_probabilities = averaged[kept]
-    labels = [classes[i] for i in kept_probabilities.argmax(dim=1).tolist()]
+    decided = apply_decision(kept_probabilities, chosen, classes) if chosen else kept_probabilities.argmax(dim=1)
+    labels = [classes[i] for i in decided.tolist()]
     write_text_atomic(probabilities_path, probabilities_csv(kept_names, kept_probabilities, classes))
     write_text_atomic(output_path, submission_text(kept_names, labels))
 

@@ -75,6 +75,7 @@ from ignite_fire.handlers.scheduler_step import SchedulerStep
 from ignite_fire.handlers.stable_best import StableBest
 from ignite_fire.handlers.stop_at import StopAt
 from ignite_fire.handlers.train_stats import TrainStats
+from ignite_fire.init_from import load_initial_weights
 from ignite_fire.loggers import attach_loggers, logger_names
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
@@ -251,19 +252,24 @@ def get_dataflow(experiment: Experiment, config: dict[str, Any], batch_size: int
 def initialize(
     experiment: Experiment,
     config: dict[str, Any],
-    num_classes: int,
+    classes: list[str],
     class_counts: list[int],
     device: torch.device,
     steps_per_epoch: int,
     channels_last: bool,
     sample: torch.Tensor | None = None,
+    init_from: str | None = None,
 ) -> tuple[torch.nn.Module, torch.nn.Module, torch.optim.Optimizer, Any]:
     """The model (on ``device``), loss, optimizer and scheduler, from the experiment's factories.
 
-    A model whose output on ``sample`` (a few real images) is not ``(N, num_classes)`` logits is refused here.
+    ``init_from`` (a checkpoint or run directory) gives the model its weights: multi-stage training.
+    A model whose output on ``sample`` (a few real images) is not ``(N, classes)`` logits is refused here.
     """
-    model = experiment.factory("build_model", build_model)(config, num_classes).to(device)
-    check_model_output(model, sample, num_classes)
+    model = experiment.factory("build_model", build_model)(config, len(classes))
+    if init_from:
+        load_initial_weights(model, init_from, classes)
+    model = model.to(device)
+    check_model_output(model, sample, len(classes))
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     loss_fn = experiment.factory("build_loss", build_loss)(config, class_counts).to(device)
@@ -356,7 +362,7 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
     settings = Settings.from_config(experiment.config)
     claim = claim_run_dir(experiment.config, experiment.name, resume_path)
     try:
-        return _assemble(experiment, settings, claim)
+        return _assemble(experiment, settings, claim, resuming=resume_path is not None)
     except BaseException:
         if resume_path is None:
             claim.discard()
@@ -365,7 +371,7 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
         raise
 
 
-def _assemble(experiment: Experiment, settings: Settings, claim: RunDirClaim) -> Run:
+def _assemble(experiment: Experiment, settings: Settings, claim: RunDirClaim, resuming: bool) -> Run:
     if distributed.is_main_process() and remove_partial_writes(claim.run_dir):  # safe: the run dir is ours
         logger.info(f"removed half-written checkpoint files of a killed run in {claim.run_dir / 'checkpoints'}")
     device = distributed.process_device(resolve_device(settings.device))
@@ -379,10 +385,10 @@ def _assemble(experiment: Experiment, settings: Settings, claim: RunDirClaim) ->
     config["classes"] = dataflow.classes
     check_data_keys(config, dataflow.classes)  # checkpoint_metric, f1_weights, focal_alpha, class_weights
     steps_per_epoch = len(dataflow.train_loader)
-    num_classes, channels_last = len(dataflow.classes), settings.channels_last
     model, loss_fn, optimizer, scheduler = initialize(
-        experiment, config, num_classes, dataflow.class_counts, device, steps_per_epoch, channels_last,
-        first_images(dataflow.val_loader.dataset, device),
+        experiment, config, dataflow.classes, dataflow.class_counts, device, steps_per_epoch,
+        settings.channels_last, first_images(dataflow.val_loader.dataset, device),
+        init_from=None if resuming else config["init_from"],  # a resumed run has its own weights
     )
     engines = create_engines(model, loss_fn, optimizer, device, dataflow.classes, settings)
     config["amp"] = engines.trainer.state.amp  # what really runs on this device

@@ -64,3 +64,11 @@ def tiny_args(data_dir: Path, output_dir: Path, name: str, *extra: str) -> list[
         f"--name={name}",
         *extra,
     ]
+
+
+@pytest.fixture(scope="session")
+def tiny_cv(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A finished 2-fold cv of tests/tiny_experiment.py on the digits (see tests/cv_runs.py)."""
+    from tests.cv_runs import run_tiny_cv
+
+    return run_tiny_cv(digits_dir, tmp_path_factory.mktemp("cv"))

@@ -199,7 +199,8 @@ def test_each_builder_returns_plain_objects(digits_dir: Path, tmp_path: Path) ->
     assert sum(dataflow.class_counts) == len(dataflow.train_loader.dataset)
     assert dataflow.train_loader.batch_size == 16
     model, loss_fn, optimizer, scheduler = initialize(
-        experiment, experiment.config, 10, dataflow.class_counts, device, len(dataflow.train_loader), False
+        experiment, experiment.config, dataflow.classes, dataflow.class_counts, device, len(dataflow.train_loader),
+        False,
     )
     assert model(torch.zeros(2, 3, 16, 16)).shape == (2, 10)
     assert optimizer.param_groups[0]["lr"] == 0.01 and scheduler is not None
@@ -213,8 +214,8 @@ def test_each_builder_returns_plain_objects(digits_dir: Path, tmp_path: Path) ->
     assert checkpointers.stop_at.on_stop is checkpointers.last
 
 
-def test_bad_handler_arguments_are_one_line_user_errors(digits_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(UserError, match=r"--ema_decay: Argument decay should be a number between 0 and 1"):
+def test_bad_handler_arguments_are_refused_before_a_run_directory_exists(digits_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"--ema_decay=1.5 is out of range"):
         build_run(tiny(digits_dir, tmp_path, ema_decay=1.5))
     assert not (tmp_path / "tiny").exists(), "a run that fails before training leaves no run directory"
 

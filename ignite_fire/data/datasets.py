@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ignite_fire.data.decode import draft_size
+from ignite_fire.data.extra import extra_train_samples
 from ignite_fire.data.images import load_image
 from ignite_fire.data.loaders import default_num_workers
 from ignite_fire.data.sources import check_class_counts, drop_unreadable, load_labelled_images
@@ -102,6 +103,7 @@ def build_datasets(config: dict[str, Any], transforms: tuple[Callable, Callable]
         check_class_counts([(p, classes[i]) for p, i in train_samples], classes, f"{data.description} (readable)")
         val_samples = None if val_samples is None else drop_unreadable(val_samples, workers)
     train, val = split_samples(train_samples, val_samples, config, classes)
+    train = train + extra_train_samples(config, classes, train + val)  # --extra_train: training only
     if not val:
         raise UserError(f"no validation images in {data.description}: every class has a single image; add images")
     fold = f" (fold {config.get('fold', 0)} of {config['folds']})" if config.get("folds") else ""

@@ -13,6 +13,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+from ignite_fire.data.groups import group_fold_split
 from ignite_fire.errors import UserError
 
 Sample = tuple[str, int]
@@ -95,6 +96,8 @@ def split_samples(
     folds = config.get("folds")
     if folds is not None:
         pooled = list(samples) + list(val_samples or [])
+        if config.get("groups"):  # --groups=FILE: stratified group folds
+            return group_fold_split(pooled, folds, config.get("fold", 0), seed, config["groups"])
         return fold_split(pooled, folds, config.get("fold", 0), seed, classes)
     if val_samples is not None:
         return list(samples), list(val_samples)

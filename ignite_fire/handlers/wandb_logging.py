@@ -77,6 +77,7 @@ def start_wandb(config: dict[str, Any], run_dir: Path, run_name: str, run_id: st
             project=config["wandb_project"],
             name=run_name,
             group=config["wandb_group"],
+            job_type=config["wandb_job_type"],
             config=config,
             dir=str(run_dir),
             id=run_id,

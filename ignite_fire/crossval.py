@@ -1,0 +1,197 @@
+"""``cv``: K-fold cross-validation in one command, with out-of-fold predictions and a tuned decision.
+
+    python -m ignite_fire cv EXPERIMENT.py --folds=5 --name=NAME [--key=value ...]
+    python -m ignite_fire cv EXPERIMENT.py --folds=5 --name=NAME --resume=auto     finish an interrupted cv
+    python -m ignite_fire cv EXPERIMENT.py --folds=5 --name=NAME --fold=2          one fold (one GPU / machine each)
+
+The folds run one after another in this process as runs ``{output_dir}/{name}/fold{k}/`` (a W&B group
+``name``, job_type "fold"). Once every fold is finished (by this command or by others with ``--fold``),
+it writes ``oof.csv`` (:mod:`ignite_fire.oof`), ``decision.json`` (:mod:`ignite_fire.decision`) and
+``cv.json`` (per-fold metrics, mean and std, pooled OOF metrics, in-sample and cross-fitted decision
+gains), and prints them as a table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+from pathlib import Path
+from typing import Any
+
+from ignite_fire.cv_dir import CV_FILE, DECISION_FILE, OOF_FILE, fold_dir, init_for_fold
+from ignite_fire.decision import build_decision, check_metric, scores_of
+from ignite_fire.errors import UserError
+from ignite_fire.experiment import Experiment, load_experiment
+from ignite_fire.files import write_json_atomic
+from ignite_fire.handlers.checkpoints import LAST_CHECKPOINT
+from ignite_fire.metrics import SCORE
+from ignite_fire.oof import predict_oof, write_oof
+
+logger = logging.getLogger("ignite_fire")
+
+DONE = ("finished", "early_stopped")
+TABLE_METRICS = ("val_acc", "val_macro_f1", SCORE)
+
+
+def fold_status(run_dir: Path) -> str | None:
+    """A fold's results.json status when it is done; else "started" when it has a last checkpoint, else None."""
+    results = run_dir / "results.json"
+    status = json.loads(results.read_text(encoding="utf-8")).get("status") if results.is_file() else None
+    if status in DONE:
+        return str(status)
+    return "started" if (run_dir / "checkpoints" / LAST_CHECKPOINT).is_file() else None
+
+
+def run_fold(experiment: str, overrides: dict[str, Any], cv_dir: Path, folds: int, fold: int) -> None:
+    """Train fold ``fold`` in this process, unless it is finished; resume it when it was started."""
+    from ignite_fire.training import train
+
+    run_dir = fold_dir(cv_dir, fold)
+    status = fold_status(run_dir)
+    if status in DONE:
+        logger.info(f"cv: fold {fold} is {status}: skipped")
+        return
+    if status is not None and overrides.get("resume") != "auto":
+        raise UserError(f"{run_dir} already holds a {status} run: pass --resume=auto to continue the cv")
+    fold_overrides = {
+        **overrides,
+        "folds": folds,
+        "fold": fold,
+        "output_dir": str(cv_dir),
+        "name": run_dir.name,
+        "wandb_group": cv_dir.name,
+        "wandb_job_type": "fold",
+        "resume": "auto" if status is not None else None,
+        "init_from": init_for_fold(overrides.get("init_from"), fold),  # a cv directory: the same fold of it
+    }
+    logger.info(f"cv: fold {fold} of {folds} in {run_dir}")
+    train(load_experiment(experiment, fold_overrides))
+
+
+def start_cv_dir(cv_dir: Path, folds: int, experiment: str, overrides: dict[str, Any]) -> None:
+    """Create ``cv_dir`` with a cv.json naming the folds; an existing one must have as many folds."""
+    path = cv_dir / CV_FILE
+    if path.is_file():
+        existing = json.loads(path.read_text(encoding="utf-8"))
+        if int(existing.get("folds", folds)) != folds:
+            raise UserError(f"{cv_dir} is a cv with --folds={existing['folds']}, not {folds}: use another --name")
+        return
+    cv_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, {"folds": folds, "experiment": str(experiment), "overrides": overrides})
+
+
+def cross_validate(
+    experiment: str,
+    folds: int = 5,
+    fold: int | None = None,
+    tta: str | None = None,
+    decision_metric: str = SCORE,
+    **overrides: Any,
+) -> None:
+    """Cross-validate EXPERIMENT over --folds folds (--fold=k: only fold k); then OOF, decision and cv.json."""
+    from ignite_fire.devices import resolve_device
+    from ignite_fire.run_dir import run_name
+
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise UserError(f"--folds must be an integer >= 2, got {folds!r}")
+    if fold is not None and (isinstance(fold, bool) or not isinstance(fold, int) or not 0 <= fold < folds):
+        raise UserError(f"--fold must be an integer in 0..{folds - 1} with --folds={folds}, got {fold!r}")
+    check_metric(decision_metric)  # before any fold trains
+    if overrides.get("resume") not in (None, "auto"):
+        raise UserError(f"cv takes --resume=auto (continue the folds), not --resume={overrides['resume']}")
+    if (fold is not None or overrides.get("resume")) and not overrides.get("name"):
+        raise UserError("--fold and --resume=auto with cv need --name=NAME, the cv directory of the folds")
+    loaded = load_experiment(experiment, overrides)  # checks every key once, before any fold runs
+    if int(loaded.config.get("nproc_per_node") or 1) > 1:
+        raise UserError("cv runs folds in one process: run one fold per GPU with --fold=k instead of --nproc_per_node")
+    name = run_name(loaded.config, loaded.name)
+    cv_dir = Path(loaded.config["output_dir"]).expanduser() / name
+    start_cv_dir(cv_dir, folds, experiment, overrides)
+    for k in range(folds) if fold is None else [fold]:
+        run_fold(experiment, {**overrides, "name": name}, cv_dir, folds, k)
+    waiting = [k for k in range(folds) if fold_status(fold_dir(cv_dir, k)) not in DONE]
+    if waiting:
+        logger.info(f"cv: folds {waiting} are not finished yet; OOF and decision come when they are")
+        return
+    device = resolve_device(str(loaded.config["device"]))
+    summary = summarise(loaded, cv_dir, folds, device, tta, decision_metric)
+    logger.info(cv_table(summary))
+    log_wandb_summary(loaded.config, cv_dir, summary)
+
+
+def summarise(
+    experiment: Experiment, cv_dir: Path, folds: int, device: Any, tta: str | None, decision_metric: str
+) -> dict[str, Any]:
+    """Write oof.csv, decision.json and cv.json; returns cv.json's content."""
+    f1_weights = experiment.config.get("f1_weights")
+    oof = predict_oof(experiment, cv_dir, folds, device, tta)
+    write_oof(cv_dir / OOF_FILE, oof)
+    per_fold = []
+    for k in range(folds):
+        results = json.loads((fold_dir(cv_dir, k) / "results.json").read_text(encoding="utf-8"))
+        per_fold.append({"fold": k, **{m: results.get(m) for m in TABLE_METRICS}})
+    pooled = scores_of(oof.probabilities.argmax(dim=1), oof.labels, oof.classes, f1_weights)
+    decision = build_decision(oof.probabilities, oof.labels, oof.folds, oof.classes, decision_metric, f1_weights)
+    write_json_atomic(cv_dir / DECISION_FILE, decision)
+    summary = {
+        "folds": folds,
+        "classes": oof.classes,
+        "tta": tta,
+        "per_fold": per_fold,
+        "mean": {m: statistics.mean(r[m] for r in per_fold) for m in TABLE_METRICS},
+        "std": {m: statistics.pstdev(r[m] for r in per_fold) for m in TABLE_METRICS},
+        "oof": {m: pooled[m] for m in TABLE_METRICS},
+        "oof_images": len(oof.files),
+        "decision": {k: decision[k] for k in ("kind", "metric", "bias", "oof_tuned", "in_sample_gain")}
+        | {"cross_fitted_gain": decision["cross_fitted_gain"], "note": decision["note"]},
+    }
+    write_json_atomic(cv_dir / CV_FILE, {**json.loads((cv_dir / CV_FILE).read_text(encoding="utf-8")), **summary})
+    return summary
+
+
+def cv_table(summary: dict[str, Any]) -> str:
+    """The printed table: per fold, mean ± std, pooled OOF, and the decision's gains."""
+    header = f"{'':<14}" + "".join(f"{m:>18}" for m in TABLE_METRICS)
+    lines = [header]
+    for row in summary["per_fold"]:
+        lines.append(f"{'fold ' + str(row['fold']):<14}" + "".join(f"{row[m]:>18.4f}" for m in TABLE_METRICS))
+    lines.append(
+        f"{'mean ± std':<14}" + "".join(f"{summary['mean'][m]:>11.4f} ± {summary['std'][m]:.3f}" for m in TABLE_METRICS)
+    )
+    lines.append(f"{'pooled OOF':<14}" + "".join(f"{summary['oof'][m]:>18.4f}" for m in TABLE_METRICS))
+    d = summary["decision"]
+    lines.append(
+        f"decision ({d['metric']}): OOF {d['oof_tuned']:.4f}, in-sample gain {d['in_sample_gain']:+.4f}, "
+        f"cross-fitted gain {d['cross_fitted_gain']:+.4f}: {d['note']}"
+    )
+    return "\n".join(lines)
+
+
+def log_wandb_summary(config: dict[str, Any], cv_dir: Path, summary: dict[str, Any]) -> None:
+    """One W&B run (job_type "cv") in the folds' group with the per-fold table and the pooled OOF metrics."""
+    from ignite_fire.handlers.wandb_logging import wandb_mode, warn_once
+
+    mode = wandb_mode(config)
+    if mode == "disabled":
+        return
+    try:
+        import wandb
+
+        run = wandb.init(
+            project=config.get("wandb_project") or "ignite_fire",
+            name=f"{cv_dir.name}-cv",
+            group=cv_dir.name,
+            job_type="cv",
+            dir=str(cv_dir),
+            mode=mode,
+            settings=wandb.Settings(console="off", silent=True, x_disable_stats=True),
+        )
+        columns = ["fold", *TABLE_METRICS]
+        rows = [[r["fold"], *(r[m] for m in TABLE_METRICS)] for r in summary["per_fold"]]
+        run.log({"folds": wandb.Table(columns=columns, data=rows)})
+        run.summary.update({f"oof/{m}": v for m, v in summary["oof"].items()})
+        run.summary.update({f"decision/{k}": summary["decision"][k] for k in ("in_sample_gain", "cross_fitted_gain")})
+        run.finish()
+    except Exception as error:
+        warn_once(f"W&B cv summary not logged ({type(error).__name__}: {error})")

@@ -1,0 +1,227 @@
+"""Decisions tuned for a score: per-class biases added to the log-probabilities before the argmax.
+
+Plain argmax does not maximise a weighted F1 when the classes are imbalanced and weigh differently.
+:func:`tune_bias` searches one additive bias per class (coordinate search on a grid) that maximises
+the chosen score on out-of-fold probabilities; :func:`cross_fitted_gain` estimates honestly what that
+is worth (tune on K-1 folds, score the held-out fold); :func:`apply_decision` is what predict uses::
+
+    bias = tune_bias(probabilities, labels, classes, "val_weighted_f1")
+    labels = apply_decision(probabilities, {"classes": classes, "bias": bias})
+
+``decision.json`` holds ``{"metric", "classes", "bias", "kind": "bias" | "argmax", "in_sample_gain",
+"cross_fitted_gain", ...}``; kind "argmax" (all biases 0) when the cross-fitted gain is not positive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ignite_fire.errors import UserError
+from ignite_fire.metrics import SCORE, TIANCHI_F1_WEIGHTS, derived_scores
+
+EPSILON = 1e-7
+GRID = [round(-3.0 + 0.1 * i, 1) for i in range(61)]  # bias values tried for each class
+ROUNDS = 4  # coordinate-search passes over the classes
+
+
+def metric_key(metric: str) -> str:
+    """The metrics' key for ``metric``; ``weighted_f1`` and ``val_weighted_f1`` name the same score."""
+    return metric if metric.startswith("val_") else f"val_{metric}"
+
+
+def check_metric(metric: str) -> str:
+    """The metrics' key of a score the decision can be tuned for; a UserError for any other name."""
+    key = metric_key(metric)
+    if key not in ("val_acc", "val_macro_f1", SCORE, "val_weighted_f1"):
+        raise UserError(
+            f"--decision_metric={metric!r} is not a score: use val_acc, val_macro_f1 or {SCORE}"
+        )
+    return key
+
+
+def scores_of(
+    predicted: torch.Tensor, labels: torch.Tensor, classes: Sequence[str], f1_weights: Mapping[str, float] | None
+) -> dict[str, float]:
+    """val_acc, val_macro_f1, the competition score and the per-class scores of ``predicted`` class indices."""
+    n = len(classes)
+    confusion = torch.bincount(labels * n + predicted, minlength=n * n).reshape(n, n)
+    scores = derived_scores(confusion, classes, f1_weights)
+    scores["val_acc"] = float((predicted == labels).double().mean().item()) if len(labels) else 0.0
+    return scores
+
+
+def score(
+    probabilities: torch.Tensor,
+    labels: torch.Tensor,
+    classes: Sequence[str],
+    metric: str = SCORE,
+    bias: Sequence[float] | None = None,
+    f1_weights: Mapping[str, float] | None = None,
+) -> float:
+    """``metric`` of the decision ``argmax(log p + bias)`` (plain argmax without ``bias``)."""
+    return fast_score(decide(probabilities, bias), labels, classes, metric, f1_weights)
+
+
+def fast_score(
+    predicted: torch.Tensor,
+    labels: torch.Tensor,
+    classes: Sequence[str],
+    metric: str,
+    f1_weights: Mapping[str, float] | None,
+) -> float:
+    """One score of ``predicted`` in a few tensor operations (the search evaluates thousands of decisions)."""
+    key = check_metric(metric)
+    if key == "val_acc":
+        return float((predicted == labels).double().mean()) if len(labels) else 0.0
+    n = len(classes)
+    confusion = torch.bincount(labels * n + predicted, minlength=n * n).reshape(n, n).double()
+    true_positive = confusion.diag()
+    denominator = confusion.sum(dim=0) + confusion.sum(dim=1)  # F1 = 2 TP / (predicted + actual)
+    f1 = torch.where(denominator > 0, 2 * true_positive / denominator.clamp(min=1), torch.zeros_like(denominator))
+    if key == "val_macro_f1":
+        return float(f1.mean())
+    weights = f1_weights if f1_weights is not None else TIANCHI_F1_WEIGHTS
+    return float((f1 * torch.tensor([float(weights.get(c, 1.0)) for c in classes], dtype=torch.float64)).sum())
+
+
+def decide(probabilities: torch.Tensor, bias: Sequence[float] | None = None) -> torch.Tensor:
+    """Class indices ``argmax(log p + bias)``."""
+    logits = probabilities.double().clamp(min=EPSILON).log()
+    if bias is not None:
+        logits = logits + torch.tensor(list(bias), dtype=torch.float64)
+    return logits.argmax(dim=1)
+
+
+def tune_bias(
+    probabilities: torch.Tensor,
+    labels: torch.Tensor,
+    classes: Sequence[str],
+    metric: str = SCORE,
+    f1_weights: Mapping[str, float] | None = None,
+) -> list[float]:
+    """Per-class biases maximising ``metric`` (coordinate search over :data:`GRID`; ties keep the smaller change)."""
+    log_p = probabilities.double().clamp(min=EPSILON).log()
+    bias = [0.0] * len(classes)
+    best = fast_score(log_p.argmax(dim=1), labels, classes, metric, f1_weights)
+    for _ in range(ROUNDS):
+        improved = False
+        for c in range(len(classes)):
+            for value in sorted(GRID, key=lambda v: abs(v - bias[c])):
+                trial = [*bias[:c], value, *bias[c + 1 :]]
+                predicted = (log_p + torch.tensor(trial, dtype=torch.float64)).argmax(dim=1)
+                trial_score = fast_score(predicted, labels, classes, metric, f1_weights)
+                if trial_score > best + 1e-12:
+                    best, bias, improved = trial_score, trial, True
+        if not improved:
+            break
+    return bias
+
+
+def cross_fitted_gain(
+    probabilities: torch.Tensor,
+    labels: torch.Tensor,
+    folds: torch.Tensor,
+    classes: Sequence[str],
+    metric: str = SCORE,
+    f1_weights: Mapping[str, float] | None = None,
+) -> tuple[float, list[dict[str, Any]]]:
+    """Mean over folds k of (tuned - argmax) ``metric`` on fold k, the biases tuned on the other folds only.
+
+    Returns the mean gain and one record per fold: fold, bias, rows tuned on, rows scored, both scores.
+    """
+    records = []
+    for k in sorted(set(folds.tolist())):
+        held = folds == k
+        bias = tune_bias(probabilities[~held], labels[~held], classes, metric, f1_weights)
+        plain = score(probabilities[held], labels[held], classes, metric, None, f1_weights)
+        tuned = score(probabilities[held], labels[held], classes, metric, bias, f1_weights)
+        records.append(
+            {
+                "fold": int(k),
+                "bias": bias,
+                "tuned_on": int((~held).sum()),
+                "scored": int(held.sum()),
+                "argmax": plain,
+                "tuned": tuned,
+                "gain": tuned - plain,
+            }
+        )
+    return sum(r["gain"] for r in records) / len(records), records
+
+
+def build_decision(
+    probabilities: torch.Tensor,
+    labels: torch.Tensor,
+    folds: torch.Tensor,
+    classes: Sequence[str],
+    metric: str = SCORE,
+    f1_weights: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """The decision.json content: the biases tuned on all OOF rows, kept only when the cross-fitted gain is positive."""
+    metric = metric_key(metric)
+    bias = tune_bias(probabilities, labels, classes, metric, f1_weights)
+    plain = score(probabilities, labels, classes, metric, None, f1_weights)
+    tuned = score(probabilities, labels, classes, metric, bias, f1_weights)
+    crossed, per_fold = cross_fitted_gain(probabilities, labels, folds, classes, metric, f1_weights)
+    helps = crossed > 0
+    return {
+        "kind": "bias" if helps else "argmax",
+        "metric": metric,
+        "classes": list(classes),
+        "bias": bias if helps else [0.0] * len(classes),
+        "tuned_bias": bias,
+        "oof_argmax": plain,
+        "oof_tuned": tuned,
+        "in_sample_gain": tuned - plain,
+        "cross_fitted_gain": crossed,
+        "cross_fitted": per_fold,
+        "note": "biases kept: the cross-fitted gain is positive"
+        if helps
+        else "plain argmax kept: the cross-fitted gain is not positive",
+    }
+
+
+def read_decision(path: str | Path) -> dict[str, Any]:
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise UserError(f"--decision file not found: {path} (pass a decision.json or --decision=none)")
+    try:
+        decision = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise UserError(f"--decision {path} is not JSON ({error.msg} at line {error.lineno})") from error
+    if not isinstance(decision, dict) or not isinstance(decision.get("bias"), list):
+        raise UserError(f"--decision {path} has no 'bias' list: pass a decision.json written by cv")
+    return decision
+
+
+def apply_decision(probabilities: torch.Tensor, decision: Mapping[str, Any], classes: Sequence[str]) -> torch.Tensor:
+    """Class indices of ``decision`` (its classes must be ``classes``, in that order)."""
+    if list(decision.get("classes", classes)) != list(classes) or len(decision["bias"]) != len(classes):
+        raise UserError(
+            f"the decision is for classes {decision.get('classes')}, but the checkpoints predict {list(classes)}"
+        )
+    return decide(probabilities, decision["bias"])
+
+
+def choose_decision(spec: str | None, cv_decision: Path | None) -> tuple[dict[str, Any] | None, Path | None]:
+    """predict's ``--decision``: "auto" (a cv directory's decision.json, if any), "none", or a file."""
+    if spec is None or str(spec).lower() in ("none", ""):
+        return None, None
+    if spec == "auto":
+        return (read_decision(cv_decision), cv_decision) if cv_decision is not None else (None, None)
+    return read_decision(spec), Path(spec).expanduser()
+
+
+def decision_text(decision: Mapping[str, Any] | None, path: Path | None) -> str:
+    """What predict says about its decision, in one phrase."""
+    if decision is None:
+        return "decision: plain argmax (--decision=none, or no decision.json)"
+    if decision.get("kind") == "argmax":
+        return f"decision {path}: plain argmax ({decision.get('note', 'biases all 0')})"
+    bias = ", ".join(f"{b:+.1f}" for b in decision["bias"])
+    return f"decision {path}: argmax(log p + bias), bias [{bias}] tuned for {decision.get('metric')}"

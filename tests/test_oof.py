@@ -1,0 +1,43 @@
+"""Out-of-fold predictions: every labelled image exactly once, with the fold that held it out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ignite_fire.data.splits import stratified_folds
+from ignite_fire.experiment import load_experiment
+from ignite_fire.oof import predict_oof, read_oof
+from tests.conftest import TINY_EXPERIMENT
+
+
+def labelled_digits(digits_dir: Path) -> list[tuple[str, int]]:
+    """Every labelled image of the digits fixture (train/ and val/ are pooled by --folds)."""
+    classes = sorted(p.name for p in (digits_dir / "train").iterdir())
+    return [
+        (str(path), label)
+        for split in ("train", "val")
+        for label, name in enumerate(classes)
+        for path in sorted((digits_dir / split / name).iterdir())
+    ]
+
+
+def test_oof_covers_every_labelled_image_once_with_the_fold_that_held_it_out(tiny_cv) -> None:
+    oof = read_oof(tiny_cv.cv_dir / "oof.csv")
+    samples = labelled_digits(tiny_cv.data_dir)
+    assert sorted(oof.files) == sorted(path for path, _ in samples)  # each exactly once
+    held_out_by = {path: k for k, part in enumerate(stratified_folds(samples, 2, seed=0)) for path, _ in part}
+    assert {f: int(k) for f, k in zip(oof.files, oof.folds.tolist(), strict=True)} == held_out_by
+    label_of = dict(samples)
+    assert oof.labels.tolist() == [label_of[f] for f in oof.files]
+    assert torch.allclose(oof.probabilities.sum(dim=1), torch.ones(len(oof.files)), atol=1e-4)
+
+
+def test_oof_with_tta_averages_the_flipped_view(tiny_cv) -> None:
+    experiment = load_experiment(TINY_EXPERIMENT, {"data_dir": str(tiny_cv.data_dir)})
+    plain = read_oof(tiny_cv.cv_dir / "oof.csv")
+    flipped = predict_oof(experiment, tiny_cv.cv_dir, 2, torch.device("cpu"), tta="hflip")
+    assert flipped.files == plain.files and torch.equal(flipped.folds, plain.folds)
+    assert torch.allclose(flipped.probabilities.sum(dim=1), torch.ones(len(plain.files)), atol=1e-5)
+    assert not torch.allclose(flipped.probabilities, plain.probabilities, atol=1e-3)  # the flip changes them
