@@ -6,6 +6,8 @@
     python -m ignite_fire sweep-status runs/SWEEP_NAME                        table of a sweep's trials
     python -m ignite_fire predict CHECKPOINT [CHECKPOINT ...] --input=DIR [--list=A.txt] [--output=submission.txt]
     python -m ignite_fire graph EXPERIMENT.py [--output=STEM] [--key=value ...]   model graph (.dot/.png/.svg)
+    python -m ignite_fire explain CHECKPOINT --input=DIR [--output=DIR]      Grad-CAM overlays of the predictions
+    python -m ignite_fire export CHECKPOINT --format=onnx|torchscript [--output=FILE]
 
 Errors a user can fix are one line on stderr and a non-zero exit; ``--debug`` shows the traceback.
 """
@@ -21,6 +23,8 @@ from typing import Any
 import fire
 
 from ignite_fire.errors import UserError
+from ignite_fire.explain import explain_command
+from ignite_fire.export import export_command
 from ignite_fire.predict import predict_command
 from ignite_fire.sweeps.commands import sweep, sweep_status
 
@@ -62,6 +66,8 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "sweep-status": sweep_status,
     "predict": predict_command,
     "graph": graph,
+    "explain": explain_command,  # eco2
+    "export": export_command,  # eco2
 }
 
 

@@ -82,6 +82,8 @@ DEFAULTS: dict[str, Any] = {
     "gallery_size": 16,  # images per gallery: class examples and the most confident mistakes
     "watch": "gradients",  # wandb.watch: "gradients", "parameters", "all" or None
     "watch_every": 100,  # iterations between wandb.watch histograms
+    # --- eco2 keys ---
+    "gradcam": False,  # draw the gallery's mistakes with Grad-CAM heat maps of their predicted class (grad-cam package)
 }
 
 # Accepted types for keys whose default does not say it (None defaults, numbers that may be either).

@@ -47,6 +47,7 @@ from ignite_fire.experiment import load_experiment
 from ignite_fire.files import write_text_atomic
 from ignite_fire.handlers.checkpoints import load_checkpoint, load_model_state
 from ignite_fire.models import build_model
+from ignite_fire.onnx_model import read_export
 
 logger = logging.getLogger("ignite_fire")
 
@@ -115,6 +116,12 @@ def load_predictor(path: Path, device: torch.device) -> Predictor:
     model.eval()
     transform = transforms_factory(config)[1]
     return Predictor(path, model, list(classes), transform, channels_last, draft_size(config))
+
+
+def load_export_predictor(path: Path) -> Predictor:
+    """A predictor of an ONNX export (onnxruntime), with the classes and preprocessing of its metadata."""
+    model, classes, transform, draft = read_export(path)
+    return Predictor(path, model, classes, transform, False, draft)
 
 
 def list_images(root: Path, list_file: Path | None) -> list[str]:
@@ -273,6 +280,7 @@ def predict(
     device: str = "auto",
     num_workers: int | None = None,
     on_bad_image: str = "error",
+    backend: str = "torch",
 ) -> dict[str, Any]:
     """Predict the images in --input with CHECKPOINT(s); write the Tianchi submission and probabilities.csv.
 
@@ -284,6 +292,7 @@ def predict(
         probabilities: the probabilities CSV (default: probabilities.csv beside the output).
         tta: None or "hflip" (average with the horizontally flipped image).
         on_bad_image: "error" (stop, naming the file) or "skip" (leave it out of the submission).
+        backend: "torch" (checkpoints) or "onnxruntime" (.onnx files written by ``export``).
     """
     from ignite_fire.training import resolve_device
 
@@ -316,7 +325,12 @@ def predict(
 
     names = list_images(root, list_file)
     torch_device = resolve_device(str(device))
-    predictors = [load_predictor(find_checkpoint(spec), torch_device) for spec in checkpoints]
+    if backend not in ("torch", "onnxruntime"):
+        raise UserError(f"--backend={backend!r} is not allowed: choose torch or onnxruntime")
+    if backend == "onnxruntime":  # eco2: predict from an ONNX export, its classes and preprocessing in its metadata
+        predictors = [load_export_predictor(find_checkpoint(spec)) for spec in checkpoints]
+    else:
+        predictors = [load_predictor(find_checkpoint(spec), torch_device) for spec in checkpoints]
     classes = predictors[0].classes
     for predictor in predictors[1:]:
         if predictor.classes != classes:

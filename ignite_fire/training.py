@@ -398,6 +398,7 @@ def _attach_pictures(run: Run) -> None:
         title=run.name,
         data_dir=config["data_dir"],
         image_size=int(config["image_size"]),
+        gradcam=run.to_save["model"] if config["gradcam"] else None,  # eco2: Grad-CAM of the evaluated model
     )
 
 
