@@ -29,6 +29,7 @@ logger = logging.getLogger("ignite_fire")
 
 def explain(
     checkpoint: str,
+    *,
     input: str | None = None,  # named for the command-line flag --input
     output: str = "gradcam",
     target: str | None = None,

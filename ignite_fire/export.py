@@ -73,7 +73,7 @@ def export_metadata(predictor: Predictor) -> dict[str, str]:
     crop = preprocessing["crop"]
     values: dict[str, Any] = {
         "classes": predictor.classes,
-        "image_size": crop[0] if len(crop) == 1 else crop,
+        "image_size": crop[0] if len(set(crop)) == 1 else crop,
         **preprocessing,
         "draft_size": predictor.draft_size,
         "source": predictor.path.name,
@@ -124,12 +124,14 @@ def exported_probabilities(path: Path, images: torch.Tensor) -> torch.Tensor:
     if path.suffix == ".onnx":
         model: nn.Module = OnnxModel(path)
     else:
-        model = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated since PyTorch 2.10
+            model = torch.jit.load(str(path), map_location="cpu")
     with torch.no_grad():
         return torch.softmax(model(images).float(), dim=1)
 
 
-def export(checkpoint: str, format: str = "onnx", output: str | None = None, opset: int = 17) -> Path:
+def export(checkpoint: str, *, format: str = "onnx", output: str | None = None, opset: int = 17) -> Path:
     """Export CHECKPOINT's model as ONNX or TorchScript (dynamic batch size), checked against PyTorch.
 
     Args:

@@ -302,6 +302,8 @@ def predict(
         tta = None
     if tta not in TTA_CHOICES:
         raise UserError(f"--tta={tta!r} is not allowed: choose hflip or leave it out")
+    if backend not in ("torch", "onnxruntime"):
+        raise UserError(f"--backend={backend!r} is not allowed: choose torch or onnxruntime")
     if on_bad_image not in ("error", "skip"):
         raise UserError(f"--on_bad_image={on_bad_image!r} is not allowed: choose 'error' or 'skip'")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -325,8 +327,6 @@ def predict(
 
     names = list_images(root, list_file)
     torch_device = resolve_device(str(device))
-    if backend not in ("torch", "onnxruntime"):
-        raise UserError(f"--backend={backend!r} is not allowed: choose torch or onnxruntime")
     if backend == "onnxruntime":  # eco2: predict from an ONNX export, its classes and preprocessing in its metadata
         predictors = [load_export_predictor(find_checkpoint(spec)) for spec in checkpoints]
     else:
