@@ -67,6 +67,8 @@ from ignite_fire.models import build_model
 from ignite_fire.optim import build_optimizer, build_scheduler
 from ignite_fire.performance import compile_model, configure_cuda
 from ignite_fire.pictures.attach import attach_pictures
+from ignite_fire.pictures.guard import guarded
+from ignite_fire.pictures.report import write_index
 
 logger = logging.getLogger("ignite_fire")
 
@@ -508,6 +510,8 @@ def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -
     results = results_of(run, status)
     if distributed.is_main_process():
         write_json_atomic(run.run_dir / "results.json", results)
+        if run.config["plots"]:  # eco2: the final index.html links results.json and shows the run's status
+            guarded("index.html", write_index)(run.run_dir, False, results["wandb_dir"])
     best_path = run.best_checkpointer.last_checkpoint
     if best_path is not None and status == "finished":
         wandb_logging.log_best_model(run.wandb_logger, Path(best_path), run.name, {"score": results["best_score"]})
