@@ -7,6 +7,8 @@
     python -m ignite_fire train runs/NAME/config.json [--key=value ...]     re-run a run (--print_config: show it)
     python -m ignite_fire cv EXPERIMENT.py --folds=5 --name=NAME [--key=value ...]   k-fold cv, OOF, decision
     python -m ignite_fire pseudo-label CV_DIR --input=DIR [--list=A.txt] --threshold=0.9 --output=pseudo.txt
+    python -m ignite_fire explain CHECKPOINT --input=DIR [--output=DIR]      Grad-CAM overlays of the predictions
+    python -m ignite_fire export CHECKPOINT --format=onnx|torchscript [--output=FILE]
 
 Each command is a plain function in :mod:`ignite_fire.commands` (one module each); python-fire turns
 its signature into flags. Option names are checked against that signature first, so a mistyped
@@ -28,6 +30,8 @@ from fire import helptext, trace
 
 from ignite_fire.commands.bench import bench, bench_modes
 from ignite_fire.commands.cv import cv
+from ignite_fire.commands.explain import explain
+from ignite_fire.commands.export import export
 from ignite_fire.commands.graph import graph
 from ignite_fire.commands.options import check_options, flag_names, option_names
 from ignite_fire.commands.predict import predict
@@ -51,6 +55,8 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "sync": sync,
     "cv": cv,
     "pseudo-label": pseudo_label,
+    "explain": explain,
+    "export": export,
 }
 
 

@@ -170,6 +170,7 @@ PICTURES: dict[str, Key] = {
     "gallery_every": Key(1, (NONE, int), "epochs between prediction galleries (0 or None = none)", ge=0),
     "gallery_size": Key(16, (int,), "images per gallery: class examples and the most confident mistakes", ge=1),
     "watch": Key("gradients", (NONE, str), "wandb.watch histograms", choices=(None, "gradients", "parameters", "all")),
+    "gradcam": Key(False, (bool,), "draw the gallery's mistakes with Grad-CAM heat maps (needs the explain extra)"),
     "watch_every": Key(100, (int,), "iterations between wandb.watch histograms", ge=1),
 }
 

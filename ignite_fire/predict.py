@@ -51,6 +51,7 @@ from ignite_fire.files import write_text_atomic
 from ignite_fire.handlers.checkpoints import load_checkpoint, load_model_state
 from ignite_fire.handlers.stable_best import BEST_CHECKPOINT
 from ignite_fire.models import build_model
+from ignite_fire.onnx_model import read_export
 
 logger = logging.getLogger("ignite_fire")
 
@@ -121,6 +122,12 @@ def load_predictor(path: Path, device: torch.device) -> Predictor:
     model.eval()
     transform = transforms_factory(config)[1]
     return Predictor(path, model, list(classes), transform, channels_last, draft_size(config))
+
+
+def load_export_predictor(path: Path) -> Predictor:
+    """A predictor of an ONNX export (onnxruntime), with the classes and preprocessing of its metadata."""
+    model, classes, transform, draft = read_export(path)
+    return Predictor(path, model, classes, transform, False, draft)
 
 
 def list_images(root: Path, list_file: Path | None) -> list[str]:
@@ -280,6 +287,7 @@ def predict(
     num_workers: int | None = None,
     on_bad_image: str = "error",
     decision: str | None = "auto",
+    backend: str = "torch",
 ) -> dict[str, Any]:
     """Predict the images in --input with CHECKPOINT(s); write the Tianchi submission and probabilities.csv.
 
@@ -292,6 +300,7 @@ def predict(
         tta: None or "hflip" (average with the horizontally flipped image).
         on_bad_image: "error" (stop, naming the file) or "skip" (leave it out of the submission).
         decision: "auto" (a cv directory's decision.json), "none" (plain argmax) or a decision.json file.
+        backend: "torch" (checkpoints) or "onnxruntime" (.onnx files written by ``export``).
     """
     from ignite_fire.devices import resolve_device
 
@@ -301,6 +310,8 @@ def predict(
         tta = None
     if tta not in TTA_CHOICES:
         raise UserError(f"--tta={tta!r} is not allowed: choose hflip or leave it out")
+    if backend not in ("torch", "onnxruntime"):
+        raise UserError(f"--backend={backend!r} is not allowed: choose torch or onnxruntime")
     if on_bad_image not in ("error", "skip"):
         raise UserError(f"--on_bad_image={on_bad_image!r} is not allowed: choose 'error' or 'skip'")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -326,7 +337,10 @@ def predict(
 
     names = list_images(root, list_file)
     torch_device = resolve_device(str(device))
-    predictors = [load_predictor(find_checkpoint(spec), torch_device) for spec in checkpoints]
+    if backend == "onnxruntime":  # eco2: predict from an ONNX export, its classes and preprocessing in its metadata
+        predictors = [load_export_predictor(find_checkpoint(spec)) for spec in checkpoints]
+    else:
+        predictors = [load_predictor(find_checkpoint(spec), torch_device) for spec in checkpoints]
     classes = predictors[0].classes
     for predictor in predictors[1:]:
         if predictor.classes != classes:

@@ -83,6 +83,8 @@ from ignite_fire.models import build_model, check_model_output, first_images
 from ignite_fire.optim import build_optimizer, build_scheduler
 from ignite_fire.performance import compile_model, configure_cuda
 from ignite_fire.pictures.attach import attach_pictures
+from ignite_fire.pictures.guard import guarded
+from ignite_fire.pictures.report import write_index
 from ignite_fire.run_dir import RunDirClaim, find_resume_checkpoint, remove_partial_writes, run_name
 
 logger = logging.getLogger("ignite_fire")
@@ -561,6 +563,7 @@ def _attach_pictures(run: Run) -> None:
         title=run.name,
         data_dir=config["data_dir"],
         image_size=int(config["image_size"]),
+        gradcam=run.to_save["model"] if config["gradcam"] else None,  # eco2: Grad-CAM of the evaluated model
     )
 
 
@@ -699,6 +702,8 @@ def _finish(run: Run, status: str, exit_code: int) -> dict[str, Any]:
     results = results_of(run, status)
     if distributed.is_main_process():
         write_json_atomic(run.run_dir / "results.json", results)
+        if run.config["plots"]:  # eco2: the final index.html links results.json and shows the run's status
+            guarded("index.html", write_index)(run.run_dir, False, results["wandb_dir"])
     best_path = run.best_checkpointer.last_checkpoint
     if best_path is not None and status == "finished":
         wandb_logging.log_best_model(run.wandb_logger, Path(best_path), run.name, {"score": results["best_score"]})

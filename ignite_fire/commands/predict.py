@@ -14,6 +14,8 @@ def predict(
     device: str = "auto",
     num_workers: int | None = None,
     on_bad_image: str = "error",
+    decision: str | None = "auto",
+    backend: str = "torch",
 ) -> None:
     """Predict the images in --input with CHECKPOINT(s); write the Tianchi submission and probabilities.csv.
 
@@ -28,6 +30,8 @@ def predict(
         device: "auto", "cpu", "cuda", "cuda:1", ...
         num_workers: DataLoader worker processes (default: min(8, CPU count)).
         on_bad_image: "error" (stop, naming the file) or "skip" (leave it out of the submission).
+        decision: "auto" (a cv directory's decision.json), "none" (plain argmax) or a decision.json file.
+        backend: "torch" (checkpoints) or "onnxruntime" (.onnx files written by ``export``).
     """
     from ignite_fire.predict import predict as run_predict
 
@@ -42,4 +46,6 @@ def predict(
         device=device,
         num_workers=num_workers,
         on_bad_image=on_bad_image,
+        decision=decision,
+        backend=backend,
     )

@@ -21,6 +21,7 @@ from ignite_fire.handlers.wandb_logging import run_files_dir
 from ignite_fire.pictures.confusion_matrix import ConfusionMatrixPlot
 from ignite_fire.pictures.curves import CurvesPlot
 from ignite_fire.pictures.gallery import PredictionGallery, normalization_of
+from ignite_fire.pictures.gradcam import GradCam
 from ignite_fire.pictures.model_graph import GraphExport
 from ignite_fire.pictures.report import IndexPage
 from ignite_fire.warn import warn_once
@@ -85,6 +86,7 @@ def attach_pictures(
     title: str = "",
     data_dir: str | None = None,
     image_size: int = 224,
+    gradcam: torch.nn.Module | None = None,
 ) -> None:
     """Attach the run's pictures (call on rank 0 only, after the W&B logger is started).
 
@@ -92,6 +94,7 @@ def attach_pictures(
     matrix's best so far. ``plots=False`` attaches no picture (``watch`` is separate). Pictures,
     in the order they fire: the model graph (start), the confusion matrix and the prediction
     gallery (after each evaluation), the curves and ``index.html`` (after each epoch).
+    ``gradcam``: the evaluated model, to draw the gallery's mistakes with their Grad-CAM heat maps.
 
     Example::
 
@@ -112,7 +115,10 @@ def attach_pictures(
     if every:
         mean, std = normalization_of(val_loader.dataset)
         files = gallery_files(val_loader, data_dir)
-        gallery = PredictionGallery(classes, run_dir, trainer, every, gallery_size, mean, std, wandb_logger, files)
+        explainer = GradCam(gradcam, image_shape(val_loader, image_size), mean, std).overlays if gradcam else None
+        gallery = PredictionGallery(
+            classes, run_dir, trainer, every, gallery_size, mean, std, wandb_logger, files, explainer
+        )
         gallery.attach(evaluator)
     CurvesPlot(history, run_dir, metric, title=title).attach(trainer)
     IndexPage(run_dir, run_files_dir(wandb_logger)).attach(trainer)  # last: it shows what the others drew

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,8 @@ class GallerySample:
     probs: list[float]
     kind: str  # "example" (one of the first images of its class) or "mistake"
     file: str | None = None
+    input: Any = None  # the normalised image tensor, kept for Grad-CAM (with an explainer)
+    overlay: Any = None  # the Grad-CAM overlay of the predicted class, (H, W, 3) uint8 (mistakes, with an explainer)
 
 
 @dataclass
@@ -98,6 +100,8 @@ class PredictionGallery:
         std: per-channel std the images were normalised with.
         wandb_logger: the run's WandBLogger, or None.
         files: the image file of each position in the evaluation order (shown in the W&B table), or None.
+        explainer: ``(images, classes) -> overlays`` (e.g. :meth:`GradCam.overlays`): the mistakes are drawn
+            with the heat map of their predicted class, and the W&B table gets a ``gradcam`` column; or None.
 
     Example::
 
@@ -116,6 +120,7 @@ class PredictionGallery:
         std: Sequence[float] = IMAGENET_STD,
         wandb_logger: Any = None,
         files: Sequence[str] | None = None,
+        explainer: Callable[[torch.Tensor, Sequence[int]], list[Any]] | None = None,
     ) -> None:
         if not classes:
             raise ValueError("Argument classes should not be empty")
@@ -134,6 +139,7 @@ class PredictionGallery:
         self.std = tuple(float(s) for s in std)
         self.wandb_logger = wandb_logger
         self.files = list(files) if files is not None else None
+        self.explainer = explainer
         n = len(self.classes)
         self.per_class = max(1, (size // 2) // n) if size >= n else 0
         self.mistake_slots = size - self.per_class * n if size >= n else size
@@ -178,6 +184,7 @@ class PredictionGallery:
                 probs=[float(p) for p in probs[i]],
                 kind=kind,
                 file=file,
+                input=images[i].detach().cpu().clone() if self.explainer is not None else None,
             )
 
         if self.per_class:
@@ -235,10 +242,16 @@ class PredictionGallery:
             return None
         if self.fonts is None:
             self.fonts = label_fonts(self.classes)
-        items = [GalleryItem(s.image, self.label(s.target), self.label(s.pred), s.confidence) for s in self.samples]
+        explained = self._explain_mistakes()
+        pictures = [s.overlay if s.overlay is not None else s.image for s in self.samples]
+        items = [
+            GalleryItem(picture, self.label(s.target), self.label(s.pred), s.confidence)
+            for picture, s in zip(pictures, self.samples, strict=True)
+        ]
         examples = sum(s.kind == "example" for s in self.samples)
         mistakes = len(self.samples) - examples
         title = f"epoch {epoch}: {examples} class examples, {mistakes} most confident mistakes"
+        title += " (Grad-CAM of the predicted class)" if explained else ""
         columns = self.per_class * len(self.classes) if 0 < self.per_class * len(self.classes) <= 8 else None
         path = plot_gallery(
             items, self.output_dir / f"gallery_epoch{epoch}.png", title=title, fonts=self.fonts, columns=columns
@@ -247,6 +260,16 @@ class PredictionGallery:
         self._log_wandb()
         return path
 
+    def _explain_mistakes(self) -> bool:
+        """Give each mistake its Grad-CAM overlay (of the predicted class); True when any was drawn."""
+        mistakes = [s for s in self.samples if s.kind == "mistake" and s.input is not None and s.overlay is None]
+        if self.explainer is None or not mistakes:
+            return False
+        overlays = self.explainer(torch.stack([s.input for s in mistakes]), [s.pred for s in mistakes])
+        for sample, overlay in zip(mistakes, overlays, strict=True):
+            sample.overlay = overlay
+        return True
+
     def _log_wandb(self) -> None:
         if self.wandb_logger is None:
             return
@@ -254,14 +277,16 @@ class PredictionGallery:
             import wandb
 
             columns = ["image", "true", "pred", "confidence", "kind", "file"]
-            columns += [f"p({name})" for name in self.classes]
+            columns += [f"p({name})" for name in self.classes] + (["gradcam"] if self.explainer is not None else [])
             table = wandb.Table(columns=columns)
             images = []
             for s in self.samples:
                 image = wandb.Image(s.image, caption=self.caption(s))
                 images.append(image)
                 true, pred = self.classes[s.target], self.classes[s.pred]
-                table.add_data(image, true, pred, s.confidence, s.kind, s.file or str(s.position), *s.probs)
+                cam = [wandb.Image(s.overlay, caption=f"Grad-CAM of {pred}") if s.overlay is not None else None]
+                cam = cam if self.explainer is not None else []
+                table.add_data(image, true, pred, s.confidence, s.kind, s.file or str(s.position), *s.probs, *cam)
         except Exception as error:  # W&B must never stop training
             warn_once(f"W&B gallery could not be built: {type(error).__name__}: {error}")
             return

@@ -201,3 +201,26 @@ def test_arguments_are_checked(kwargs: dict, message: str, tmp_path: Path) -> No
     arguments = {"classes": ["a"], "output_dir": tmp_path, "trainer": Engine(lambda e, b: None), **kwargs}
     with pytest.raises(ValueError, match=message):
         PredictionGallery(**arguments)
+
+
+def test_an_explainer_draws_the_mistakes_with_their_overlays(tmp_path: Path) -> None:
+    targets = torch.tensor([0, 1, 0, 1])
+    logits = torch.tensor([[5.0, 0.0], [0.0, 5.0], [0.0, 3.0], [2.0, 0.0]])  # 2 and 3 are wrong
+    images = torch.rand(4, 3, 4, 4)
+    engine, data = scripted_evaluator([(images, targets, logits)])
+    calls = []
+
+    def explainer(inputs: torch.Tensor, classes: list[int]) -> list[np.ndarray]:
+        calls.append((inputs.clone(), list(classes)))
+        return [np.full((4, 4, 3), 255 * i, dtype=np.uint8) for i in range(len(classes))]
+
+    trainer = trainer_at(1, 1)
+    gallery = PredictionGallery(["a", "b"], tmp_path, trainer, size=4, mean=(0.0,), std=(1.0,), explainer=explainer)
+    gallery.attach(engine)
+    engine.run(data)
+
+    assert len(calls) == 1 and calls[0][1] == [1, 0]  # the predicted classes of the mistakes, most confident first
+    assert torch.equal(calls[0][0], images[[2, 3]])  # the normalised inputs, as the model saw them
+    overlays = {s.position: s.overlay for s in gallery.samples}
+    assert overlays[0] is None and overlays[1] is None and overlays[2].max() == 0 and overlays[3].min() == 255
+    assert (tmp_path / "gallery_epoch1.png").is_file()
