@@ -5,7 +5,7 @@ Plain argmax does not maximise a weighted F1 when the classes are imbalanced and
 the chosen score on out-of-fold probabilities; :func:`cross_fitted_gain` estimates honestly what that
 is worth (tune on K-1 folds, score the held-out fold); :func:`apply_decision` is what predict uses::
 
-    bias = tune_bias(probabilities, labels, classes, "val_weighted_f1")
+    bias = tune_bias(probabilities, labels, classes, "val_score")
     labels = apply_decision(probabilities, {"classes": classes, "bias": bias})
 
 ``decision.json`` holds ``{"metric", "classes", "bias", "kind": "bias" | "argmax", "in_sample_gain",
@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from ignite_fire.errors import UserError
-from ignite_fire.metrics import SCORE, TIANCHI_F1_WEIGHTS, derived_scores
+from ignite_fire.metrics import METRIC_ALIASES, SCORE, TIANCHI_F1_WEIGHTS, derived_scores
 
 EPSILON = 1e-7
 GRID = [round(-3.0 + 0.1 * i, 1) for i in range(61)]  # bias values tried for each class
@@ -30,14 +30,15 @@ ROUNDS = 4  # coordinate-search passes over the classes
 
 
 def metric_key(metric: str) -> str:
-    """The metrics' key for ``metric``; ``weighted_f1`` and ``val_weighted_f1`` name the same score."""
-    return metric if metric.startswith("val_") else f"val_{metric}"
+    """The metrics' key for ``metric`` (``score`` is ``val_score``; the old ``val_weighted_f1`` too)."""
+    key = metric if metric.startswith("val_") else f"val_{metric}"
+    return METRIC_ALIASES.get(key, key)
 
 
 def check_metric(metric: str) -> str:
     """The metrics' key of a score the decision can be tuned for; a UserError for any other name."""
     key = metric_key(metric)
-    if key not in ("val_acc", "val_macro_f1", SCORE, "val_weighted_f1"):
+    if key not in ("val_acc", "val_macro_f1", SCORE):
         raise UserError(
             f"--decision_metric={metric!r} is not a score: use val_acc, val_macro_f1 or {SCORE}"
         )

@@ -26,7 +26,7 @@ def test_resume_skips_finished_folds_and_finishes_the_rest(tiny_cv) -> None:
 def test_cv_json_has_per_fold_mean_pooled_and_decision_gains(tiny_cv) -> None:
     summary = json.loads((tiny_cv.cv_dir / "cv.json").read_text(encoding="utf-8"))
     assert summary["folds"] == 2 and [r["fold"] for r in summary["per_fold"]] == [0, 1]
-    for metric in ("val_acc", "val_macro_f1", "val_weighted_f1"):
+    for metric in ("val_acc", "val_macro_f1", "val_score"):
         values = [r[metric] for r in summary["per_fold"]]
         assert summary["mean"][metric] == pytest.approx(sum(values) / 2)
         assert 0 <= summary["oof"][metric] <= 10
