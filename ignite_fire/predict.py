@@ -36,14 +36,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from ignite_fire.competition.cv_dir import expand_checkpoints
+from ignite_fire.competition.decision import apply_decision, choose_decision, decision_text
 from ignite_fire.config import DEFAULTS
-from ignite_fire.cv_dir import expand_checkpoints
 from ignite_fire.data.decode import draft_size
 from ignite_fire.data.images import BadImageError, is_image_file, load_image
 from ignite_fire.data.loaders import default_num_workers
 from ignite_fire.data.sources import read_utf8
 from ignite_fire.data.transforms import build_transforms
-from ignite_fire.decision import apply_decision, choose_decision, decision_text
 from ignite_fire.engines import autocast, resolve_amp
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment

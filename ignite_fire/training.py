@@ -45,6 +45,7 @@ from ignite.handlers import Checkpoint, EarlyStopping
 from torch.utils.data import DataLoader
 
 from ignite_fire import distributed
+from ignite_fire.competition.init_from import load_initial_weights
 from ignite_fire.config import check_data_keys
 from ignite_fire.data.cache import cache_splits
 from ignite_fire.data.datasets import build_datasets
@@ -75,7 +76,6 @@ from ignite_fire.handlers.scheduler_step import SchedulerStep
 from ignite_fire.handlers.stable_best import StableBest
 from ignite_fire.handlers.stop_at import StopAt
 from ignite_fire.handlers.train_stats import TrainStats
-from ignite_fire.init_from import load_initial_weights
 from ignite_fire.loggers import attach_loggers, logger_names
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics

@@ -20,6 +20,6 @@ def cv(
     The folds are runs {output_dir}/{name}/fold{k}; --resume=auto skips finished folds and resumes the
     unfinished one; any config key can be overridden as --key=value.
     """
-    from ignite_fire.crossval import cross_validate
+    from ignite_fire.competition.crossval import cross_validate
 
     cross_validate(experiment, folds, fold, tta, decision_metric, **overrides)

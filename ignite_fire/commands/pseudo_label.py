@@ -18,6 +18,6 @@ def pseudo_label(
 
     Train on them with --extra_train=OUTPUT: they only ever go to training, never to validation or the OOF.
     """
-    from ignite_fire.pseudo_label import pseudo_label as write_pseudo_labels
+    from ignite_fire.competition.pseudo_label import pseudo_label as write_pseudo_labels
 
     write_pseudo_labels(cv_dir, input, list, threshold, output, tta, decision, device, num_workers)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ignite_fire.commands.cv import cv
-from ignite_fire.crossval import cv_table, log_wandb_summary
+from ignite_fire.competition.crossval import cv_table, log_wandb_summary
 from ignite_fire.errors import UserError
 from ignite_fire.handlers.wandb_logging import finish, start_wandb
 from tests.conftest import TINY_EXPERIMENT

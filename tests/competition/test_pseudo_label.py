@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from ignite_fire.competition.pseudo_label import pseudo_label
 from ignite_fire.data.sources import read_label_file
 from ignite_fire.errors import UserError
-from ignite_fire.pseudo_label import pseudo_label
 
 
 def snapshot(folder: Path) -> list[tuple[str, int]]:

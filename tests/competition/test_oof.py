@@ -6,9 +6,9 @@ from pathlib import Path
 
 import torch
 
+from ignite_fire.competition.oof import predict_oof, read_oof
 from ignite_fire.data.splits import stratified_folds
 from ignite_fire.experiment import load_experiment
-from ignite_fire.oof import predict_oof, read_oof
 from tests.conftest import TINY_EXPERIMENT
 
 

@@ -6,7 +6,8 @@
 
 The folds run one after another in this process as runs ``{output_dir}/{name}/fold{k}/`` (a W&B group
 ``name``, job_type "fold"). Once every fold is finished (by this command or by others with ``--fold``),
-it writes ``oof.csv`` (:mod:`ignite_fire.oof`), ``decision.json`` (:mod:`ignite_fire.decision`) and
+it writes ``oof.csv`` (:mod:`~ignite_fire.competition.oof`), ``decision.json``
+(:mod:`~ignite_fire.competition.decision`) and
 ``cv.json`` (per-fold metrics, mean and std, pooled OOF metrics, in-sample and cross-fitted decision
 gains), and prints them as a table.
 """
@@ -19,14 +20,14 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from ignite_fire.cv_dir import CV_FILE, DECISION_FILE, OOF_FILE, fold_dir, init_for_fold
-from ignite_fire.decision import build_decision, check_metric, scores_of
+from ignite_fire.competition.cv_dir import CV_FILE, DECISION_FILE, OOF_FILE, fold_dir, init_for_fold
+from ignite_fire.competition.decision import build_decision, check_metric, scores_of
+from ignite_fire.competition.oof import predict_oof, write_oof
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment, load_experiment
 from ignite_fire.files import write_json_atomic
 from ignite_fire.handlers.checkpoints import LAST_CHECKPOINT
 from ignite_fire.metrics import SCORE
-from ignite_fire.oof import predict_oof, write_oof
 
 logger = logging.getLogger("ignite_fire")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ignite_fire.cv_dir import expand_checkpoints, init_for_fold
-from ignite_fire.decision import decide
+from ignite_fire.competition.cv_dir import expand_checkpoints, init_for_fold
+from ignite_fire.competition.decision import decide
 from ignite_fire.errors import UserError
 from ignite_fire.predict import predict
 

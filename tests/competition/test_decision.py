@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ignite_fire.decision import (
+from ignite_fire.competition.decision import (
     apply_decision,
     build_decision,
     cross_fitted_gain,
