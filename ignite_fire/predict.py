@@ -34,11 +34,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from ignite_fire.data.decode import draft_size
 from ignite_fire.data.images import BadImageError, is_image_file, load_image
-from ignite_fire.data.loaders import default_num_workers
+from ignite_fire.data.loaders import SignalSafeLoader, default_num_workers, worker_init
 from ignite_fire.data.sources import read_utf8
 from ignite_fire.data.transforms import build_transforms
 from ignite_fire.engines import autocast, resolve_amp
@@ -219,12 +219,13 @@ def predict_images(
     skipped: dict[int, str] = {}
     for group in groups.values():
         dataset = PredictDataset(root, names, group[0].transform, skip_bad, group[0].draft_size)
-        loader = DataLoader(
+        loader = SignalSafeLoader(
             dataset,
             batch_size=batch_size,
             num_workers=num_workers,
             collate_fn=collate_predictions,
             pin_memory=device.type == "cuda",
+            worker_init_fn=worker_init(),
         )
         for indices, images, bad in loader:
             skipped.update(bad)

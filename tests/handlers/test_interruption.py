@@ -107,3 +107,35 @@ def test_sigkill_during_checkpoint_writes_leaves_no_truncated_file(tmp_path: Pat
         for path in files:
             state = torch.load(path, weights_only=True)  # a truncated file would raise here
             assert state["big"]["payload"].numel() == 2_000_000
+
+
+def _signal_group_during_training(digits_dir: Path, out: Path, name: str, signum: int) -> tuple[int, str, str]:
+    """Train with 2 DataLoader workers in a new session, then signal the whole process group."""
+    args = [sys.executable, "-m", "ignite_fire", str(TINY_EXPERIMENT), f"--data_dir={digits_dir}"]
+    args += [f"--output_dir={out}", f"--name={name}", "--epochs=200", "--num_workers=2"]
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    process = subprocess.Popen(
+        args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    wait_for(out / name / "history.json", process)  # one epoch done: workers are loading the next one
+    time.sleep(0.3)
+    os.killpg(process.pid, signum)  # what `timeout`, Slurm and `kill -- -PGID` do
+    stdout, stderr = process.communicate(timeout=120)
+    return process.returncode, stdout, stderr
+
+
+def test_sigterm_to_the_process_group_with_workers_stops_cleanly(digits_dir: Path, tmp_path: Path) -> None:
+    code, stdout, stderr = _signal_group_during_training(digits_dir, tmp_path, "group", signal.SIGTERM)
+    assert code == 143, stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) <= 1, stderr
+    last = torch.load(tmp_path / "group" / "checkpoints" / "last.pt", weights_only=True)
+    assert last["trainer"]["iteration"] > 0
+    assert json.loads((tmp_path / "group" / "results.json").read_text())["status"] == "interrupted"
+
+
+def test_sigint_to_the_process_group_with_workers_stops_cleanly(digits_dir: Path, tmp_path: Path) -> None:
+    code, stdout, stderr = _signal_group_during_training(digits_dir, tmp_path, "group", signal.SIGINT)
+    assert code == 130, stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) <= 1, stderr
+    last = torch.load(tmp_path / "group" / "checkpoints" / "last.pt", weights_only=True)
+    assert last["trainer"]["iteration"] > 0
