@@ -21,6 +21,7 @@ from typing import Any
 import fire
 
 from ignite_fire.errors import UserError
+from ignite_fire.files import DiskFullError, is_disk_full
 from ignite_fire.predict import predict_command
 from ignite_fire.sweeps.commands import sweep, sweep_status
 
@@ -86,6 +87,11 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"ignite_fire: error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
+    except OSError as error:  # a picture or other file written without ignite_fire.files
+        if debug or not is_disk_full(error):
+            raise
+        print(f"ignite_fire: error: {DiskFullError(error.filename or 'a file')}", file=sys.stderr)
+        sys.exit(2)
     except KeyboardInterrupt:
         if debug:
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from tests.conftest import REPO, TINY_EXPERIMENT
@@ -139,3 +141,34 @@ def test_sigint_to_the_process_group_with_workers_stops_cleanly(digits_dir: Path
     assert "Traceback" not in stderr and len(stderr.strip().splitlines()) <= 1, stderr
     last = torch.load(tmp_path / "group" / "checkpoints" / "last.pt", weights_only=True)
     assert last["trainer"]["iteration"] > 0
+
+
+def test_disk_full_during_a_checkpoint_write_keeps_the_earlier_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ignite.engine import Engine
+    from ignite.handlers import Checkpoint
+
+    from ignite_fire.files import DiskFullError
+    from ignite_fire.handlers.disk_saver import SafeDiskSaver
+
+    model = torch.nn.Linear(2, 2)
+    engine = Engine(lambda e, b: None)
+    last = Checkpoint({"model": model}, SafeDiskSaver(tmp_path), filename_pattern="last.pt", n_saved=1)
+    last(engine)
+    saved = torch.load(tmp_path / "last.pt", weights_only=True)
+
+    def full(obj: object, f: object, **kwargs: object) -> None:
+        f.write(b"partial")  # type: ignore[attr-defined]
+        raise RuntimeError("[enforce fail at inline_container.cc:778] . PytorchStreamWriter failed writing file") \
+            from OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full)
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    engine.state.iteration = 1
+    with pytest.raises(DiskFullError, match=r"^the disk is full: cannot write .*last\.pt"):
+        last(engine)
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no partial file left
+    assert torch.equal(torch.load(tmp_path / "last.pt", weights_only=True)["weight"], saved["weight"])
