@@ -28,7 +28,12 @@ def load_image(path: str | Path, draft_size: int | None = None) -> Image.Image:
                 image.draft("RGB", (draft_size, draft_size))
             ImageOps.exif_transpose(image, in_place=True)  # decodes; no copy of the (possibly large) image
             return image if image.mode == "RGB" else image.convert("RGB")
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError as error:  # over twice the limit
+        raise BadImageError(
+            f"cannot read image {path}: over twice PIL's limit of {Image.MAX_IMAGE_PIXELS} pixels (a decompression "
+            "bomb?); shrink or remove the file, or pass --on_bad_image=skip"
+        ) from error
+    except (OSError, SyntaxError, ValueError) as error:
         raise BadImageError(
             f"cannot read image {path}: {error}; fix or remove the file, or pass --on_bad_image=skip"
         ) from error

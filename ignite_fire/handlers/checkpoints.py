@@ -109,7 +109,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = str(error).strip().splitlines()[0].split(". ")[0] if str(error).strip() else type(error).__name__
+        if not head:
+            reason = "the file is empty"
         if "Weights only load failed" in reason:
             raise UserError(
                 f"{path} is not an ignite_fire checkpoint (it holds Python objects, not only tensors and values)"
