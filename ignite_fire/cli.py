@@ -41,6 +41,7 @@ from ignite_fire.commands.sweep_status import sweep_status
 from ignite_fire.commands.sync import sync
 from ignite_fire.commands.train import train
 from ignite_fire.errors import UserError, show_warning
+from ignite_fire.files import DiskFullError, is_disk_full
 
 PROGRAM = "ignite_fire"
 HELP_FLAGS = ("--help", "-h")
@@ -157,6 +158,11 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
+    except OSError as error:  # a picture or other file written without ignite_fire.files
+        if debug or not is_disk_full(error):
+            raise
+        print(f"ignite_fire: error: {DiskFullError(error.filename or 'a file')}", file=sys.stderr)
+        sys.exit(2)
     except KeyboardInterrupt:
         if debug:
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -10,6 +11,39 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ignite_fire.errors import UserError
+
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+class DiskFullError(UserError):
+    """The disk (or quota) filled up while writing a file; the earlier files are whole."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(
+            f"the disk is full: cannot write {path}; free some space (earlier files are whole) and run again "
+            "(a training run continues with --resume=auto)"
+        )
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """``error`` (or an error it was raised from, e.g. torch.save's RuntimeError) is ENOSPC/EDQUOT."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in DISK_FULL_ERRNOS:
+            return True
+        if "No space left on device" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def default_file_mode() -> int:
+    """``0o666`` less the umask: the mode ``open()`` gives a new file (mkstemp gives 0o600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
 
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to a temporary file beside ``path``, then rename it over ``path``."""
@@ -17,14 +51,17 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, default_file_mode())
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if is_disk_full(error):
+            raise DiskFullError(path) from error
         raise
 
 

@@ -25,7 +25,9 @@ import csv
 import io
 import logging
 import math
+import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,14 +36,14 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from ignite_fire.competition.cv_dir import expand_checkpoints
 from ignite_fire.competition.decision import apply_decision, choose_decision, decision_text
 from ignite_fire.config import DEFAULTS
 from ignite_fire.data.decode import draft_size
 from ignite_fire.data.images import BadImageError, is_image_file, load_image
-from ignite_fire.data.loaders import default_num_workers
+from ignite_fire.data.loaders import SignalSafeLoader, default_num_workers, worker_init
 from ignite_fire.data.sources import read_utf8
 from ignite_fire.data.transforms import build_transforms
 from ignite_fire.engines import autocast, resolve_amp
@@ -232,12 +234,13 @@ def predict_images(
     skipped: dict[int, str] = {}
     for group in groups.values():
         dataset = PredictDataset(root, names, group[0].transform, skip_bad, group[0].draft_size)
-        loader = DataLoader(
+        loader = SignalSafeLoader(
             dataset,
             batch_size=batch_size,
             num_workers=num_workers,
             collate_fn=collate_predictions,
             pin_memory=device.type == "cuda",
+            worker_init_fn=worker_init(),
         )
         for indices, images, bad in loader:
             skipped.update(bad)
@@ -264,15 +267,47 @@ def probabilities_csv(names: Sequence[str], probabilities: torch.Tensor, classes
 
 
 def check_writable(path: Path) -> None:
+    """``path`` can be written: its folder, or the nearest existing folder above it, is writable.
+
+    Creates nothing: the folders are made when the files are written, after every image is predicted.
+    """
     if path.is_dir():
         raise UserError(f"--output {path} is a folder: give a file name, e.g. {path / 'submission.txt'}")
+    folder = path.parent.absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UserError(f"cannot write {path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {path} (Permission denied in {folder})")
+
+
+def write_outputs(files: dict[Path, str]) -> None:
+    """Write each file atomically; on failure remove the folders this created (nothing half-written)."""
+    missing = sorted({p for path in files for p in [path.parent, *path.parent.parents] if not p.exists()})
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        probe = path.parent / f".{path.name}.write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as error:
-        raise UserError(f"cannot write {path} ({error.strerror})") from error
+        for path, text in files.items():
+            write_text_atomic(path, text)
+    except BaseException:
+        for folder in reversed(missing):  # deepest first; only folders this call created
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def check_options(tta: str | None, on_bad_image: str, batch_size: Any, num_workers: Any) -> str | None:
+    """The ``tta`` to use; a one-line UserError for a bad option."""
+    if tta in ("none", "None", ""):
+        tta = None
+    if tta not in TTA_CHOICES:
+        raise UserError(f"--tta={tta!r} is not allowed: choose hflip or leave it out")
+    if on_bad_image not in ("error", "skip"):
+        raise UserError(f"--on_bad_image={on_bad_image!r} is not allowed: choose 'error' or 'skip'")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise UserError(f"--batch_size must be a positive integer, got {batch_size!r}")
+    bad_workers = isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0
+    if num_workers is not None and bad_workers:
+        raise UserError(f"--num_workers must be an integer >= 0 (0: load in the main process), got {num_workers!r}")
+    return tta
 
 
 def predict(
@@ -306,16 +341,9 @@ def predict(
 
     if not checkpoints:
         raise UserError("predict needs at least one checkpoint: predict CHECKPOINT.pt --input=DIR")
-    if tta in ("none", "None", ""):
-        tta = None
-    if tta not in TTA_CHOICES:
-        raise UserError(f"--tta={tta!r} is not allowed: choose hflip or leave it out")
+    tta = check_options(tta, on_bad_image, batch_size, num_workers)
     if backend not in ("torch", "onnxruntime"):
         raise UserError(f"--backend={backend!r} is not allowed: choose torch or onnxruntime")
-    if on_bad_image not in ("error", "skip"):
-        raise UserError(f"--on_bad_image={on_bad_image!r} is not allowed: choose 'error' or 'skip'")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise UserError(f"--batch_size must be a positive integer, got {batch_size!r}")
     list_file = Path(str(list)).expanduser() if list is not None else None
     checkpoints, cv_decision = expand_checkpoints(checkpoints)  # a cv directory: its folds' best checkpoints
     chosen, decision_path = choose_decision(decision, cv_decision)
@@ -367,8 +395,12 @@ def predict(
     kept_probabilities = averaged[kept]
     decided = apply_decision(kept_probabilities, chosen, classes) if chosen else kept_probabilities.argmax(dim=1)
     labels = [classes[i] for i in decided.tolist()]
-    write_text_atomic(probabilities_path, probabilities_csv(kept_names, kept_probabilities, classes))
-    write_text_atomic(output_path, submission_text(kept_names, labels))
+    write_outputs(
+        {
+            probabilities_path: probabilities_csv(kept_names, kept_probabilities, classes),
+            output_path: submission_text(kept_names, labels),
+        }
+    )
 
     rate = len(kept) / seconds if seconds > 0 else math.inf
     logger.info(f"predicted {len(kept)} images in {seconds:.1f} s ({rate:.1f} images/s)")

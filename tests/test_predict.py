@@ -187,3 +187,39 @@ def test_list_naming_missing_files(tianchi: Path, fold_runs: list[Path], tmp_pat
         f"{listing} lists images that are not in {tianchi / 'A'}: ghost_1.jpg (line 1), ghost_2.jpg (line 12)"
     )
     assert files_under(tmp_path) == [listing]
+
+
+def one_image(folder: Path) -> Path:
+    from PIL import Image
+
+    folder.mkdir()
+    Image.new("RGB", (16, 16)).save(folder / "a.png")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("option", "fragment"),
+    [
+        ({"num_workers": -1}, "--num_workers must be an integer >= 0"),
+        ({"num_workers": "two"}, "--num_workers must be an integer >= 0"),
+        ({"batch_size": 0}, "--batch_size must be a positive integer"),
+        ({"tta": "bogus"}, "--tta='bogus' is not allowed"),
+        ({"on_bad_image": "ignore"}, "--on_bad_image='ignore' is not allowed"),
+    ],
+)
+def test_bad_predict_options_are_one_line(tmp_path: Path, option: dict, fragment: str) -> None:
+    images = one_image(tmp_path / "A")
+    with pytest.raises(UserError, match=fragment) as caught:
+        predict(str(tmp_path / "x.pt"), input=str(images), output=str(tmp_path / "out" / "s.txt"), **option)
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_predict_with_a_file_that_is_not_a_checkpoint_leaves_no_output_folder(tmp_path: Path) -> None:
+    images = one_image(tmp_path / "A")
+    notes = tmp_path / "notes.pt"
+    notes.write_text("not a model")
+    output = tmp_path / "new" / "sub" / "submission.txt"
+    with pytest.raises(UserError, match=f"^{notes} is not an ignite_fire checkpoint"):
+        predict(str(notes), input=str(images), output=str(output), device="cpu")
+    assert not (tmp_path / "new").exists()

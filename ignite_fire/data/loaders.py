@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
+import multiprocessing.util  # noqa: F401  # registers its exit handler before end_workers
 import os
+import signal
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -83,6 +88,68 @@ def resolve_num_workers(config: dict[str, Any], num_workers: int | None = None) 
     return default_num_workers() if num_workers is None else int(num_workers)
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def ignore_stop_signals(worker_id: int = 0) -> None:
+    """DataLoader ``worker_init_fn``: leave SIGINT/SIGTERM to the main process.
+
+    ``timeout``, Slurm and ``kill -- -PGID`` signal the whole process group; a worker killed first
+    would make the main process die of "DataLoader worker is killed by signal" instead of stopping
+    cleanly (last checkpoint, exit 130/143). The main process ends its workers itself.
+    """
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)  # discards one that came while blocked (see SignalSafeLoader)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+def worker_init(init: Callable[[int], None] | None = None) -> Callable[[int], None]:
+    """:func:`ignore_stop_signals`, then ``init(worker_id)`` if given (a picklable ``worker_init_fn``)."""
+    return ignore_stop_signals if init is None else functools.partial(_init_both, init)
+
+
+_WORKERS: weakref.WeakSet[Any] = weakref.WeakSet()  # worker processes started by a SignalSafeLoader
+
+
+def end_workers() -> None:
+    """At exit, kill the DataLoader workers still running: they ignore the ``terminate()`` (SIGTERM)
+    that multiprocessing's exit handler sends before it joins them, which would wait forever."""
+    workers = [process for process in _WORKERS if process.is_alive()]
+    if workers:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # torch's handler would raise "worker killed"
+    for process in workers:
+        process.kill()
+        process.join(timeout=5)
+
+
+atexit.register(end_workers)  # after multiprocessing.util's exit handler, so it runs before it
+
+
+def _init_both(init: Callable[[int], None], worker_id: int) -> None:
+    ignore_stop_signals(worker_id)
+    init(worker_id)
+
+
+class SignalSafeLoader(DataLoader):
+    """A DataLoader whose workers start with SIGINT/SIGTERM blocked, until :func:`ignore_stop_signals` runs.
+
+    Without that, a signal to the process group in the moment a worker starts (every epoch, unless
+    its workers are persistent) kills it before its ``worker_init_fn``. Pass ``worker_init_fn=worker_init()``.
+    The main process gets a signal that came meanwhile as soon as the workers are started.
+    """
+
+    def _get_iterator(self) -> Any:
+        if self.num_workers == 0:
+            return super()._get_iterator()
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            iterator = super()._get_iterator()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        _WORKERS.update(getattr(iterator, "_workers", ()))
+        return iterator
+
+
 def _worker_generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
@@ -107,7 +174,7 @@ def build_train_loader(
     sampler = EpochSampler(
         targets, int(config["seed"]), balanced=config.get("sampler") == "balanced", rank=rank, world_size=world_size
     )
-    return DataLoader(
+    return SignalSafeLoader(
         dataset,
         batch_size=batch_size,
         sampler=sampler,
@@ -117,6 +184,7 @@ def build_train_loader(
         generator=_worker_generator(int(config["seed"])),
         persistent_workers=False,
         collate_fn=collate_fn,
+        worker_init_fn=worker_init(),
     )
 
 
@@ -152,7 +220,7 @@ def build_eval_loader(
     """The evaluation DataLoader: in order, this process's share (:class:`ShardSampler`) when ``world_size`` > 1."""
     num_workers = resolve_num_workers(config, num_workers)
     sampler = ShardSampler(len(dataset), rank, world_size) if world_size > 1 else None  # type: ignore[arg-type]
-    return DataLoader(
+    return SignalSafeLoader(
         dataset,
         batch_size=batch_size,
         shuffle=False,
@@ -161,6 +229,7 @@ def build_eval_loader(
         pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
         persistent_workers=num_workers > 0,
         collate_fn=collate_fn,
+        worker_init_fn=worker_init(),
     )
 
 

@@ -97,7 +97,7 @@ def parse_label_file(path: Path) -> list[tuple[int, str, str]]:
             fields = [field.strip() for field in row]
             if not any(fields):
                 continue
-            if not entries and fields[1].lower() in HEADER_LABELS:
+            if not entries and len(fields) >= 2 and fields[1].lower() in HEADER_LABELS:
                 continue  # a header row
             if len(fields) < 2 or not fields[0] or not fields[1]:
                 raise UserError(f"{path} line {number}: expected 'path,label', got {','.join(row)!r}")
@@ -176,6 +176,11 @@ def find_label_file(root: Path, config: dict[str, Any]) -> Path | None:
 
 
 def check_class_counts(samples: Sequence[Labelled], classes: Sequence[str], where: Path | str) -> None:
+    if len(classes) == 1:
+        raise UserError(
+            f"{where} has a single class, {classes[0]!r} ({len(samples)} images): a classifier needs at least "
+            "2 classes; add the images of the other classes"
+        )
     present = {label for _, label in samples}
     empty = [name for name in classes if name not in present]
     if empty:

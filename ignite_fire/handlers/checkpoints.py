@@ -114,16 +114,30 @@ def last_checkpointer(to_save: Mapping[str, Any], dirname: Path) -> Checkpoint:
     )
 
 
+PICKLE_MAGIC = b"\x80"  # torch.save's legacy format is a pickle
+ZIP_MAGIC = b"PK\x03\x04"  # its default format is a zip archive
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """``torch.load(path, weights_only=True)`` with one-line errors for missing or damaged files."""
+    """``torch.load(path, weights_only=True)`` with one-line errors for missing, foreign or damaged files."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"checkpoint not found: {path}")
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head and not head.startswith((ZIP_MAGIC, PICKLE_MAGIC)):
+        raise UserError(f"{path} is not an ignite_fire checkpoint (not a file saved by torch.save)")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise UserError(f"cannot load checkpoint {path}: {reason}") from error
+        reason = str(error).strip().splitlines()[0].split(". ")[0] if str(error).strip() else type(error).__name__
+        if not head:
+            reason = "the file is empty"
+        if "Weights only load failed" in reason:
+            raise UserError(
+                f"{path} is not an ignite_fire checkpoint (it holds Python objects, not only tensors and values)"
+            ) from error
+        raise UserError(f"{path} is damaged (truncated or corrupt): {reason}") from error
     if not isinstance(checkpoint, dict) or "model" not in checkpoint:
         raise UserError(f"{path} is not an ignite_fire checkpoint (no 'model' entry)")
     return checkpoint

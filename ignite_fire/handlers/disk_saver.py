@@ -6,6 +6,8 @@ from typing import Any
 
 from ignite.handlers import DiskSaver
 
+from ignite_fire.files import DiskFullError, is_disk_full
+
 
 class SafeDiskSaver(DiskSaver):
     """A :class:`ignite.handlers.DiskSaver` that never leaves a moment without the previous checkpoint.
@@ -32,7 +34,15 @@ class SafeDiskSaver(DiskSaver):
         self._pending_removals: list[str] = []
 
     def __call__(self, checkpoint: Mapping, filename: str, metadata: Mapping | None = None) -> None:
-        super().__call__(checkpoint, filename, metadata)
+        before = set(self.dirname.glob("tmp*"))
+        try:
+            super().__call__(checkpoint, filename, metadata)
+        except (OSError, RuntimeError) as error:  # torch.save wraps a failed write in a RuntimeError
+            for partial in set(self.dirname.glob("tmp*")) - before:
+                partial.unlink(missing_ok=True)
+            if is_disk_full(error):
+                raise DiskFullError(self.dirname / filename) from error
+            raise
         pending, self._pending_removals = self._pending_removals, []
         for old in pending:
             if old != filename and (self.dirname / old).exists():

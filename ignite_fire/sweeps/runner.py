@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import socket
 import traceback
 from dataclasses import dataclass, replace
@@ -177,7 +178,7 @@ class Objective:
                 raise KeyboardInterrupt from None  # Optuna records the trial failed (interrupted) and re-raises
             self._fail(trial, run_dir, f"training exited with code {stop.code}")
         except KeyboardInterrupt:
-            self.exit_code = 130
+            self.exit_code = self.exit_code or 130  # 143 when stop_on_signals saw SIGTERM
             raise
         except UserError as error:
             self._fail(trial, run_dir, str(error))
@@ -217,6 +218,18 @@ class StopRules:
                 study.stop()
         if self.spec.run_cap is not None and len(study.get_trials(deepcopy=False)) >= self.spec.run_cap:
             study.stop()
+
+
+def stop_on_signals(objective: Objective) -> dict[int, Any]:
+    """Make SIGINT and SIGTERM raise KeyboardInterrupt between trials (within one, training stops cleanly
+    and saves its last checkpoint): the trial is recorded interrupted and no new one starts. Returns
+    the previous handlers."""
+
+    def stop(signum: int, frame: Any) -> None:
+        objective.exit_code = 128 + signum
+        raise KeyboardInterrupt
+
+    return {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
 
 
 def trials_to_run(study: optuna.Study, sweep: Sweep, count: int, resume: bool) -> int:
@@ -269,6 +282,7 @@ def run_sweep(
     n_trials = trials_to_run(study, sweep, count, resume)
     objective = Objective(sweep)
     rules = StopRules(spec)
+    previous = stop_on_signals(objective)
     try:
         if n_trials:
             callbacks = [rules, SweepProgress(n_trials)]
@@ -280,6 +294,9 @@ def run_sweep(
             f"--name={sweep.name} --count={count} --resume" + (f" --storage={storage}" if storage else "")
         )
         raise SystemExit(objective.exit_code or 130) from None
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     best = results.report(study, sweep.sweep_dir)
     if len(rules.failures) >= MAX_CONSECUTIVE_FAILURES:
         raise UserError(

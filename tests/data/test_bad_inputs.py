@@ -142,3 +142,17 @@ def test_on_bad_image_skip_trains_and_reports_the_count(
         )
     assert f"skipped 1 unreadable image (--on_bad_image=skip): {broken.name}" in caplog.text
     assert results["status"] == "finished" and Path(results["best_checkpoint"]).is_file()
+
+
+def test_a_single_class_is_refused_in_one_line(digits_dir: Path, tmp_path: Path) -> None:
+    shutil.copytree(digits_dir / "train" / "3", tmp_path / "train" / "3")
+    message = data_error(tmp_path)
+    assert "single class, '3'" in message and "at least 2 classes" in message
+
+
+def test_a_csv_whose_first_row_has_one_field_names_the_file_and_columns(tianchi_copy: Path) -> None:
+    names = [line.split("\t")[0] for line in labels(tianchi_copy)]
+    (tianchi_copy / "train.txt").unlink()
+    (tianchi_copy / "train.csv").write_text("\n".join(names) + "\n", encoding="utf-8")
+    message = data_error(tianchi_copy)
+    assert str(tianchi_copy / "train.csv") in message and "line 1: expected 'path,label'" in message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from tests.conftest import REPO, TINY_EXPERIMENT
@@ -107,3 +109,66 @@ def test_sigkill_during_checkpoint_writes_leaves_no_truncated_file(tmp_path: Pat
         for path in files:
             state = torch.load(path, weights_only=True)  # a truncated file would raise here
             assert state["big"]["payload"].numel() == 2_000_000
+
+
+def _signal_group_during_training(digits_dir: Path, out: Path, name: str, signum: int) -> tuple[int, str, str]:
+    """Train with 2 DataLoader workers in a new session, then signal the whole process group."""
+    args = [sys.executable, "-m", "ignite_fire", str(TINY_EXPERIMENT), f"--data_dir={digits_dir}"]
+    args += [f"--output_dir={out}", f"--name={name}", "--epochs=200", "--num_workers=2"]
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    process = subprocess.Popen(
+        args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    wait_for(out / name / "history.json", process)  # one epoch done: workers are loading the next one
+    time.sleep(0.3)
+    os.killpg(process.pid, signum)  # what `timeout`, Slurm and `kill -- -PGID` do
+    stdout, stderr = process.communicate(timeout=120)
+    return process.returncode, stdout, stderr
+
+
+def test_sigterm_to_the_process_group_with_workers_stops_cleanly(digits_dir: Path, tmp_path: Path) -> None:
+    code, stdout, stderr = _signal_group_during_training(digits_dir, tmp_path, "group", signal.SIGTERM)
+    assert code == 143, stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) <= 1, stderr
+    last = torch.load(tmp_path / "group" / "checkpoints" / "last.pt", weights_only=True)
+    assert last["trainer"]["iteration"] > 0
+    assert json.loads((tmp_path / "group" / "results.json").read_text())["status"] == "interrupted"
+
+
+def test_sigint_to_the_process_group_with_workers_stops_cleanly(digits_dir: Path, tmp_path: Path) -> None:
+    code, stdout, stderr = _signal_group_during_training(digits_dir, tmp_path, "group", signal.SIGINT)
+    assert code == 130, stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) <= 1, stderr
+    last = torch.load(tmp_path / "group" / "checkpoints" / "last.pt", weights_only=True)
+    assert last["trainer"]["iteration"] > 0
+
+
+def test_disk_full_during_a_checkpoint_write_keeps_the_earlier_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ignite.engine import Engine
+    from ignite.handlers import Checkpoint
+
+    from ignite_fire.files import DiskFullError
+    from ignite_fire.handlers.disk_saver import SafeDiskSaver
+
+    model = torch.nn.Linear(2, 2)
+    engine = Engine(lambda e, b: None)
+    last = Checkpoint({"model": model}, SafeDiskSaver(tmp_path), filename_pattern="last.pt", n_saved=1)
+    last(engine)
+    saved = torch.load(tmp_path / "last.pt", weights_only=True)
+
+    def full(obj: object, f: object, **kwargs: object) -> None:
+        f.write(b"partial")  # type: ignore[attr-defined]
+        raise RuntimeError("[enforce fail at inline_container.cc:778] . PytorchStreamWriter failed writing file") \
+            from OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full)
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    engine.state.iteration = 1
+    with pytest.raises(DiskFullError, match=r"^the disk is full: cannot write .*last\.pt"):
+        last(engine)
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no partial file left
+    assert torch.equal(torch.load(tmp_path / "last.pt", weights_only=True)["weight"], saved["weight"])

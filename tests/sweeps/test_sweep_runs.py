@@ -154,3 +154,30 @@ def test_failed_trials_are_recorded_and_three_in_a_row_stop_the_sweep(digits_dir
     assert all("training loss became NaN" in t.user_attrs["error"] for t in study.trials)
     rows = list(csv.DictReader((tmp_path / "f" / "trials.csv").open()))
     assert [r["state"] for r in rows] == ["failed"] * 3
+
+
+def test_sigterm_to_the_sweep_process_group_interrupts_the_trial(digits_dir: Path, tmp_path: Path) -> None:
+    args = [SWEEP_EXPERIMENT, f"--data_dir={digits_dir}", f"--output_dir={tmp_path}", "--name=t", "--epochs=2"]
+    args += ["--wandb_mode=disabled", "--count=2", "--num_workers=2"]
+    sweep_dir = tmp_path / "t"
+    worker = subprocess.Popen(
+        sweep_command(*args), env=ENV, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )
+    history = sweep_dir / "trial-000" / "history.json"
+    deadline = time.monotonic() + 240
+    while not history.exists() and worker.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(worker.pid, signal.SIGTERM)  # as `timeout` and Slurm do: the workers get it too
+    stdout, stderr = worker.communicate(timeout=120)
+    assert worker.returncode == 143, stderr
+    assert "Traceback" not in stderr, stderr
+    study = load_study(sweep_dir)
+    assert len(study.trials) == 1  # no new trial started
+    assert study.trials[0].state == TrialState.FAIL and "error" not in study.trials[0].user_attrs  # interrupted
+    assert (sweep_dir / "trial-000" / "checkpoints" / "last.pt").is_file()
+
+    result = run_cli("sweep", *args, "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resumed trial-000" in result.stdout
+    assert len(load_study(sweep_dir).get_trials(states=(TrialState.COMPLETE,))) == 2
