@@ -84,7 +84,7 @@ def test_export_mistakes_are_one_line_errors(tiny_run: Path, digits_dir: Path, t
     with pytest.raises(UserError, match="--format='tflite' is not allowed: choose onnx or torchscript"):
         export(str(tiny_run), format="tflite")
     checkpoint, output = str(find_checkpoint(tiny_run)), str(tmp_path / "submission.txt")
-    with pytest.raises(UserError, match=r"--backend=onnxruntime predicts from an \.onnx export, not best_"):
+    with pytest.raises(UserError, match=r"--backend=onnxruntime predicts from an \.onnx export, not best"):
         predict(checkpoint, input=str(digits_dir / "val"), output=output, backend="onnxruntime")
     with pytest.raises(UserError, match="--backend='tf' is not allowed"):
         predict(checkpoint, input=str(digits_dir / "val"), output=output, backend="tf")
