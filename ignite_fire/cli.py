@@ -102,7 +102,7 @@ def experiment_help(experiment: str, command: str = "train") -> str:
     shown = "[train]" if command == "train" else command
     return (
         f"usage: python -m {PROGRAM} {shown} {experiment} [--key=value ...]\n\n"
-        f"config keys of {loaded.name} (override any with --key=value):\n{describe_keys(loaded.config)}"
+        + describe_keys(loaded.config, title=f"config keys of {loaded.name}")
     )
 
 
