@@ -21,7 +21,7 @@ def sweep(
 
     --key=value fixes a config key for every trial and takes it out of the search space.
     --name=NAME names the sweep; its directory is {output_dir}/{name} (study.db, trials.csv, trials.png, trial-NNN/).
-    --storage=URL shares the study between workers: sqlite:///PATH, postgresql://..., mysql+pymysql://...
+    --storage=URL shares the study between workers: sqlite:///PATH, postgresql+psycopg://..., mysql+pymysql://...
       or a journal file path; start the same command (same --name) on every worker, their counts add up.
     --resume re-runs interrupted trials from their last checkpoints and runs until the sweep holds COUNT
       finished trials.

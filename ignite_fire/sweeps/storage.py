@@ -2,7 +2,7 @@
 
 * default: ``sqlite:///{sweep_dir}/study.db``, an embedded SQLite file next to the trials;
 * ``--storage=URL``: any SQLAlchemy URL Optuna accepts (``sqlite:///...``,
-  ``postgresql://user:password@host/db``, ``mysql+pymysql://...``); workers on several machines
+  ``postgresql+psycopg://user:password@host/db``, ``mysql+pymysql://...``); workers on several machines
   share one study through a database server;
 * ``--storage=PATH`` (no ``://``): an Optuna journal file, e.g. on a shared NFS disk.
 
