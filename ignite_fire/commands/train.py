@@ -37,4 +37,5 @@ def train(experiment: str, print_config: bool = False, **overrides: Any) -> None
     if results.get("best_checkpoint"):
         logger.info(f"best checkpoint: {results['best_checkpoint']}")
     if results.get("wandb_dir"):
-        logger.info(f"W&B run: {results['wandb_dir']} (upload later with: wandb sync {results['wandb_dir']})")
+        upload = f"python -m ignite_fire sync {results['run_dir']}"
+        logger.info(f"W&B run: {results['wandb_dir']} (upload later with: {upload})")
