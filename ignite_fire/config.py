@@ -88,7 +88,7 @@ TRAINING: dict[str, Key] = {
     ),
     "cosine_t_max": Key(None, (NONE, *NUMBER), "epochs of one cosine half-period (None = epochs)", gt=0),
     "step_size": Key(3, (int,), "StepLR: epochs between decays", ge=1),
-    "step_gamma": Key(0.1, NUMBER, "StepLR: decay factor", gt=0, le=1),
+    "step_gamma": Key(0.1, NUMBER, "StepLR: factor of the learning rate every step_size epochs", gt=0),
     "warmup_epochs": Key(0.0, NUMBER, "linear warm-up before the schedule, in epochs (may be fractional)", ge=0),
 }
 

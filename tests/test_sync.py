@@ -8,6 +8,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ def resumed(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     overrides = {"data_dir": str(digits_dir), "output_dir": str(out), "name": "r", "epochs": 2}
     overrides |= {"wandb_mode": "offline", "loggers": ["wandb"]}
     assert train(load_experiment(TINY_EXPERIMENT, {**overrides, "stop_after_epoch": 1}))["status"] == "stopped"
+    time.sleep(1.1)  # W&B names offline folders by the second: a resume in the same second shares the folder
     assert train(load_experiment(TINY_EXPERIMENT, {**overrides, "resume": "auto"}))["status"] == "finished"
     return out / "r"
 
