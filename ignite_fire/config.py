@@ -82,6 +82,18 @@ DEFAULTS: dict[str, Any] = {
     "gallery_size": 16,  # images per gallery: class examples and the most confident mistakes
     "watch": "gradients",  # wandb.watch: "gradients", "parameters", "all" or None
     "watch_every": 100,  # iterations between wandb.watch histograms
+    # --- models keys ---
+    "drop_rate": None,  # timm models: dropout before the classifier (None = the model's default)
+    "drop_path_rate": None,  # timm models: stochastic depth rate (None = the model's default)
+    "layer_decay": None,  # e.g. 0.75: layer-wise LR decay (timm models, torchvision ResNets/EfficientNets)
+    "head_lr_scale": 1.0,  # the classifier head's LR = learning_rate * head_lr_scale
+    "weight_decay_norm_bias": False,  # False: no weight decay on norm weights and biases (as in timm)
+    "freeze_epochs": 0,  # train only the head for this many epochs, then everything
+    "augment": "none",  # none, randaugment, trivialaugment, autoaugment or augmix (torchvision v2)
+    "augment_magnitude": None,  # randaugment: magnitude 0-30 (default 9); augmix: severity 1-10 (default 3)
+    "random_erasing": 0.0,  # probability of RandomErasing per training image (0 = off)
+    "tta": None,  # validation TTA: None or modes "hflip,scales,five_crop" (any combination)
+    "tta_scales": [0.875, 1.0, 1.125],  # image scales of the "scales" TTA mode
 }
 
 # Accepted types for keys whose default does not say it (None defaults, numbers that may be either).
@@ -122,6 +134,16 @@ TYPES: dict[str, tuple[type, ...]] = {
     "watch": (type(None), str),
     "data_dir": (str,),
     "output_dir": (str,),
+    # --- models keys ---
+    "pretrained": (bool, str),
+    "drop_rate": (type(None), float, int),
+    "drop_path_rate": (type(None), float, int),
+    "layer_decay": (type(None), float, int),
+    "head_lr_scale": (float, int),
+    "freeze_epochs": (int,),
+    "augment_magnitude": (type(None), int),
+    "random_erasing": (float, int),
+    "tta": (type(None), str, list, tuple),
 }
 
 CHOICES: dict[str, tuple[Any, ...]] = {
@@ -135,6 +157,8 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "on_bad_image": ("error", "skip"),
     "wandb_mode": (None, "offline", "online", "disabled"),
     "watch": (None, "gradients", "parameters", "all"),
+    # --- models keys ---
+    "augment": ("none", "randaugment", "trivialaugment", "autoaugment", "augmix"),
 }
 
 
