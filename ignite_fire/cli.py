@@ -6,6 +6,7 @@
     python -m ignite_fire sweep-status runs/SWEEP_NAME                        table of a sweep's trials
     python -m ignite_fire predict CHECKPOINT [CHECKPOINT ...] --input=DIR [--list=A.txt] [--output=submission.txt]
     python -m ignite_fire graph EXPERIMENT.py [--output=STEM] [--key=value ...]   model graph (.dot/.png/.svg)
+    python -m ignite_fire lr-find EXPERIMENT.py [--num_iter=100] [--key=value ...]   LR finder (lr_find.png)
 
 Errors a user can fix are one line on stderr and a non-zero exit; ``--debug`` shows the traceback.
 """
@@ -56,12 +57,20 @@ def graph(experiment: str, output: str | None = None, num_classes: int | None = 
     graph_command(experiment, output, num_classes, **overrides)
 
 
+def lr_find(experiment: str, **options: Any) -> None:
+    """LR range test on EXPERIMENT: lr_find.png and --learning_rate=... to paste (--num_iter, --start_lr, --end_lr)."""
+    from ignite_fire.lr_find import lr_find_command
+
+    lr_find_command(experiment, **options)
+
+
 COMMANDS: dict[str, Callable[..., Any]] = {
     "train": train,
     "sweep": sweep,
     "sweep-status": sweep_status,
     "predict": predict_command,
     "graph": graph,
+    "lr-find": lr_find,
 }
 
 

@@ -47,10 +47,10 @@ from ignite_fire.experiment import load_experiment
 from ignite_fire.files import write_text_atomic
 from ignite_fire.handlers.checkpoints import load_checkpoint, load_model_state
 from ignite_fire.models import build_model
+from ignite_fire.tta import DEFAULT_SCALES, check_scales, parse_modes, tta_probabilities
 
 logger = logging.getLogger("ignite_fire")
 
-TTA_CHOICES = (None, "hflip")
 SHOW = 5
 
 
@@ -186,16 +186,12 @@ def collate_predictions(items: list[tuple[int, torch.Tensor | None, str | None]]
 
 
 @torch.inference_mode()
-def probabilities_of(model: nn.Module, images: torch.Tensor, device: torch.device, tta: str | None) -> torch.Tensor:
-    """Softmax probabilities (float32, on the CPU), averaged over the TTA views."""
-    views = [images, torch.flip(images, dims=[3])] if tta == "hflip" else [images]
-    total = None
-    for view in views:
-        with autocast(device, resolve_amp("auto", device)):
-            logits = model(view)
-        probabilities = torch.softmax(logits.float(), dim=1)
-        total = probabilities if total is None else total + probabilities
-    return (total / len(views)).cpu()
+def probabilities_of(
+    model: nn.Module, images: torch.Tensor, device: torch.device, tta: Any, scales: Sequence[float] = DEFAULT_SCALES
+) -> torch.Tensor:
+    """Softmax probabilities (float32, on the CPU), averaged over the TTA views (:mod:`ignite_fire.tta`)."""
+    with autocast(device, resolve_amp("auto", device)):
+        return tta_probabilities(model, images, tta, scales).cpu()
 
 
 def predict_images(
@@ -203,10 +199,11 @@ def predict_images(
     root: Path,
     names: Sequence[str],
     device: torch.device,
-    tta: str | None = None,
+    tta: Any = None,
     batch_size: int = 64,
     num_workers: int = 0,
     skip_bad: bool = False,
+    tta_scales: Sequence[float] = DEFAULT_SCALES,
 ) -> tuple[torch.Tensor, dict[int, str]]:
     """Average probabilities (N, C) of ``predictors`` over the images, and ``{index: error}`` of skipped images.
 
@@ -233,7 +230,7 @@ def predict_images(
             images = images.to(device, non_blocking=True)
             for predictor in group:
                 batch = images.to(memory_format=torch.channels_last) if predictor.channels_last else images
-                totals[indices] += probabilities_of(predictor.model, batch, device, tta)
+                totals[indices] += probabilities_of(predictor.model, batch, device, tta, tta_scales)
     return totals / len(predictors), skipped
 
 
@@ -268,7 +265,8 @@ def predict(
     list: str | None = None,  # named for the command-line flag --list (shadows the builtin here)
     output: str = "submission.txt",
     probabilities: str | None = None,
-    tta: str | None = None,
+    tta: Any = None,
+    tta_scales: Sequence[float] = DEFAULT_SCALES,
     batch_size: int = 64,
     device: str = "auto",
     num_workers: int | None = None,
@@ -282,17 +280,16 @@ def predict(
         list: a file naming the images in submission order (``file_name[<TAB>anything]`` lines).
         output: the submission file (UTF-8, ``file_name<TAB>class`` lines).
         probabilities: the probabilities CSV (default: probabilities.csv beside the output).
-        tta: None or "hflip" (average with the horizontally flipped image).
+        tta: None, or TTA modes "hflip", "scales", "five_crop", comma-separated (e.g. hflip,scales).
+        tta_scales: the image scales of the "scales" mode (default 0.875, 1.0, 1.125).
         on_bad_image: "error" (stop, naming the file) or "skip" (leave it out of the submission).
     """
     from ignite_fire.training import resolve_device
 
     if not checkpoints:
         raise UserError("predict needs at least one checkpoint: predict CHECKPOINT.pt --input=DIR")
-    if tta in ("none", "None", ""):
-        tta = None
-    if tta not in TTA_CHOICES:
-        raise UserError(f"--tta={tta!r} is not allowed: choose hflip or leave it out")
+    tta = parse_modes(tta)  # hflip, scales, five_crop: ignite_fire/tta.py
+    tta_scales = check_scales(tta_scales if isinstance(tta_scales, (list, tuple)) else [tta_scales])
     if on_bad_image not in ("error", "skip"):
         raise UserError(f"--on_bad_image={on_bad_image!r} is not allowed: choose 'error' or 'skip'")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -328,11 +325,11 @@ def predict(
     order = f"in the order of {list_file}" if list_file else "sorted by name"
     logger.info(
         f"predict: {len(names)} images in {root} ({order}) with {len(predictors)} checkpoint"
-        f"{'s' if len(predictors) > 1 else ''} on {torch_device}" + (f", tta {tta}" if tta else "")
+        f"{'s' if len(predictors) > 1 else ''} on {torch_device}" + (f", tta {','.join(tta)}" if tta else "")
     )
     start = time.perf_counter()
     averaged, skipped = predict_images(
-        predictors, root, names, torch_device, tta, batch_size, workers, on_bad_image == "skip"
+        predictors, root, names, torch_device, tta, batch_size, workers, on_bad_image == "skip", tta_scales
     )
     seconds = time.perf_counter() - start
     kept = [i for i in range(len(names)) if i not in skipped]

@@ -43,6 +43,7 @@ from ignite_fire.engines import create_evaluator, create_trainer
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment
 from ignite_fire.files import write_json_atomic
+from ignite_fire.finetune import describe_groups, group_learning_rates
 from ignite_fire.handlers import wandb_logging
 from ignite_fire.handlers.checkpoints import (
     LAST_CHECKPOINT,
@@ -56,6 +57,7 @@ from ignite_fire.handlers.checkpoints import (
 )
 from ignite_fire.handlers.ema import attach_ema
 from ignite_fire.handlers.first_iteration_time import FirstIterationTime
+from ignite_fire.handlers.freeze_backbone import attach_freeze
 from ignite_fire.handlers.interrupt import Interrupt
 from ignite_fire.handlers.rng_state import RNGState
 from ignite_fire.handlers.scheduler_step import SchedulerStep
@@ -66,6 +68,8 @@ from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
 from ignite_fire.models import build_model
 from ignite_fire.optim import build_optimizer, build_scheduler
 from ignite_fire.performance import compile_model, configure_cuda
+from ignite_fire.train_batch import TrainBatchPicture, augment_title
+from ignite_fire.tta import TTAModel, parse_modes
 from ignite_fire.visuals import attach_visuals
 
 logger = logging.getLogger("ignite_fire")
@@ -198,6 +202,8 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
     loss_fn = experiment.factory("build_loss", build_loss)(config, class_counts).to(device)
     optimizer = experiment.factory("build_optimizer", build_optimizer)(config, model)
     scheduler = experiment.factory("build_scheduler", build_scheduler)(config, optimizer, len(train_loader))
+    if len(group_learning_rates(optimizer)) > 1:  # layer_decay / head_lr_scale / no decay on norms and biases
+        logger.info("parameter groups:\n" + describe_groups(optimizer.param_groups))
 
     trainer = create_trainer(
         compile_model(distributed.distributed_model(model, device), bool(config["compile"])),
@@ -211,10 +217,13 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
         batch_transform=build_batch_transform(config, len(classes)),  # MixUp/CutMix when configured
     )
     config["amp"] = trainer.state.amp  # what really runs on this device
+    freeze = attach_freeze(trainer, model, config)  # freeze_epochs: the head alone first
     ema = attach_ema(trainer, model, config)  # with ema_decay, validation and the best checkpoint use EMA weights
     eval_model = ema.ema_model if ema is not None else model
+    tta_modes = parse_modes(config.get("tta"))  # opt-in TTA at validation
+    validated = TTAModel(eval_model, tta_modes, config["tta_scales"]) if tta_modes else eval_model
     evaluator = create_evaluator(
-        compile_model(eval_model, bool(config["compile"])), device, amp=trainer.state.amp, channels_last=channels_last
+        compile_model(validated, bool(config["compile"])), device, amp=trainer.state.amp, channels_last=channels_last
     )
     distributed.attach_buffer_sync(trainer, [model, eval_model])  # before validation: rank 0's BatchNorm statistics
     if config["compile"]:
@@ -275,6 +284,8 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
         run.to_save["scaler"] = trainer.state.scaler
     if ema is not None:
         run.to_save["ema_model"] = ema
+    if freeze is not None:
+        run.to_save["freeze_backbone"] = freeze
     if config.get("patience"):
         run.early_stopping = EarlyStopping(
             patience=int(config["patience"]),
@@ -313,6 +324,7 @@ def _attach_handlers(run: Run) -> None:
         record.update(scalar_metrics(engine.state.metrics))
         record.update(scalar_metrics(evaluator.state.metrics))
         record["lr"] = current_lr(run.optimizer)
+        record.update(group_learning_rates(run.optimizer))  # lr/NAME of each parameter group, when several
         record["train_seconds"] = train_seconds
         record["train_samples"] = samples
         record["val_seconds"] = time.perf_counter() - start
@@ -324,6 +336,8 @@ def _attach_handlers(run: Run) -> None:
             + "  ".join(f"{k} {record[k]:.4g}" for k in EPOCH_LOG_NAMES if k in record)
             + f"  ({train_seconds:.1f} s train, {record['val_seconds']:.1f} s val)"
         )
+        if group_learning_rates(run.optimizer):
+            logger.info("  lr " + ", ".join(f"{k[3:]} {v:.3g}" for k, v in group_learning_rates(run.optimizer).items()))
 
     evaluator.add_event_handler(Events.COMPLETED, run.best_checkpointer)
     if run.early_stopping is not None:
@@ -357,6 +371,7 @@ def _attach_wandb(run: Run) -> None:
     def train_values(engine: Engine) -> dict[str, float]:
         values = {k: float(v) for k, v in engine.state.metrics.items() if k in ("train_loss", "train_acc")}
         values["learning_rate"] = current_lr(run.optimizer)
+        values.update(group_learning_rates(run.optimizer))
         values["epoch"] = engine.state.epoch
         return values
 
@@ -455,6 +470,8 @@ def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -
         write_json_atomic(run.run_dir / "config.json", run.config)
         _attach_wandb(run)
     attach_visuals(run)  # pictures: graph, gallery, confusion matrix, curves, index.html; wandb.watch
+    if distributed.is_main_process() and run.config["plots"]:  # train_batch.png: the first augmented batch
+        TrainBatchPicture(run.run_dir / "train_batch.png", run.classes, augment_title(run.config)).attach(run.trainer)
     if attach is not None:
         attach(run)
 
