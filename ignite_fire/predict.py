@@ -289,7 +289,7 @@ def predict(
     if not checkpoints:
         raise UserError("predict needs at least one checkpoint: predict CHECKPOINT.pt --input=DIR")
     tta = parse_modes(tta)  # hflip, scales, five_crop: ignite_fire/tta.py
-    tta_scales = check_scales(tta_scales if isinstance(tta_scales, (list, tuple)) else [tta_scales])
+    tta_scales = check_scales([tta_scales] if isinstance(tta_scales, (int, float)) else tta_scales)
     if on_bad_image not in ("error", "skip"):
         raise UserError(f"--on_bad_image={on_bad_image!r} is not allowed: choose 'error' or 'skip'")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
