@@ -5,7 +5,7 @@ under Chinese names, the rare 高风险 from digits), trains each row from scrat
 weights offline here) for the same epochs, predicts the held-out A/ images with the best checkpoint
 and scores them (the Tianchi weighted F1 and macro F1). TTA rows reuse a trained row's checkpoint.
 
-    PYTHONPATH=. python tools/models_ablation.py --out=/tmp/ablation --seeds=0 --epochs=6
+    OMP_NUM_THREADS=1 PYTHONPATH=. python tools/models_ablation.py --out=/tmp/ablation --seeds=0,1 --epochs=10
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="/tmp/models-ablation")
     parser.add_argument("--seeds", default="0")
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=10)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     out = Path(args.out)
