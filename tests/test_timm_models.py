@@ -69,7 +69,7 @@ def test_a_timm_model_trains_with_layer_decay_and_ema(timm_run: dict[str, Any]) 
     layers = sorted(k for k in rates if k.startswith("lr/layer_"))
     assert len(layers) >= 4 and "lr/head" in rates
     # Each layer 0.75 x the next; the head at learning_rate x head_lr_scale.
-    assert all(rates[a] == pytest.approx(0.75 * rates[b]) for a, b in zip(layers, layers[1:]))
+    assert all(rates[a] == pytest.approx(0.75 * rates[b]) for a, b in zip(layers, layers[1:], strict=False))
     assert rates["lr/head"] == pytest.approx(2.0 * 0.002) and rates[layers[-1]] <= 0.002
     assert (run_dir / "model_graph.dot").stat().st_size > 1000  # torchviz drew the timm model
     assert (run_dir / "train_batch.png").is_file()
