@@ -72,10 +72,14 @@ def find_lr(
         ) as trainer:
             trainer.run(run.train_loader, max_epochs=epochs)
         history = finder.get_results()
-    suggestion = finder.lr_suggestion()
+    try:
+        suggestion = finder.lr_suggestion()
+    except RuntimeError:  # Ignite's "unexpected curve shape": the loss never turned up
+        suggestion = None
     if isinstance(suggestion, list):
         suggestion = suggestion[0]
-    lrs = [float(lr) / scales[0] for lr in history["lr"]]  # in units of learning_rate (group 0's scale undone)
+    first = [lr[0] if isinstance(lr, (list, tuple)) else lr for lr in history["lr"]]  # group 0 (one per group)
+    lrs = [float(lr) / scales[0] for lr in first]  # in units of learning_rate (group 0's scale undone)
     value = float(suggestion) / scales[0] if suggestion is not None else None
     return value, {"lr": lrs, "loss": [float(x) for x in history["loss"]]}
 
@@ -98,6 +102,6 @@ def lr_find_command(
     path = plot_lr_find(history["lr"], history["loss"], suggestion, output / "lr_find.png")
     logger.info(f"lr-find: {len(history['lr'])} iterations, loss against learning rate in {path}")
     if suggestion is None:
-        logger.info("no suggestion (the loss never fell); look at the picture")
+        logger.info("no suggestion (the loss curve has no clear dip): look at the picture, or raise --end_lr")
         return
     print(f"--learning_rate={suggestion:.3g}")
