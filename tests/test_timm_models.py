@@ -142,3 +142,14 @@ def test_unknown_timm_names_suggest_close_ones() -> None:
         build_model({"model": "timm/convnext_tinyy", "pretrained": False}, 5)
     with pytest.raises(UserError, match="apply to timm models"):
         build_model({"model": "resnet18", "pretrained": False, "drop_rate": 0.2}, 5)
+
+
+def test_the_recipe_without_cached_weights_is_one_line_on_the_command_line(digits_dir: Path, tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    empty = tmp_path / "hub"
+    options = (f"--data_dir={digits_dir}", "--classes=None", f"--output_dir={tmp_path}", "--image_size=16")
+    result = run_cli("experiments/convnext_finetune.py", *options, env={"HF_HUB_CACHE": str(empty)})
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "timm/convnext_tiny.fb_in22k" in lines[0] and str(empty) in lines[0]
