@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from ignite_fire.data.transforms import IMAGENET_MEAN
 from ignite_fire.errors import UserError
+
+logger = logging.getLogger("ignite_fire")
 
 TIMM_PREFIX = "timm/"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -96,8 +100,15 @@ def build_timm_model(
     if pretrained and os.environ.get("IGNITE_FIRE_DOWNLOAD_WEIGHTS") != "1":
         options["pretrained_cfg_overlay"] = {"file": str(cached_weights_file(architecture))}
     try:
-        return timm.create_model(architecture, pretrained=bool(pretrained), **options)
+        model = timm.create_model(architecture, pretrained=bool(pretrained), **options)
     except TypeError as error:
         raise UserError(
             f"timm model {architecture} does not take these options ({error}): leave --drop_rate/--drop_path_rate unset"
         ) from error
+    mean = tuple(round(float(m), 3) for m in model.pretrained_cfg.get("mean", IMAGENET_MEAN))
+    if pretrained and mean != tuple(round(m, 3) for m in IMAGENET_MEAN):
+        logger.warning(
+            f"timm/{architecture} was pretrained with mean {mean}, but the data are normalised with the ImageNet "
+            "mean and std: fine-tuning adapts, or define build_transforms in the experiment"
+        )
+    return model
