@@ -57,7 +57,7 @@ from ignite_fire.handlers.checkpoints import (
 )
 from ignite_fire.handlers.ema import attach_ema
 from ignite_fire.handlers.first_iteration_time import FirstIterationTime
-from ignite_fire.handlers.freeze_backbone import attach_freeze
+from ignite_fire.handlers.freeze_backbone import attach_freeze, freeze_needs_unused
 from ignite_fire.handlers.interrupt import Interrupt
 from ignite_fire.handlers.rng_state import RNGState
 from ignite_fire.handlers.scheduler_step import SchedulerStep
@@ -205,8 +205,9 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
     if len(group_learning_rates(optimizer)) > 1:  # layer_decay / head_lr_scale / no decay on norms and biases
         logger.info("parameter groups:\n" + describe_groups(optimizer.param_groups))
 
+    wrapped = distributed.distributed_model(model, device, freeze_needs_unused(config))  # DDP when several processes
     trainer = create_trainer(
-        compile_model(distributed.distributed_model(model, device), bool(config["compile"])),
+        compile_model(wrapped, bool(config["compile"])),
         optimizer,
         loss_fn,
         device,

@@ -74,3 +74,8 @@ def attach_freeze(trainer: Engine, model: nn.Module, config: dict[str, Any]) -> 
     freeze = FreezeBackbone(model, epochs)
     freeze.attach(trainer)
     return freeze
+
+
+def freeze_needs_unused(config: dict[str, Any]) -> bool:
+    """With ``freeze_epochs``, DDP must expect parameters without gradients (``find_unused_parameters``)."""
+    return int(config.get("freeze_epochs") or 0) > 0
