@@ -72,7 +72,7 @@ def test_build_optimizer_uses_the_groups() -> None:
 
 
 def test_layer_decay_on_an_unsupported_torchvision_model_is_a_one_line_error() -> None:
-    with pytest.raises(UserError, match="supports timm models and torchvision ResNets and EfficientNets, not VGG"):
-        parameter_groups(torchvision.models.vgg11(num_classes=3), 0.01, layer_decay=0.75)
+    with pytest.raises(UserError, match="torchvision ResNets and EfficientNets, not MobileNetV3"):
+        parameter_groups(torchvision.models.mobilenet_v3_small(num_classes=3), 0.01, layer_decay=0.75)
     with pytest.raises(UserError, match="--layer_decay must be in"):
         parameter_groups(torchvision.models.resnet18(num_classes=3), 0.01, layer_decay=1.5)
