@@ -147,9 +147,11 @@ def describe_groups(groups: list[dict[str, Any]]) -> str:
 
 
 def group_learning_rates(optimizer: torch.optim.Optimizer) -> dict[str, float]:
-    """``{"lr/NAME": lr}`` of every named group (empty with one unnamed group): for the log and W&B."""
+    """``{"lr/NAME": lr}`` of every named group, for the log and W&B; empty when all groups share one LR scale."""
     rates: dict[str, float] = {}
+    scales = set()
     for group in optimizer.param_groups:
         if "name" in group:
             rates[f"lr/{group['name']}"] = float(group["lr"])
-    return rates if len(rates) > 1 else {}
+            scales.add(round(float(group.get("lr_scale", 1.0)), 12))
+    return rates if len(scales) > 1 else {}

@@ -61,7 +61,6 @@ def find_lr(
         scales = [float(g["lr"]) / base_lr for g in run.optimizer.param_groups]
         finder = FastaiLRFinder()
         to_save = {"model": run.model, "optimizer": run.optimizer}
-        epochs = -(-num_iter // len(run.train_loader))
         with finder.attach(
             run.trainer,
             to_save=to_save,
@@ -70,7 +69,8 @@ def find_lr(
             start_lr=[start_lr * s for s in scales],
             end_lr=[end_lr * s for s in scales],
         ) as trainer:
-            trainer.run(run.train_loader, max_epochs=epochs)
+            # One long epoch (the loader restarts as needed): validation and checkpoints never fire.
+            trainer.run(run.train_loader, max_epochs=1, epoch_length=num_iter + 1)
         history = finder.get_results()
     try:
         suggestion = finder.lr_suggestion()
