@@ -23,7 +23,7 @@ from ignite.engine import Engine, Events
 from matplotlib.figure import Figure
 
 from ignite_fire.data.transforms import denormalize
-from ignite_fire.handlers.wandb_logging import warn_once
+from ignite_fire.handlers.wandb_logging import safe_log, warn_once
 from ignite_fire.plots import display_label, fit_tile, label_fonts, save_figure, to_uint8_image
 
 AUGMENT_KEYS = ("augment", "augment_magnitude", "random_erasing", "color_jitter", "mixup_alpha", "cutmix_alpha")
@@ -75,15 +75,19 @@ class TrainBatchPicture:
         classes: class names, by index.
         title: the picture's title.
         size: at most this many images are drawn.
+        wandb_logger: when given, the picture is also logged to W&B as ``train_batch``.
     """
 
-    def __init__(self, path: str | Path, classes: Sequence[str], title: str = "", size: int = 16) -> None:
+    def __init__(
+        self, path: str | Path, classes: Sequence[str], title: str = "", size: int = 16, wandb_logger: Any = None
+    ) -> None:
         if size < 1:
             raise ValueError(f"size must be >= 1, got {size}")
         self.path = Path(path)
         self.classes = list(classes)
         self.title = title
         self.size = size
+        self.wandb_logger = wandb_logger
         self.done = False
 
     def __call__(self, engine: Engine) -> None:
@@ -97,6 +101,15 @@ class TrainBatchPicture:
             plot_batch(images[: self.size], [int(i) for i in labels[: self.size]], self.classes, self.path, self.title)
         except Exception as error:  # a picture never stops training
             warn_once(f"train_batch.png failed, training goes on: {type(error).__name__}: {error}")
+            return
+        if self.wandb_logger is not None:
+            import wandb
+
+            safe_log(
+                self.wandb_logger,
+                {"train_batch": wandb.Image(str(self.path), caption=self.title)},
+                engine.state.iteration,
+            )
 
     def attach(self, engine: Engine) -> None:
         engine.add_event_handler(Events.ITERATION_STARTED, self)

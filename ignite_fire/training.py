@@ -472,7 +472,10 @@ def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -
         _attach_wandb(run)
     attach_visuals(run)  # pictures: graph, gallery, confusion matrix, curves, index.html; wandb.watch
     if distributed.is_main_process() and run.config["plots"]:  # train_batch.png: the first augmented batch
-        TrainBatchPicture(run.run_dir / "train_batch.png", run.classes, augment_title(run.config)).attach(run.trainer)
+        title = augment_title(run.config)
+        TrainBatchPicture(run.run_dir / "train_batch.png", run.classes, title, wandb_logger=run.wandb_logger).attach(
+            run.trainer
+        )
     if attach is not None:
         attach(run)
 

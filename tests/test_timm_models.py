@@ -78,6 +78,7 @@ def test_a_timm_model_trains_with_layer_decay_and_ema(timm_run: dict[str, Any]) 
 def test_the_learning_rate_of_each_group_is_in_the_offline_wandb_run(timm_run: dict[str, Any]) -> None:
     values = wandb_summary(Path(timm_run["run_dir"]))["summary"]
     assert "lr/head" in values and "lr/layer_00" in values
+    assert values["train_batch"]["_type"] == "image-file"  # train_batch.png is in W&B too
     assert values["lr/head"] == pytest.approx(2 * 0.002) and 0 < values["lr/layer_00"] < 0.002 * 0.75**3
 
 
