@@ -9,6 +9,7 @@
     python -m ignite_fire pseudo-label CV_DIR --input=DIR [--list=A.txt] --threshold=0.9 --output=pseudo.txt
     python -m ignite_fire explain CHECKPOINT --input=DIR [--output=DIR]      Grad-CAM overlays of the predictions
     python -m ignite_fire export CHECKPOINT --format=onnx|torchscript [--output=FILE]
+    python -m ignite_fire lr-find EXPERIMENT.py [--num_iter=100] [--key=value ...]   LR finder (lr_find.png)
 
 Each command is a plain function in :mod:`ignite_fire.commands` (one module each); python-fire turns
 its signature into flags. Option names are checked against that signature first, so a mistyped
@@ -33,6 +34,7 @@ from ignite_fire.commands.cv import cv
 from ignite_fire.commands.explain import explain
 from ignite_fire.commands.export import export
 from ignite_fire.commands.graph import graph
+from ignite_fire.commands.lr_find import lr_find
 from ignite_fire.commands.options import check_options, flag_names, option_names
 from ignite_fire.commands.predict import predict
 from ignite_fire.commands.pseudo_label import pseudo_label
@@ -58,6 +60,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "pseudo-label": pseudo_label,
     "explain": explain,
     "export": export,
+    "lr-find": lr_find,
 }
 
 

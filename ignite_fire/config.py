@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ignite_fire.data.augment import POLICIES
 from ignite_fire.engines import AMP_MODES
 from ignite_fire.errors import UserError
 from ignite_fire.losses import LOSSES
@@ -66,7 +67,15 @@ class Key:
 
 TRAINING: dict[str, Key] = {
     "model": Key("resnet18", (str,), "torchvision model name (ignored by experiments with their own build_model)"),
-    "pretrained": Key(True, (bool,), "start from the ImageNet weights in the local torch hub cache"),
+    "pretrained": Key(
+        True, (bool, str), "ImageNet weights from the local cache (True), none (False), or a .pth/.pt/.safetensors path"
+    ),
+    "drop_rate": Key(None, (NONE, *NUMBER), "timm models: dropout before the head (None = the model's)", ge=0, lt=1),
+    "drop_path_rate": Key(None, (NONE, *NUMBER), "timm models: stochastic depth (None = the model's)", ge=0, lt=1),
+    "layer_decay": Key(None, (NONE, *NUMBER), "layer-wise LR decay, e.g. 0.75 (timm, ResNet, EffNet)", gt=0, le=1),
+    "head_lr_scale": Key(1.0, NUMBER, "the classifier head's LR = learning_rate x head_lr_scale", gt=0),
+    "weight_decay_norm_bias": Key(False, (bool,), "weight decay on norm weights and biases too (off, as in timm)"),
+    "freeze_epochs": Key(0, (int,), "train only the classifier head for this many epochs, then everything", ge=0),
     "epochs": Key(5, (int,), "training epochs", ge=1),
     "batch_size": Key(32, (int,), "images per batch (the global batch over all processes)", ge=1),
     "learning_rate": Key(0.005, NUMBER, "peak learning rate", gt=0),
@@ -114,6 +123,11 @@ DATA: dict[str, Key] = {
     "mixup_alpha": Key(0.0, NUMBER, "MixUp of training batches, Beta(alpha, alpha) (0 = off)", ge=0),
     "cutmix_alpha": Key(0.0, NUMBER, "CutMix of training batches (0 = off; with MixUp each batch gets one)", ge=0),
     "ema_decay": Key(None, (NONE, float), "validate and checkpoint an EMA of the weights, e.g. 0.999", gt=0, lt=1),
+    "augment": Key("none", (str,), "augmentation policy of training images (torchvision v2)", choices=POLICIES),
+    "augment_magnitude": Key(None, (NONE, int), "randaugment 0-30 (default 9); augmix 1-10 (default 3)", ge=0),
+    "random_erasing": Key(0.0, NUMBER, "probability of RandomErasing per training image (0 = off)", ge=0, le=1),
+    "tta": Key(None, (NONE, str, list), "test-time augmentation at validation: hflip, scales, five_crop (a,b: both)"),
+    "tta_scales": Key([0.875, 1.0, 1.125], (list,), "image scales of the 'scales' TTA mode", gt=0),
     "init_from": Key(None, (NONE, str), "start from this checkpoint's (or run/cv dir's) weights; fresh optimizer"),
     "extra_train": Key(None, (NONE, str), "label file of images only ever added to training (pseudo-labels)"),
     "groups": Key(None, (NONE, str), "'file<TAB>group' file: folds keep a group on one side (StratifiedGroupKFold)"),

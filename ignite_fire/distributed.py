@@ -98,13 +98,16 @@ def process_batch_size(batch_size: int) -> int:
     return batch_size // world_size
 
 
-def distributed_model(model: nn.Module, device: torch.device) -> nn.Module:
-    """``model`` wrapped in DistributedDataParallel (``idist.auto_model``) when there are several processes."""
+def distributed_model(model: nn.Module, device: torch.device, find_unused_parameters: bool = False) -> nn.Module:
+    """``model`` wrapped in DistributedDataParallel (``idist.auto_model``) when there are several processes.
+
+    ``find_unused_parameters``: parameters may get no gradient in some iterations (a frozen backbone).
+    """
     if idist.get_world_size() == 1:
         return model
     if device.type == idist.device().type:
-        return idist.auto_model(model)
-    return torch.nn.parallel.DistributedDataParallel(model)  # gloo on the CPU of a machine with GPUs
+        return idist.auto_model(model, find_unused_parameters=find_unused_parameters)
+    return torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=find_unused_parameters)
 
 
 def sync_buffers(models: Iterable[nn.Module]) -> None:

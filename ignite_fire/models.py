@@ -1,4 +1,5 @@
-"""Model construction: any torchvision classification model, with a new head for ``num_classes``.
+"""Model construction: any torchvision classification model, or a timm one as ``timm/NAME`` (see
+:mod:`ignite_fire.timm_models`), with a new head for ``num_classes``.
 
 Pretrained ImageNet weights are read from the local torch hub cache
 (``$TORCH_HOME/hub/checkpoints``, by default ``~/.cache/torch/hub/checkpoints``). Nothing is
@@ -17,6 +18,8 @@ import torchvision
 from torch import nn
 
 from ignite_fire.errors import UserError
+from ignite_fire.timm_models import build_timm_model, is_timm_name
+from ignite_fire.weights import load_weights_file
 
 # The smallest image_size of torchvision model families that need more than the schema's 16 px
 # (measured: an eval-mode forward pass of 2 images; the other families run at any size >= 1 px).
@@ -39,7 +42,10 @@ def _unknown_model_error(name: str) -> UserError:
     names = available_models()
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.4)
     examples = close or ["resnet18", "resnet50", "efficientnet_b0", "convnext_tiny", "mobilenet_v3_large"]
-    return UserError(f"unknown model {name!r}: try one of {', '.join(examples)} (any torchvision classification model)")
+    return UserError(
+        f"unknown model {name!r}: try one of {', '.join(examples)} (any torchvision classification model, "
+        "or timm/NAME for a timm one)"
+    )
 
 
 def check_model_name(name: str, image_size: int) -> None:
@@ -88,15 +94,32 @@ def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
 
 
 def build_model(config: dict[str, Any], num_classes: int) -> nn.Module:
-    """torchvision model ``config["model"]`` with ``num_classes`` outputs.
+    """Model ``config["model"]`` (torchvision, or timm as ``timm/NAME``) with ``num_classes`` outputs.
 
-    With ``config["pretrained"]`` the ImageNet weights are loaded (from the cache) and the head
-    replaced; otherwise the model is built from scratch with ``num_classes`` outputs.
+    ``pretrained``: True loads the ImageNet weights (from the cache) and replaces the head; a path
+    loads a local .pth/.pt/.safetensors file (:mod:`ignite_fire.weights`); False builds from scratch.
     """
+    name = config["model"]
+    pretrained = config.get("pretrained", False)
+    if is_timm_name(name):
+        model = build_timm_model(
+            name, num_classes, pretrained is True, config.get("drop_rate"), config.get("drop_path_rate")
+        )
+    else:
+        model = build_torchvision_model(config, num_classes)
+    if isinstance(pretrained, str) and pretrained not in ("", "False", "None"):
+        load_weights_file(model, pretrained)
+    return model
+
+
+def build_torchvision_model(config: dict[str, Any], num_classes: int) -> nn.Module:
+    """torchvision model ``config["model"]``; with ``pretrained=True`` its ImageNet weights and a new head."""
     name = config["model"]
     if name not in available_models():
         raise _unknown_model_error(name)
-    if not config["pretrained"]:
+    if config["drop_rate"] is not None or config["drop_path_rate"] is not None:
+        raise UserError(f"--drop_rate/--drop_path_rate apply to timm models (timm/NAME), not to {name}: unset them")
+    if config["pretrained"] is not True:
         return torchvision.models.get_model(name, weights=None, num_classes=num_classes)
     model = torchvision.models.get_model(name, weights=None)
     model.load_state_dict(load_pretrained_state(name))

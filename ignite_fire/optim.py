@@ -9,6 +9,7 @@ from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, LRScheduler, SequentialLR, StepLR
 
 from ignite_fire.errors import UserError
+from ignite_fire.finetune import parameter_groups
 
 # The values of config keys optimizer and scheduler (see build_optimizer and build_scheduler).
 OPTIMIZERS = ("Adam", "AdamW", "SGD")
@@ -20,7 +21,14 @@ def build_optimizer(config: dict[str, Any], model: nn.Module) -> torch.optim.Opt
     name = config["optimizer"]
     lr = float(config["learning_rate"])
     weight_decay = float(config["weight_decay"])
-    params = [p for p in model.parameters() if p.requires_grad]
+    params = parameter_groups(  # layer_decay, head_lr_scale, no decay on norms/biases: ignite_fire/finetune.py
+        model,
+        lr,
+        weight_decay,
+        config["layer_decay"],
+        float(config["head_lr_scale"]),
+        bool(config["weight_decay_norm_bias"]),
+    )
     if name == "Adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if name == "AdamW":

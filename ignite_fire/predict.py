@@ -54,10 +54,10 @@ from ignite_fire.handlers.checkpoints import load_checkpoint, load_model_state
 from ignite_fire.handlers.stable_best import BEST_CHECKPOINT
 from ignite_fire.models import build_model
 from ignite_fire.onnx_model import read_export
+from ignite_fire.tta import DEFAULT_SCALES, check_scales, parse_modes, tta_probabilities
 
 logger = logging.getLogger("ignite_fire")
 
-TTA_CHOICES = (None, "hflip")
 SHOW = 5
 
 
@@ -201,16 +201,12 @@ def collate_predictions(items: list[tuple[int, torch.Tensor | None, str | None]]
 
 
 @torch.inference_mode()
-def probabilities_of(model: nn.Module, images: torch.Tensor, device: torch.device, tta: str | None) -> torch.Tensor:
-    """Softmax probabilities (float32, on the CPU), averaged over the TTA views."""
-    views = [images, torch.flip(images, dims=[3])] if tta == "hflip" else [images]
-    total = None
-    for view in views:
-        with autocast(device, resolve_amp("auto", device)):
-            logits = model(view)
-        probabilities = torch.softmax(logits.float(), dim=1)
-        total = probabilities if total is None else total + probabilities
-    return (total / len(views)).cpu()
+def probabilities_of(
+    model: nn.Module, images: torch.Tensor, device: torch.device, tta: Any, scales: Sequence[float] = DEFAULT_SCALES
+) -> torch.Tensor:
+    """Softmax probabilities (float32, on the CPU), averaged over the TTA views (:mod:`ignite_fire.tta`)."""
+    with autocast(device, resolve_amp("auto", device)):
+        return tta_probabilities(model, images, tta, scales).cpu()
 
 
 def predict_images(
@@ -218,10 +214,11 @@ def predict_images(
     root: Path,
     names: Sequence[str],
     device: torch.device,
-    tta: str | None = None,
+    tta: Any = None,
     batch_size: int = 64,
     num_workers: int = 0,
     skip_bad: bool = False,
+    tta_scales: Sequence[float] = DEFAULT_SCALES,
 ) -> tuple[torch.Tensor, dict[int, str]]:
     """Average probabilities (N, C) of ``predictors`` over the images, and ``{index: error}`` of skipped images.
 
@@ -249,7 +246,7 @@ def predict_images(
             images = images.to(device, non_blocking=True)
             for predictor in group:
                 batch = images.to(memory_format=torch.channels_last) if predictor.channels_last else images
-                totals[indices] += probabilities_of(predictor.model, batch, device, tta)
+                totals[indices] += probabilities_of(predictor.model, batch, device, tta, tta_scales)
     return totals / len(predictors), skipped
 
 
@@ -294,12 +291,12 @@ def write_outputs(files: dict[Path, str]) -> None:
         raise
 
 
-def check_options(tta: str | None, on_bad_image: str, batch_size: Any, num_workers: Any) -> str | None:
-    """The ``tta`` to use; a one-line UserError for a bad option."""
-    if tta in ("none", "None", ""):
-        tta = None
-    if tta not in TTA_CHOICES:
-        raise UserError(f"--tta={tta!r} is not allowed: choose hflip or leave it out")
+def check_options(
+    tta: Any, tta_scales: Any, on_bad_image: str, batch_size: Any, num_workers: Any, backend: str
+) -> tuple[tuple[str, ...], list[float]]:
+    """The TTA modes and scales to use; a one-line UserError for a bad option."""
+    modes = parse_modes(tta)  # hflip, scales, five_crop: ignite_fire/tta.py
+    scales = check_scales([tta_scales] if isinstance(tta_scales, (int, float)) else tta_scales)
     if on_bad_image not in ("error", "skip"):
         raise UserError(f"--on_bad_image={on_bad_image!r} is not allowed: choose 'error' or 'skip'")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -307,7 +304,9 @@ def check_options(tta: str | None, on_bad_image: str, batch_size: Any, num_worke
     bad_workers = isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0
     if num_workers is not None and bad_workers:
         raise UserError(f"--num_workers must be an integer >= 0 (0: load in the main process), got {num_workers!r}")
-    return tta
+    if backend not in ("torch", "onnxruntime"):
+        raise UserError(f"--backend={backend!r} is not allowed: choose torch or onnxruntime")
+    return modes, scales
 
 
 def predict(
@@ -316,7 +315,8 @@ def predict(
     list: str | None = None,  # named for the command-line flag --list (shadows the builtin here)
     output: str = "submission.txt",
     probabilities: str | None = None,
-    tta: str | None = None,
+    tta: Any = None,
+    tta_scales: Sequence[float] = DEFAULT_SCALES,
     batch_size: int = 64,
     device: str = "auto",
     num_workers: int | None = None,
@@ -332,7 +332,8 @@ def predict(
         list: a file naming the images in submission order (``file_name[<TAB>anything]`` lines).
         output: the submission file (UTF-8, ``file_name<TAB>class`` lines).
         probabilities: the probabilities CSV (default: probabilities.csv beside the output).
-        tta: None or "hflip" (average with the horizontally flipped image).
+        tta: None, or TTA modes "hflip", "scales", "five_crop", comma-separated (e.g. hflip,scales).
+        tta_scales: the image scales of the "scales" mode (default 0.875, 1.0, 1.125).
         on_bad_image: "error" (stop, naming the file) or "skip" (leave it out of the submission).
         decision: "auto" (a cv directory's decision.json), "none" (plain argmax) or a decision.json file.
         backend: "torch" (checkpoints) or "onnxruntime" (.onnx files written by ``export``).
@@ -341,9 +342,7 @@ def predict(
 
     if not checkpoints:
         raise UserError("predict needs at least one checkpoint: predict CHECKPOINT.pt --input=DIR")
-    tta = check_options(tta, on_bad_image, batch_size, num_workers)
-    if backend not in ("torch", "onnxruntime"):
-        raise UserError(f"--backend={backend!r} is not allowed: choose torch or onnxruntime")
+    tta, tta_scales = check_options(tta, tta_scales, on_bad_image, batch_size, num_workers, backend)
     list_file = Path(str(list)).expanduser() if list is not None else None
     checkpoints, cv_decision = expand_checkpoints(checkpoints)  # a cv directory: its folds' best checkpoints
     chosen, decision_path = choose_decision(decision, cv_decision)
@@ -380,12 +379,12 @@ def predict(
     order = f"in the order of {list_file}" if list_file else "sorted by name"
     logger.info(
         f"predict: {len(names)} images in {root} ({order}) with {len(predictors)} checkpoint"
-        f"{'s' if len(predictors) > 1 else ''} on {torch_device}" + (f", tta {tta}" if tta else "")
+        f"{'s' if len(predictors) > 1 else ''} on {torch_device}" + (f", tta {','.join(tta)}" if tta else "")
     )
     logger.info(f"predict: averaging {len(predictors)} checkpoints; " + decision_text(chosen, decision_path))
     start = time.perf_counter()
     averaged, skipped = predict_images(
-        predictors, root, names, torch_device, tta, batch_size, workers, on_bad_image == "skip"
+        predictors, root, names, torch_device, tta, batch_size, workers, on_bad_image == "skip", tta_scales
     )
     seconds = time.perf_counter() - start
     kept = [i for i in range(len(names)) if i not in skipped]

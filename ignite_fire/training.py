@@ -57,6 +57,7 @@ from ignite_fire.engines import create_evaluator, create_trainer
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment
 from ignite_fire.files import write_json_atomic
+from ignite_fire.finetune import describe_groups, group_learning_rates
 from ignite_fire.handlers import wandb_logging
 from ignite_fire.handlers.checkpoints import (
     LAST_CHECKPOINT,
@@ -70,6 +71,7 @@ from ignite_fire.handlers.checkpoints import (
 )
 from ignite_fire.handlers.ema import ModelEMA, attach_ema
 from ignite_fire.handlers.first_iteration_time import FirstIterationTime
+from ignite_fire.handlers.freeze_backbone import FreezeBackbone, attach_freeze
 from ignite_fire.handlers.interrupt import Interrupt
 from ignite_fire.handlers.rng_state import RNGState
 from ignite_fire.handlers.scheduler_step import SchedulerStep
@@ -85,7 +87,9 @@ from ignite_fire.performance import compile_model, configure_cuda
 from ignite_fire.pictures.attach import attach_pictures
 from ignite_fire.pictures.guard import guarded
 from ignite_fire.pictures.report import write_index
+from ignite_fire.pictures.train_batch import TrainBatchPicture, augment_title
 from ignite_fire.run_dir import RunDirClaim, find_resume_checkpoint, remove_partial_writes, run_name
+from ignite_fire.tta import TTAModel, parse_modes
 
 logger = logging.getLogger("ignite_fire")
 
@@ -117,6 +121,9 @@ class Settings:
     scheduler_interval: str
     stop_after_epoch: int | None
     stop_after_iteration: int | None
+    freeze_epochs: int
+    tta: tuple[str, ...]
+    tta_scales: list[float]
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Settings:
@@ -144,6 +151,9 @@ class Settings:
             scheduler_interval=str(config["scheduler_interval"]),
             stop_after_epoch=optional("stop_after_epoch", int),
             stop_after_iteration=optional("stop_after_iteration", int),
+            freeze_epochs=int(config["freeze_epochs"]),
+            tta=parse_modes(config["tta"]),
+            tta_scales=[float(s) for s in config["tta_scales"]],
         )
 
 
@@ -174,6 +184,7 @@ class Engines:
     evaluator: Engine
     eval_model: torch.nn.Module
     ema: ModelEMA | None
+    freeze: FreezeBackbone | None
 
 
 @dataclass
@@ -277,6 +288,8 @@ def initialize(
     loss_fn = experiment.factory("build_loss", build_loss)(config, class_counts).to(device)
     optimizer = experiment.factory("build_optimizer", build_optimizer)(config, model)
     scheduler = experiment.factory("build_scheduler", build_scheduler)(config, optimizer, steps_per_epoch)
+    if len(group_learning_rates(optimizer)) > 1:  # layer_decay / head_lr_scale / no decay on norms and biases
+        logger.info("parameter groups:\n" + describe_groups(optimizer.param_groups))
     return model, loss_fn, optimizer, scheduler
 
 
@@ -291,8 +304,9 @@ def create_engines(
     """The trainer (with MixUp/CutMix and EMA when set) and the evaluator with the validation metrics."""
     with config_errors("mixup_alpha", "cutmix_alpha"):
         mix = build_batch_transform(len(classes), settings.mixup_alpha, settings.cutmix_alpha)
+    freezing = settings.freeze_epochs > 0  # DDP must then expect parameters without gradients
     trainer = create_trainer(
-        compile_model(distributed.distributed_model(model, device), settings.compile),
+        compile_model(distributed.distributed_model(model, device, freezing), settings.compile),
         optimizer,
         loss_fn,
         device,
@@ -302,17 +316,19 @@ def create_engines(
         channels_last=settings.channels_last,
         batch_transform=mix,
     )
+    freeze = attach_freeze(trainer, model, settings.freeze_epochs)  # freeze_epochs: the head alone first
     with config_errors("ema_decay"):
         ema = attach_ema(trainer, model, settings.ema_decay)  # validation and the best checkpoint use EMA weights
     eval_model = ema.ema_model if ema is not None else model
+    validated = TTAModel(eval_model, settings.tta, settings.tta_scales) if settings.tta else eval_model  # opt-in
     evaluator = create_evaluator(
-        compile_model(eval_model, settings.compile), device, amp=trainer.state.amp, channels_last=settings.channels_last
+        compile_model(validated, settings.compile), device, amp=trainer.state.amp, channels_last=settings.channels_last
     )
     if settings.compile:
         FirstIterationTime("training").attach(trainer)
         FirstIterationTime("validation").attach(evaluator)
     attach_validation_metrics(evaluator, classes, loss_fn, settings.f1_weights, device)
-    return Engines(trainer, evaluator, eval_model, ema)
+    return Engines(trainer, evaluator, eval_model, ema, freeze)
 
 
 def create_checkpointers(
@@ -346,6 +362,8 @@ def create_checkpointers(
         to_save["scaler"] = trainer.state.scaler
     if engines.ema is not None:
         to_save["ema_model"] = engines.ema
+    if engines.freeze is not None:
+        to_save["freeze_backbone"] = engines.freeze
     early_stopping = None
     if settings.patience is not None:
         early_stopping = EarlyStopping(patience=settings.patience, score_function=metric_score(metric), trainer=trainer)
@@ -495,6 +513,7 @@ def validate_epoch(engine: Engine, run: Run, clock: dict[str, float]) -> None:
     record.update(scalar_metrics(engine.state.metrics))
     record.update(scalar_metrics(run.evaluator.state.metrics))
     record["lr"] = current_lr(run.optimizer)
+    record.update(group_learning_rates(run.optimizer))  # lr/NAME of each parameter group, when several
     record["train_seconds"] = train_seconds
     record["train_samples"] = iterations * run.settings.batch_size
     record["val_seconds"] = time.perf_counter() - start
@@ -506,6 +525,9 @@ def validate_epoch(engine: Engine, run: Run, clock: dict[str, float]) -> None:
         + "  ".join(f"{k} {record[k]:.4g}" for k in EPOCH_LOG_NAMES if k in record)
         + f"  ({train_seconds:.1f} s train, {record['val_seconds']:.1f} s val)"
     )
+    groups = group_learning_rates(run.optimizer)
+    if groups:
+        logger.info("  lr " + ", ".join(f"{name[3:]} {lr:.3g}" for name, lr in groups.items()))
 
 
 def _attach_wandb(run: Run) -> None:
@@ -522,6 +544,7 @@ def _attach_wandb(run: Run) -> None:
     def train_values(engine: Engine) -> dict[str, float]:
         values = {k: float(v) for k, v in engine.state.metrics.items() if k in ("train_loss", "train_acc")}
         values["learning_rate"] = current_lr(run.optimizer)
+        values.update(group_learning_rates(run.optimizer))
         values["epoch"] = engine.state.epoch
         return values
 
@@ -661,6 +684,10 @@ def _prepare(run: Run, resume_path: Path | None, attach: Callable[[Run], None] |
             if "wandb" in logger_names(run.config):
                 _attach_wandb(run)
             _attach_pictures(run)  # graph, gallery, confusion matrix, curves, index.html; wandb.watch
+            if run.config["plots"]:  # train_batch.png: the first augmented batch, as the model sees it
+                title = augment_title(run.config)
+                path = run.run_dir / "train_batch.png"
+                TrainBatchPicture(path, run.classes, title, wandb_logger=run.wandb_logger).attach(run.trainer)
             # metrics.csv and TensorBoard (after the pictures: TensorBoard reads them)
             attach_loggers(run.config, run.run_dir, run.trainer, run.evaluator, run.optimizer, lambda: run.history)
         if attach is not None:

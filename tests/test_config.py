@@ -37,7 +37,7 @@ def test_overrides_replace_values_and_keep_the_rest() -> None:
         ({"zzz": 1}, "unknown config key --zzz; see the experiment's config for valid keys"),
         ({"epochs": 2.5}, "--epochs=2.5 has the wrong type: expected int, got float"),
         ({"epochs": True}, "--epochs=True has the wrong type: expected int, got bool"),
-        ({"pretrained": "yes"}, "--pretrained='yes' has the wrong type: expected bool, got str"),
+        ({"pretrained": 1}, "--pretrained=1 has the wrong type: expected bool or str, got int"),  # str: a weights file
         ({"optimizer": "Adagrad"}, "--optimizer='Adagrad' is not allowed: choose one of 'Adam', 'AdamW', 'SGD'"),
         ({"epochs": 0}, "--epochs=0 is out of range: must be >= 1"),
         ({"epochs": -1}, "--epochs=-1 is out of range: must be >= 1"),

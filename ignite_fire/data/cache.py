@@ -14,8 +14,10 @@ decodes its share and the shares are gathered), and later epochs do no JPEG deco
 * training batches get a per-sample random resized crop (area 35-100% of the square, aspect
   3/4-4/3) with horizontal flip (on a GPU one ``grid_sample`` call per batch; on a CPU one
   vectorised uint8 resize per image, giving channels_last batches), then the colour jitter of
-  ``color_jitter`` and the ImageNet normalisation. The random numbers of a batch depend only on
-  ``seed`` and the batch's sample indices, so a resumed run sees the same augmentation;
+  ``color_jitter`` and the ImageNet normalisation; the ``augment`` policy (before the jitter) and
+  ``random_erasing`` (after the normalisation) run image by image (:mod:`ignite_fire.data.augment`).
+  The random numbers of a batch depend only on ``seed`` and the batch's sample indices, so a
+  resumed run sees the same augmentation;
 * validation batches are the centre ``image_size`` crop: pixel for pixel what the default
   evaluation transform gives.
 
@@ -35,7 +37,7 @@ import math
 import os
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -45,6 +47,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+from ignite_fire.data.augment import apply_per_image, policies_of
 from ignite_fire.data.datasets import DataSplits, LabelledSamples
 from ignite_fire.data.decode import centered_offset, decode_square, resize_size
 from ignite_fire.data.loaders import default_num_workers
@@ -226,6 +229,8 @@ class CachedImages(LabelledSamples, Dataset):
         train: bool,
         jitter: float = 0.0,
         seed: int = 0,
+        policy: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        erasing: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[3] != 3:
             raise ValueError(f"images must be (N, S, S, 3) uint8, got {tuple(images.shape)} {images.dtype}")
@@ -241,6 +246,7 @@ class CachedImages(LabelledSamples, Dataset):
         self.train = train
         self.jitter = float(jitter)
         self.seed = int(seed)
+        self.policy, self.erasing = policy, erasing  # ignite_fire/data/augment.py, applied image by image
         self.transform = T.Normalize(IMAGENET_MEAN, IMAGENET_STD)
         self._mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
@@ -262,12 +268,17 @@ class CachedImages(LabelledSamples, Dataset):
             end = start + self.image_size
             x = pixels[:, start:end, start:end, :].permute(0, 3, 1, 2).float().div(255)
             return x.sub(self._mean).div(self._std), labels
-        generator = torch.Generator(device=device).manual_seed(batch_seed(self.seed, indices))
+        seed = batch_seed(self.seed, indices)
+        generator = torch.Generator(device=device).manual_seed(seed)
         random = torch.rand(len(indices), 5, generator=generator, device=device)
         x = random_resized_crop(pixels, self.image_size, random)  # in [0, 255]
+        if self.policy is not None:
+            pixels_uint8 = x if x.dtype == torch.uint8 else x.round_().clamp_(0, 255).byte()
+            x = apply_per_image(self.policy, pixels_uint8, seed + 1)
         if self.jitter > 0:
             x = color_jitter(x.float().div_(255), self.jitter, generator).mul_(255)
-        return normalize_255(x, self._mean, self._std), labels
+        x = normalize_255(x, self._mean, self._std)
+        return (x if self.erasing is None else apply_per_image(self.erasing, x, seed + 2)), labels
 
 
 def store_device(nbytes: int, device: torch.device) -> torch.device:
@@ -337,7 +348,8 @@ def cache_splits(
     seed, jitter = int(config["seed"]), float(config.get("color_jitter") or 0.0)
     cached = DataSplits(
         train=CachedImages(
-            stores[0], splits.train.targets, splits.train.samples, splits.classes, image_size, True, jitter, seed
+            stores[0], splits.train.targets, splits.train.samples, splits.classes, image_size, True, jitter, seed,
+            *policies_of(config),  # the augment policy and random_erasing of the default transforms
         ),
         val=CachedImages(stores[1], splits.val.targets, splits.val.samples, splits.classes, image_size, False),
         classes=list(splits.classes),

@@ -7,6 +7,8 @@ from typing import Any
 import torch
 from torchvision import transforms as T
 
+from ignite_fire.data.augment import policies_of
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -14,17 +16,21 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 def build_transforms(config: dict[str, Any]) -> tuple[T.Compose, T.Compose]:
     """(train, eval) transforms at ``config["image_size"]``.
 
-    train: RandomResizedCrop, horizontal flip, optional colour jitter (``color_jitter`` > 0);
+    train: RandomResizedCrop, horizontal flip, the ``augment`` policy, optional colour jitter
+    (``color_jitter`` > 0), then after normalising optional RandomErasing (``random_erasing``);
     eval: resize the shorter side to ``image_size / 0.875``, centre crop. Both normalise with
     the ImageNet mean and std.
     """
     size = int(config["image_size"])
     normalize = T.Normalize(IMAGENET_MEAN, IMAGENET_STD)
     jitter = float(config.get("color_jitter", 0.0) or 0.0)
+    policy, erasing = policies_of(config)  # augment, random_erasing: ignite_fire/data/augment.py
     train = [T.RandomResizedCrop(size, scale=(0.35, 1.0), antialias=True), T.RandomHorizontalFlip()]
+    train += [policy] if policy is not None else []
     if jitter > 0:
         train.append(T.ColorJitter(jitter, jitter, jitter))
     train += [T.ToTensor(), normalize]
+    train += [erasing] if erasing is not None else []
     evaluate = [T.Resize(round(size / 0.875), antialias=True), T.CenterCrop(size), T.ToTensor(), normalize]
     return T.Compose(train), T.Compose(evaluate)
 

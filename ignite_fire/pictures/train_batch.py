@@ -1,0 +1,115 @@
+"""``train_batch.png``: the first augmented training batch, as the model sees it (Ultralytics draws one).
+
+The images are denormalised (ImageNet mean and std, as the transforms and the memory cache use)
+and each is captioned with its class; the title names the augmentation settings. Drawn once per
+run, at the first iteration this process trains (a resumed run draws its first batch again).
+A picture that fails to draw is a warning, as with every other picture.
+
+Example::
+
+    TrainBatchPicture(run_dir / "train_batch.png", classes, title="augment=trivialaugment").attach(trainer)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from ignite.engine import Engine, Events
+from matplotlib.figure import Figure
+
+from ignite_fire.data.transforms import denormalize
+from ignite_fire.handlers.wandb_logging import safe_log, warn_once
+from ignite_fire.plots import display_label, fit_tile, label_fonts, save_figure, to_uint8_image
+
+AUGMENT_KEYS = ("augment", "augment_magnitude", "random_erasing", "color_jitter", "mixup_alpha", "cutmix_alpha")
+
+
+def plot_batch(images: torch.Tensor, labels: Sequence[int], classes: Sequence[str], path: Path, title: str) -> Path:
+    """A grid of normalised ``images`` (B, 3, H, W), each captioned with its class name."""
+    fonts = label_fonts(list(classes))
+    tile, pad, caption, dpi = 128, 8, 18, 100
+    count = max(1, len(images))
+    columns = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    width, top = columns * (tile + pad) + pad, 30
+    height = top + rows * (tile + caption + pad)
+    canvas = np.full((height, width, 3), 255, dtype=np.uint8)
+    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    pictures = denormalize(images.detach().float().cpu())
+    for position, (image, label) in enumerate(zip(pictures, labels, strict=True)):
+        row, column = divmod(position, columns)
+        left, y = pad + column * (tile + pad), top + row * (tile + caption + pad) + caption
+        array = fit_tile(to_uint8_image(image), tile)
+        canvas[y : y + array.shape[0], left : left + array.shape[1]] = array
+        name = display_label(classes[label], label, fonts) if 0 <= label < len(classes) else str(label)
+        figure.text(
+            (left + tile / 2) / width,
+            1 - (y - 2) / height,
+            name,
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            fontfamily=fonts.family,
+        )
+    figure.figimage(canvas, 0, 0, origin="upper", resize=False)
+    figure.text(0.5, 1 - 6 / height, title, ha="center", va="top", fontsize=9, fontfamily=fonts.family)
+    return save_figure(figure, path)
+
+
+def augment_title(config: dict[str, Any]) -> str:
+    """``first training batch: augment=..., random_erasing=...`` with the augmentation keys that are set."""
+    parts = [f"{k}={config[k]}" for k in AUGMENT_KEYS if config.get(k) not in (None, 0, 0.0, "none")]
+    return "first training batch" + (": " + ", ".join(parts) if parts else " (crop and flip only)")
+
+
+class TrainBatchPicture:
+    """Draw the first batch ``engine`` trains on to ``path`` (once).
+
+    Args:
+        path: the PNG to write.
+        classes: class names, by index.
+        title: the picture's title.
+        size: at most this many images are drawn.
+        wandb_logger: when given, the picture is also logged to W&B as ``train_batch``.
+    """
+
+    def __init__(
+        self, path: str | Path, classes: Sequence[str], title: str = "", size: int = 16, wandb_logger: Any = None
+    ) -> None:
+        if size < 1:
+            raise ValueError(f"size must be >= 1, got {size}")
+        self.path = Path(path)
+        self.classes = list(classes)
+        self.title = title
+        self.size = size
+        self.wandb_logger = wandb_logger
+        self.done = False
+
+    def __call__(self, engine: Engine) -> None:
+        if self.done:
+            return
+        self.done = True
+        images, labels = engine.state.batch[0], engine.state.batch[1]
+        if not isinstance(images, torch.Tensor) or images.dim() != 4:
+            return
+        try:
+            plot_batch(images[: self.size], [int(i) for i in labels[: self.size]], self.classes, self.path, self.title)
+        except Exception as error:  # a picture never stops training
+            warn_once(f"train_batch.png failed, training goes on: {type(error).__name__}: {error}")
+            return
+        if self.wandb_logger is not None:
+            import wandb
+
+            safe_log(
+                self.wandb_logger,
+                {"train_batch": wandb.Image(str(self.path), caption=self.title)},
+                engine.state.iteration,
+            )
+
+    def attach(self, engine: Engine) -> None:
+        engine.add_event_handler(Events.ITERATION_STARTED, self)
