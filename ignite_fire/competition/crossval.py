@@ -171,7 +171,8 @@ def cv_table(summary: dict[str, Any]) -> str:
 
 def log_wandb_summary(config: dict[str, Any], cv_dir: Path, summary: dict[str, Any]) -> None:
     """One W&B run (job_type "cv") in the folds' group with the per-fold table and the pooled OOF metrics."""
-    from ignite_fire.handlers.wandb_logging import wandb_mode, warn_once
+    from ignite_fire.handlers.wandb_logging import wandb_mode
+    from ignite_fire.warn import warn_once
 
     mode = wandb_mode(config)
     if mode == "disabled":

@@ -16,7 +16,7 @@ from ignite.engine import Engine
 from ignite.handlers.tensorboard_logger import TensorboardLogger
 
 from ignite_fire.errors import UserError
-from ignite_fire.handlers.wandb_logging import warn_once
+from ignite_fire.warn import warn_once
 
 
 class TensorBoardScalars:
