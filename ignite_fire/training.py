@@ -78,6 +78,7 @@ from ignite_fire.handlers.scheduler_step import SchedulerStep
 from ignite_fire.handlers.stable_best import StableBest
 from ignite_fire.handlers.stop_at import StopAt
 from ignite_fire.handlers.train_stats import TrainStats
+from ignite_fire.inference.tta import TTAModel, parse_modes
 from ignite_fire.loggers import attach_loggers, logger_names
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
@@ -89,7 +90,6 @@ from ignite_fire.pictures.guard import guarded
 from ignite_fire.pictures.report import write_index
 from ignite_fire.pictures.train_batch import TrainBatchPicture, augment_title
 from ignite_fire.run_dir import RunDirClaim, find_resume_checkpoint, remove_partial_writes, run_name
-from ignite_fire.tta import TTAModel, parse_modes
 
 logger = logging.getLogger("ignite_fire")
 

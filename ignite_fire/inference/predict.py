@@ -53,9 +53,9 @@ from ignite_fire.experiment import load_experiment
 from ignite_fire.files import write_text_atomic
 from ignite_fire.handlers.checkpoints import load_checkpoint, load_model_state
 from ignite_fire.handlers.stable_best import BEST_CHECKPOINT
+from ignite_fire.inference.onnx_model import read_export
+from ignite_fire.inference.tta import DEFAULT_SCALES, check_scales, parse_modes, tta_probabilities
 from ignite_fire.models import build_model
-from ignite_fire.onnx_model import read_export
-from ignite_fire.tta import DEFAULT_SCALES, check_scales, parse_modes, tta_probabilities
 
 logger = logging.getLogger("ignite_fire")
 
@@ -205,7 +205,7 @@ def collate_predictions(items: list[tuple[int, torch.Tensor | None, str | None]]
 def probabilities_of(
     model: nn.Module, images: torch.Tensor, device: torch.device, tta: Any, scales: Sequence[float] = DEFAULT_SCALES
 ) -> torch.Tensor:
-    """Softmax probabilities (float32, on the CPU), averaged over the TTA views (:mod:`ignite_fire.tta`)."""
+    """Softmax probabilities (float32, on the CPU), averaged over the TTA views (:mod:`ignite_fire.inference.tta`)."""
     with autocast(device, resolve_amp("auto", device)):
         return tta_probabilities(model, images, tta, scales).cpu()
 
@@ -296,7 +296,7 @@ def check_options(
     tta: Any, tta_scales: Any, on_bad_image: str, batch_size: Any, num_workers: Any, backend: str
 ) -> tuple[tuple[str, ...], list[float]]:
     """The TTA modes and scales to use; a one-line UserError for a bad option."""
-    modes = parse_modes(tta)  # hflip, scales, five_crop: ignite_fire/tta.py
+    modes = parse_modes(tta)  # hflip, scales, five_crop: ignite_fire/inference/tta.py
     scales = check_scales([tta_scales] if isinstance(tta_scales, (int, float)) else tta_scales)
     if on_bad_image not in ("error", "skip"):
         raise UserError(f"--on_bad_image={on_bad_image!r} is not allowed: choose 'error' or 'skip'")
