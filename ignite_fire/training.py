@@ -78,6 +78,7 @@ from ignite_fire.handlers.scheduler_step import SchedulerStep
 from ignite_fire.handlers.stable_best import StableBest
 from ignite_fire.handlers.stop_at import StopAt
 from ignite_fire.handlers.train_stats import TrainStats
+from ignite_fire.inference.tta import TTAModel, parse_modes
 from ignite_fire.loggers import attach_loggers, logger_names
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
@@ -89,7 +90,6 @@ from ignite_fire.pictures.guard import guarded
 from ignite_fire.pictures.report import write_index
 from ignite_fire.pictures.train_batch import TrainBatchPicture, augment_title
 from ignite_fire.run_dir import RunDirClaim, find_resume_checkpoint, remove_partial_writes, run_name
-from ignite_fire.tta import TTAModel, parse_modes
 
 logger = logging.getLogger("ignite_fire")
 
@@ -391,6 +391,16 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
         raise
 
 
+def run_config(experiment: Experiment, run_dir: Path, classes: list[str]) -> dict[str, Any]:
+    """The config a run saves: the experiment's, with the run's name, experiment file, overrides and classes."""
+    # The experiment file is recorded so `predict` can rebuild a model the experiment defines itself.
+    experiment_file = str(experiment.path) if experiment.path else None
+    config = {**experiment.config, "name": run_dir.name, "experiment": experiment_file}
+    config["overrides"] = dict(experiment.overrides)  # with "experiment": `train runs/NAME/config.json` re-runs it
+    config["classes"] = classes
+    return config
+
+
 def _assemble(experiment: Experiment, settings: Settings, claim: RunDirClaim, resuming: bool) -> Run:
     if distributed.is_main_process() and remove_partial_writes(claim.run_dir):  # safe: the run dir is ours
         logger.info(f"removed half-written checkpoint files of a killed run in {claim.run_dir / 'checkpoints'}")
@@ -398,11 +408,7 @@ def _assemble(experiment: Experiment, settings: Settings, claim: RunDirClaim, re
     configure_cuda(device)
     seed_everything(settings.seed)
     dataflow = get_dataflow(experiment, experiment.config, settings.batch_size, device)
-    # The experiment file is recorded so `predict` can rebuild a model the experiment defines itself.
-    experiment_file = str(experiment.path) if experiment.path else None
-    config = {**experiment.config, "name": claim.run_dir.name, "experiment": experiment_file}
-    config["overrides"] = dict(experiment.overrides)  # with "experiment": `train runs/NAME/config.json` re-runs it
-    config["classes"] = dataflow.classes
+    config = run_config(experiment, claim.run_dir, dataflow.classes)
     check_data_keys(config, dataflow.classes)  # checkpoint_metric, f1_weights, focal_alpha, class_weights
     steps_per_epoch = len(dataflow.train_loader)
     model, loss_fn, optimizer, scheduler = initialize(

@@ -11,8 +11,8 @@ import torch
 
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import experiment_from_config
+from ignite_fire.inference.predict import predict
 from ignite_fire.models import build_model
-from ignite_fire.predict import predict
 from ignite_fire.timm_models import build_timm_model
 from ignite_fire.training import train
 from tests.test_training import wandb_summary

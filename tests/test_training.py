@@ -75,7 +75,7 @@ def test_best_checkpoint_is_the_epoch_with_highest_val_acc(trained: Path) -> Non
 
 
 def test_stable_best_pt_is_the_best_checkpoint_and_predict_uses_it(trained: Path) -> None:
-    from ignite_fire.predict import find_checkpoint
+    from ignite_fire.inference.predict import find_checkpoint
 
     results = json.loads((trained / "results.json").read_text())
     best_pt = trained / "checkpoints" / "best.pt"

@@ -28,8 +28,8 @@ from tianchi_data import houses4_sources, write_tianchi  # noqa: E402
 
 from ignite_fire.data.digits import write_digits  # noqa: E402
 from ignite_fire.experiment import experiment_from_config  # noqa: E402
+from ignite_fire.inference.predict import predict  # noqa: E402
 from ignite_fire.metrics import derived_scores  # noqa: E402
-from ignite_fire.predict import predict  # noqa: E402
 from ignite_fire.training import train  # noqa: E402
 
 BASE: dict[str, Any] = {

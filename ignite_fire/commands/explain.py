@@ -17,7 +17,7 @@ def explain(
     CHECKPOINT is a checkpoint file or a run directory (its best checkpoint); --target=CLASS explains that
     class instead of the predicted one; --layer=NAME picks the module (default: the last conv block).
     """
-    from ignite_fire.explain import explain as write_overlays
+    from ignite_fire.inference.explain import explain as write_overlays
 
     write_overlays(
         checkpoint, input=input, output=output, target=target, layer=layer, batch_size=batch_size, device=device

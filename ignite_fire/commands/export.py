@@ -9,6 +9,6 @@ def export(checkpoint: str, format: str = "onnx", output: str | None = None, ops
     ONNX files carry the classes and the preprocessing in their metadata:
     `predict MODEL.onnx --backend=onnxruntime` predicts from them.
     """
-    from ignite_fire.export import export as write_export
+    from ignite_fire.inference.export import export as write_export
 
     write_export(checkpoint, format=format, output=output, opset=opset)

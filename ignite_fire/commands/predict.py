@@ -1,4 +1,4 @@
-"""The ``predict`` command: :func:`ignite_fire.predict.predict` from the command line."""
+"""The ``predict`` command: :func:`ignite_fire.inference.predict.predict` from the command line."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def predict(
         decision: "auto" (a cv directory's decision.json), "none" (plain argmax) or a decision.json file.
         backend: "torch" (checkpoints) or "onnxruntime" (.onnx files written by ``export``).
     """
-    from ignite_fire.predict import predict as run_predict
+    from ignite_fire.inference.predict import predict as run_predict
 
     run_predict(
         *checkpoints,

@@ -25,7 +25,7 @@ from ignite_fire.data.transforms import build_transforms
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment
 from ignite_fire.files import write_text_atomic
-from ignite_fire.predict import find_checkpoint, load_predictor, predict_images
+from ignite_fire.inference.predict import find_checkpoint, load_predictor, predict_images
 
 
 @dataclass

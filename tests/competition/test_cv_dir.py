@@ -12,7 +12,7 @@ import torch
 from ignite_fire.competition.cv_dir import expand_checkpoints, init_for_fold
 from ignite_fire.competition.decision import decide
 from ignite_fire.errors import UserError
-from ignite_fire.predict import predict
+from ignite_fire.inference.predict import predict
 
 
 def read_probabilities(path: Path) -> tuple[list[str], torch.Tensor]:

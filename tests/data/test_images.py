@@ -9,7 +9,7 @@ from PIL import Image
 
 from ignite_fire.data.images import BadImageError, load_image
 from ignite_fire.data.sources import find_unreadable
-from ignite_fire.predict import PredictDataset
+from ignite_fire.inference.predict import PredictDataset
 
 
 @pytest.fixture

@@ -19,9 +19,15 @@ from torch.utils.data import DataLoader
 
 from ignite_fire.errors import UserError
 from ignite_fire.files import atomic_path
+from ignite_fire.inference.predict import (
+    PredictDataset,
+    collate_predictions,
+    find_checkpoint,
+    list_images,
+    load_predictor,
+)
 from ignite_fire.pictures.gallery import normalization_of
 from ignite_fire.pictures.gradcam import GradCam
-from ignite_fire.predict import PredictDataset, collate_predictions, find_checkpoint, list_images, load_predictor
 
 logger = logging.getLogger("ignite_fire")
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
-from ignite_fire.explain import explain
+from ignite_fire.inference.explain import explain
 from ignite_fire.training import train
 from tests.conftest import TINY_EXPERIMENT, run_cli
 

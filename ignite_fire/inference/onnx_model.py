@@ -19,7 +19,7 @@ from ignite_fire.errors import UserError
 
 
 def preprocessing_transform(preprocessing: dict[str, Any]) -> T.Compose:
-    """The eval transform that ``ignite_fire.export.describe_preprocessing`` described."""
+    """The eval transform that ``ignite_fire.inference.export.describe_preprocessing`` described."""
     steps: list[Any] = []
     if preprocessing.get("resize"):
         resize = preprocessing["resize"]

@@ -46,15 +46,16 @@ from ignite_fire.data.images import BadImageError, is_image_file, load_image
 from ignite_fire.data.loaders import SignalSafeLoader, default_num_workers, worker_init
 from ignite_fire.data.sources import read_utf8
 from ignite_fire.data.transforms import build_transforms
+from ignite_fire.devices import resolve_device
 from ignite_fire.engines import autocast, resolve_amp
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.files import write_text_atomic
 from ignite_fire.handlers.checkpoints import load_checkpoint, load_model_state
 from ignite_fire.handlers.stable_best import BEST_CHECKPOINT
+from ignite_fire.inference.onnx_model import read_export
+from ignite_fire.inference.tta import DEFAULT_SCALES, check_scales, parse_modes, tta_probabilities
 from ignite_fire.models import build_model
-from ignite_fire.onnx_model import read_export
-from ignite_fire.tta import DEFAULT_SCALES, check_scales, parse_modes, tta_probabilities
 
 logger = logging.getLogger("ignite_fire")
 
@@ -204,7 +205,7 @@ def collate_predictions(items: list[tuple[int, torch.Tensor | None, str | None]]
 def probabilities_of(
     model: nn.Module, images: torch.Tensor, device: torch.device, tta: Any, scales: Sequence[float] = DEFAULT_SCALES
 ) -> torch.Tensor:
-    """Softmax probabilities (float32, on the CPU), averaged over the TTA views (:mod:`ignite_fire.tta`)."""
+    """Softmax probabilities (float32, on the CPU), averaged over the TTA views (:mod:`ignite_fire.inference.tta`)."""
     with autocast(device, resolve_amp("auto", device)):
         return tta_probabilities(model, images, tta, scales).cpu()
 
@@ -295,7 +296,7 @@ def check_options(
     tta: Any, tta_scales: Any, on_bad_image: str, batch_size: Any, num_workers: Any, backend: str
 ) -> tuple[tuple[str, ...], list[float]]:
     """The TTA modes and scales to use; a one-line UserError for a bad option."""
-    modes = parse_modes(tta)  # hflip, scales, five_crop: ignite_fire/tta.py
+    modes = parse_modes(tta)  # hflip, scales, five_crop: ignite_fire/inference/tta.py
     scales = check_scales([tta_scales] if isinstance(tta_scales, (int, float)) else tta_scales)
     if on_bad_image not in ("error", "skip"):
         raise UserError(f"--on_bad_image={on_bad_image!r} is not allowed: choose 'error' or 'skip'")
@@ -307,6 +308,138 @@ def check_options(
     if backend not in ("torch", "onnxruntime"):
         raise UserError(f"--backend={backend!r} is not allowed: choose torch or onnxruntime")
     return modes, scales
+
+
+@dataclass(frozen=True)
+class PredictPaths:
+    """Where predict reads the images (``root``, in the order of ``list_file``) and writes its two files."""
+
+    root: Path
+    list_file: Path | None
+    output: Path
+    probabilities: Path
+
+
+def resolve_paths(input: str | None, list_file: str | None, output: str, probabilities: str | None) -> PredictPaths:
+    """The image folder, the list file and the output files; a one-line UserError for one that cannot be used."""
+    listed = Path(str(list_file)).expanduser() if list_file is not None else None
+    if input is None:
+        if listed is None:
+            raise UserError("predict needs --input=DIR (the images) or --list=FILE")
+        beside = listed.with_suffix("")
+        root = beside if beside.is_dir() else listed.parent
+    else:
+        root = Path(str(input)).expanduser()
+    if not root.is_dir():
+        raise UserError(f"--input folder not found: {root}")
+    output_path = Path(str(output)).expanduser()
+    probabilities_path = (
+        Path(str(probabilities)).expanduser() if probabilities else output_path.parent / "probabilities.csv"
+    )
+    check_writable(output_path)
+    check_writable(probabilities_path)
+    return PredictPaths(root, listed, output_path, probabilities_path)
+
+
+def load_predictors(specs: Sequence[str | Path], backend: str, device: torch.device) -> list[Predictor]:
+    """One predictor per checkpoint (torch) or ONNX export (onnxruntime); they must share one class list."""
+    if backend == "onnxruntime":  # eco2: predict from an ONNX export, its classes and preprocessing in its metadata
+        predictors = [load_export_predictor(find_checkpoint(spec)) for spec in specs]
+    else:
+        predictors = [load_predictor(find_checkpoint(spec), device) for spec in specs]
+    classes = predictors[0].classes
+    for predictor in predictors[1:]:
+        if predictor.classes != classes:
+            raise UserError(
+                f"cannot average {predictors[0].path} and {predictor.path}: they were trained on different "
+                f"classes ({classes} and {predictor.classes})"
+            )
+    return predictors
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """The averaged probabilities of the images that could be read, in submission order."""
+
+    names: list[str]
+    probabilities: torch.Tensor
+    skipped: list[str]  # unreadable images left out (``--on_bad_image=skip``)
+    seconds: float
+
+
+def predict_kept(
+    predictors: Sequence[Predictor],
+    root: Path,
+    names: Sequence[str],
+    device: torch.device,
+    tta: tuple[str, ...],
+    tta_scales: Sequence[float],
+    batch_size: int,
+    num_workers: int,
+    skip_bad: bool,
+) -> Predictions:
+    """:func:`predict_images`, timed, without the skipped images; a UserError if none could be read."""
+    start = time.perf_counter()
+    averaged, skipped = predict_images(
+        predictors, root, names, device, tta, batch_size, num_workers, skip_bad, tta_scales
+    )
+    seconds = time.perf_counter() - start
+    kept = [i for i in range(len(names)) if i not in skipped]
+    if not kept:
+        raise UserError(f"none of the {len(names)} images in {root} could be read; nothing written")
+    return Predictions([names[i] for i in kept], averaged[kept], [names[i] for i in sorted(skipped)], seconds)
+
+
+def decide_labels(probabilities: torch.Tensor, decision: dict[str, Any] | None, classes: Sequence[str]) -> list[str]:
+    """The class name of each row: the decision's biased argmax (:mod:`ignite_fire.competition.decision`), or argmax."""
+    decided = apply_decision(probabilities, decision, classes) if decision else probabilities.argmax(dim=1)
+    return [classes[i] for i in decided.tolist()]
+
+
+def log_plan(
+    paths: PredictPaths,
+    names: Sequence[str],
+    predictors: Sequence[Predictor],
+    device: torch.device,
+    tta: tuple[str, ...],
+    decision: dict[str, Any] | None,
+    decision_path: Path | None,
+) -> None:
+    """Say what predict is about to do: how many images, in which order, with what."""
+    order = f"in the order of {paths.list_file}" if paths.list_file else "sorted by name"
+    logger.info(
+        f"predict: {len(names)} images in {paths.root} ({order}) with {len(predictors)} checkpoint"
+        f"{'s' if len(predictors) > 1 else ''} on {device}" + (f", tta {','.join(tta)}" if tta else "")
+    )
+    logger.info(f"predict: averaging {len(predictors)} checkpoints; " + decision_text(decision, decision_path))
+
+
+def summarize(
+    predictions: Predictions, labels: Sequence[str], classes: Sequence[str], paths: PredictPaths
+) -> dict[str, Any]:
+    """Log what was predicted and written; predict's result dict."""
+    count = len(predictions.names)
+    seconds = predictions.seconds
+    rate = count / seconds if seconds > 0 else math.inf
+    logger.info(f"predicted {count} images in {seconds:.1f} s ({rate:.1f} images/s)")
+    if predictions.skipped:
+        shown = ", ".join(predictions.skipped[:SHOW])
+        plural = "s" if len(predictions.skipped) > 1 else ""
+        logger.info(f"skipped {len(predictions.skipped)} unreadable image{plural} (not in the submission): {shown}")
+    counts = {name: labels.count(name) for name in classes}
+    logger.info(
+        f"wrote {paths.output} ({count} lines) and {paths.probabilities}; predicted "
+        + ", ".join(f"{name} {n}" for name, n in counts.items())
+    )
+    return {
+        "images": count,
+        "skipped": list(predictions.skipped),
+        "seconds": seconds,
+        "images_per_second": rate,
+        "output": str(paths.output),
+        "probabilities": str(paths.probabilities),
+        "class_counts": counts,
+    }
 
 
 def predict(
@@ -338,86 +471,26 @@ def predict(
         decision: "auto" (a cv directory's decision.json), "none" (plain argmax) or a decision.json file.
         backend: "torch" (checkpoints) or "onnxruntime" (.onnx files written by ``export``).
     """
-    from ignite_fire.devices import resolve_device
-
     if not checkpoints:
         raise UserError("predict needs at least one checkpoint: predict CHECKPOINT.pt --input=DIR")
-    tta, tta_scales = check_options(tta, tta_scales, on_bad_image, batch_size, num_workers, backend)
-    list_file = Path(str(list)).expanduser() if list is not None else None
-    checkpoints, cv_decision = expand_checkpoints(checkpoints)  # a cv directory: its folds' best checkpoints
+    modes, scales = check_options(tta, tta_scales, on_bad_image, batch_size, num_workers, backend)
+    specs, cv_decision = expand_checkpoints(checkpoints)  # a cv directory: its folds' best checkpoints
     chosen, decision_path = choose_decision(decision, cv_decision)
-    if input is None:
-        if list_file is None:
-            raise UserError("predict needs --input=DIR (the images) or --list=FILE")
-        beside = list_file.with_suffix("")
-        root = beside if beside.is_dir() else list_file.parent
-    else:
-        root = Path(str(input)).expanduser()
-    if not root.is_dir():
-        raise UserError(f"--input folder not found: {root}")
-    output_path = Path(str(output)).expanduser()
-    probabilities_path = (
-        Path(str(probabilities)).expanduser() if probabilities else output_path.parent / "probabilities.csv"
-    )
-    check_writable(output_path)
-    check_writable(probabilities_path)
-
-    names = list_images(root, list_file)
+    paths = resolve_paths(input, list, output, probabilities)
+    names = list_images(paths.root, paths.list_file)
     torch_device = resolve_device(str(device))
-    if backend == "onnxruntime":  # eco2: predict from an ONNX export, its classes and preprocessing in its metadata
-        predictors = [load_export_predictor(find_checkpoint(spec)) for spec in checkpoints]
-    else:
-        predictors = [load_predictor(find_checkpoint(spec), torch_device) for spec in checkpoints]
-    classes = predictors[0].classes
-    for predictor in predictors[1:]:
-        if predictor.classes != classes:
-            raise UserError(
-                f"cannot average {predictors[0].path} and {predictor.path}: they were trained on different "
-                f"classes ({classes} and {predictor.classes})"
-            )
+    predictors = load_predictors(specs, backend, torch_device)
     workers = default_num_workers() if num_workers is None else int(num_workers)
-    order = f"in the order of {list_file}" if list_file else "sorted by name"
-    logger.info(
-        f"predict: {len(names)} images in {root} ({order}) with {len(predictors)} checkpoint"
-        f"{'s' if len(predictors) > 1 else ''} on {torch_device}" + (f", tta {','.join(tta)}" if tta else "")
+    log_plan(paths, names, predictors, torch_device, modes, chosen, decision_path)
+    predictions = predict_kept(
+        predictors, paths.root, names, torch_device, modes, scales, batch_size, workers, on_bad_image == "skip"
     )
-    logger.info(f"predict: averaging {len(predictors)} checkpoints; " + decision_text(chosen, decision_path))
-    start = time.perf_counter()
-    averaged, skipped = predict_images(
-        predictors, root, names, torch_device, tta, batch_size, workers, on_bad_image == "skip", tta_scales
-    )
-    seconds = time.perf_counter() - start
-    kept = [i for i in range(len(names)) if i not in skipped]
-    if not kept:
-        raise UserError(f"none of the {len(names)} images in {root} could be read; nothing written")
-    kept_names = [names[i] for i in kept]
-    kept_probabilities = averaged[kept]
-    decided = apply_decision(kept_probabilities, chosen, classes) if chosen else kept_probabilities.argmax(dim=1)
-    labels = [classes[i] for i in decided.tolist()]
+    classes = predictors[0].classes
+    labels = decide_labels(predictions.probabilities, chosen, classes)
     write_outputs(
         {
-            probabilities_path: probabilities_csv(kept_names, kept_probabilities, classes),
-            output_path: submission_text(kept_names, labels),
+            paths.probabilities: probabilities_csv(predictions.names, predictions.probabilities, classes),
+            paths.output: submission_text(predictions.names, labels),
         }
     )
-
-    rate = len(kept) / seconds if seconds > 0 else math.inf
-    logger.info(f"predicted {len(kept)} images in {seconds:.1f} s ({rate:.1f} images/s)")
-    if skipped:
-        shown = ", ".join(names[i] for i in sorted(skipped)[:SHOW])
-        plural = "s" if len(skipped) > 1 else ""
-        logger.info(f"skipped {len(skipped)} unreadable image{plural} (not in the submission): {shown}")
-    counts = {name: labels.count(name) for name in classes}
-    logger.info(
-        f"wrote {output_path} ({len(kept)} lines) and {probabilities_path}; predicted "
-        + ", ".join(f"{name} {n}" for name, n in counts.items())
-    )
-    return {
-        "images": len(kept),
-        "skipped": [names[i] for i in sorted(skipped)],
-        "seconds": seconds,
-        "images_per_second": rate,
-        "output": str(output_path),
-        "probabilities": str(probabilities_path),
-        "class_counts": counts,
-    }
+    return summarize(predictions, labels, classes, paths)

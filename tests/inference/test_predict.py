@@ -15,7 +15,7 @@ from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.transforms import build_transforms
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
-from ignite_fire.predict import find_checkpoint, predict
+from ignite_fire.inference.predict import find_checkpoint, predict
 from ignite_fire.training import train
 from tests.conftest import TINY_EXPERIMENT, run_cli
 from tests.error_checks import assert_one_line_error, files_under
@@ -203,7 +203,7 @@ def one_image(folder: Path) -> Path:
         ({"num_workers": -1}, "--num_workers must be an integer >= 0"),
         ({"num_workers": "two"}, "--num_workers must be an integer >= 0"),
         ({"batch_size": 0}, "--batch_size must be a positive integer"),
-        ({"tta": "bogus"}, "--tta='bogus' is not allowed"),
+        ({"tta": "bogus"}, "--tta='bogus': unknown mode 'bogus'"),
         ({"on_bad_image": "ignore"}, "--on_bad_image='ignore' is not allowed"),
     ],
 )

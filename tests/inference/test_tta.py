@@ -11,9 +11,9 @@ from torch import nn
 
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
-from ignite_fire.predict import predict
+from ignite_fire.inference.predict import predict
+from ignite_fire.inference.tta import TTAModel, parse_modes, tta_probabilities, tta_views
 from ignite_fire.training import train
-from ignite_fire.tta import TTAModel, parse_modes, tta_probabilities, tta_views
 from tests.conftest import TINY_EXPERIMENT
 
 

@@ -24,8 +24,8 @@ from torch import nn
 
 from ignite_fire.errors import UserError
 from ignite_fire.files import atomic_path
-from ignite_fire.onnx_model import OnnxModel
-from ignite_fire.predict import Predictor, find_checkpoint, load_predictor
+from ignite_fire.inference.onnx_model import OnnxModel
+from ignite_fire.inference.predict import Predictor, find_checkpoint, load_predictor
 
 logger = logging.getLogger("ignite_fire")
 

@@ -12,8 +12,8 @@ import torch
 
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
-from ignite_fire.export import TORCHSCRIPT_EXTRA, export
-from ignite_fire.predict import find_checkpoint, load_predictor, predict
+from ignite_fire.inference.export import TORCHSCRIPT_EXTRA, export
+from ignite_fire.inference.predict import find_checkpoint, load_predictor, predict
 from ignite_fire.training import train
 from tests.conftest import TINY_EXPERIMENT, run_cli
 
