@@ -28,6 +28,6 @@ config = {
     "augment": "trivialaugment",
     "random_erasing": 0.25,
     "ema_decay": 0.999,
-    "checkpoint_metric": "val_weighted_f1",
+    "checkpoint_metric": "val_score",
     "wandb_project": "tianchi-fire-safety",
 }

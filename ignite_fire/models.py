@@ -18,7 +18,7 @@ import torchvision
 from torch import nn
 
 from ignite_fire.errors import UserError
-from ignite_fire.timm_models import build_timm_model, is_timm_name
+from ignite_fire.timm_models import build_timm_model, is_timm_name, timm_architecture
 from ignite_fire.weights import load_weights_file
 
 # The smallest image_size of torchvision model families that need more than the schema's 16 px
@@ -49,7 +49,10 @@ def _unknown_model_error(name: str) -> UserError:
 
 
 def check_model_name(name: str, image_size: int) -> None:
-    """Refuse, before any data is read, an unknown torchvision model or an image size it cannot take."""
+    """Refuse, before any data is read, an unknown model (torchvision, or timm/NAME) or an image size it cannot take."""
+    if is_timm_name(name):
+        timm_architecture(name)  # a one-line error naming close timm models
+        return
     if name not in available_models():
         raise _unknown_model_error(name)
     for prefix, size in FIXED_IMAGE_SIZE.items():

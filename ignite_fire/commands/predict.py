@@ -10,6 +10,7 @@ def predict(
     output: str = "submission.txt",
     probabilities: str | None = None,
     tta: str | None = None,
+    tta_scales: tuple[float, ...] = (0.875, 1.0, 1.125),
     batch_size: int = 64,
     device: str = "auto",
     num_workers: int | None = None,
@@ -25,7 +26,8 @@ def predict(
         list: a file naming the images in submission order (``file_name[<TAB>anything]`` lines).
         output: the submission file (UTF-8, ``file_name<TAB>class`` lines).
         probabilities: the probabilities CSV (default: probabilities.csv beside the output).
-        tta: None or "hflip" (average with the horizontally flipped image).
+        tta: None, or TTA modes hflip, scales, five_crop, combined as hflip,scales (probabilities averaged).
+        tta_scales: the image scales of the "scales" mode.
         batch_size: images per batch.
         device: "auto", "cpu", "cuda", "cuda:1", ...
         num_workers: DataLoader worker processes (default: min(8, CPU count)).
@@ -42,6 +44,7 @@ def predict(
         output=output,
         probabilities=probabilities,
         tta=tta,
+        tta_scales=tta_scales,
         batch_size=batch_size,
         device=device,
         num_workers=num_workers,
