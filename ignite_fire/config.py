@@ -68,7 +68,7 @@ class Key:
 TRAINING: dict[str, Key] = {
     "model": Key("resnet18", (str,), "torchvision model name (ignored by experiments with their own build_model)"),
     "pretrained": Key(
-        True, (bool, str), "ImageNet weights from the local cache (True), none (False), or a .pth/.pt/.safetensors path"
+        True, (bool, str), "ImageNet weights from the local cache (True), none (False), or a weights file"
     ),
     "drop_rate": Key(None, (NONE, *NUMBER), "timm models: dropout before the head (None = the model's)", ge=0, lt=1),
     "drop_path_rate": Key(None, (NONE, *NUMBER), "timm models: stochastic depth (None = the model's)", ge=0, lt=1),
@@ -159,7 +159,7 @@ SPEED: dict[str, Key] = {
 BOOKKEEPING: dict[str, Key] = {
     "log_every": Key(10, (int,), "iterations between train loss/accuracy/lr logs", ge=1),
     "checkpoint_metric": Key(
-        "val_acc", (str,), f"metric of the best checkpoint: {', '.join(metric_names([]))}, val_f1/CLASS, ..."
+        "val_acc", (str,), "metric of the best checkpoint, e.g. val_acc, val_macro_f1, val_score, val_f1/CLASS"
     ),
     "f1_weights": Key(None, (NONE, dict), "{class: weight} for val_score (None = the Tianchi weights, others 1)", ge=0),
     "n_saved": Key(1, (int,), "best checkpoints kept", ge=1),

@@ -109,7 +109,8 @@ def parameter_groups(
         raise UserError(f"--layer_decay must be in (0, 1], e.g. 0.75, got {layer_decay}")
     if head_lr_scale <= 0:
         raise UserError(f"--head_lr_scale must be > 0, got {head_lr_scale}")
-    head = head_prefixes(model)
+    needs_head = layer_decay is not None or head_lr_scale != 1.0  # a model without nn.Linear is fine otherwise
+    head = head_prefixes(model) if needs_head else ()
     ids = layer_ids(model, head) if layer_decay is not None else {}
     last = max(ids.values(), default=0)
     groups: dict[tuple[str, bool], dict[str, Any]] = {}
