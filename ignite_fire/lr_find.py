@@ -24,7 +24,7 @@ from ignite.handlers import FastaiLRFinder
 from matplotlib.figure import Figure
 
 from ignite_fire.errors import UserError
-from ignite_fire.plots import save_figure
+from ignite_fire.pictures.drawing import save_figure
 
 logger = logging.getLogger("ignite_fire")
 

@@ -24,7 +24,8 @@ from matplotlib.figure import Figure
 
 from ignite_fire.data.transforms import denormalize
 from ignite_fire.handlers.wandb_logging import safe_log, warn_once
-from ignite_fire.plots import display_label, fit_tile, label_fonts, save_figure, to_uint8_image
+from ignite_fire.pictures.drawing import fit_tile, save_figure, to_uint8_image
+from ignite_fire.pictures.fonts import display_label, label_fonts
 
 AUGMENT_KEYS = ("augment", "augment_magnitude", "random_erasing", "color_jitter", "mixup_alpha", "cutmix_alpha")
 
