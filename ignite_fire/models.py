@@ -50,6 +50,8 @@ def _unknown_model_error(name: str) -> UserError:
 
 def check_model_name(name: str, image_size: int) -> None:
     """Refuse, before any data is read, an unknown torchvision model or an image size it cannot take."""
+    if is_timm_name(name):  # timm names are checked when the model is built
+        return
     if name not in available_models():
         raise _unknown_model_error(name)
     for prefix, size in FIXED_IMAGE_SIZE.items():
@@ -100,11 +102,9 @@ def build_model(config: dict[str, Any], num_classes: int) -> nn.Module:
     loads a local .pth/.pt/.safetensors file (:mod:`ignite_fire.weights`); False builds from scratch.
     """
     name = config["model"]
-    pretrained = config.get("pretrained", False)
+    pretrained = config["pretrained"]
     if is_timm_name(name):
-        model = build_timm_model(
-            name, num_classes, pretrained is True, config.get("drop_rate"), config.get("drop_path_rate")
-        )
+        model = build_timm_model(name, num_classes, pretrained is True, config["drop_rate"], config["drop_path_rate"])
     else:
         model = build_torchvision_model(config, num_classes)
     if isinstance(pretrained, str) and pretrained not in ("", "False", "None"):

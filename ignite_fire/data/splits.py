@@ -92,13 +92,13 @@ def split_samples(
     * else the given ``val_samples`` (a ``val/`` folder or ``val.txt``), if any;
     * else :func:`stratified_split` with ``val_fraction``.
     """
-    seed = int(config["seed"])
-    folds = config.get("folds")
+    seed = config["seed"]
+    folds = config["folds"]
     if folds is not None:
         pooled = list(samples) + list(val_samples or [])
-        if config.get("groups"):  # --groups=FILE: stratified group folds
-            return group_fold_split(pooled, folds, config.get("fold", 0), seed, config["groups"])
-        return fold_split(pooled, folds, config.get("fold", 0), seed, classes)
+        if config["groups"]:  # --groups=FILE: stratified group folds
+            return group_fold_split(pooled, folds, config["fold"], seed, config["groups"])
+        return fold_split(pooled, folds, config["fold"], seed, classes)
     if val_samples is not None:
         return list(samples), list(val_samples)
-    return stratified_split(samples, float(config["val_fraction"]), seed)
+    return stratified_split(samples, config["val_fraction"], seed)
