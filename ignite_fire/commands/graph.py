@@ -12,7 +12,7 @@ logger = logging.getLogger("ignite_fire")
 
 
 def _num_classes(config: dict[str, Any]) -> int:
-    if config.get("classes"):
+    if config["classes"]:
         return len(config["classes"])
     from ignite_fire.data.sources import load_labelled_images
 
