@@ -104,11 +104,10 @@ def parameter_groups(
     head_lr_scale: float = 1.0,
     weight_decay_norm_bias: bool = False,
 ) -> list[dict[str, Any]]:
-    """Optimizer parameter groups of ``model`` (only parameters with ``requires_grad``)."""
-    if layer_decay is not None and not 0 < layer_decay <= 1:
-        raise UserError(f"--layer_decay must be in (0, 1], e.g. 0.75, got {layer_decay}")
-    if head_lr_scale <= 0:
-        raise UserError(f"--head_lr_scale must be > 0, got {head_lr_scale}")
+    """Optimizer parameter groups of ``model`` (only parameters with ``requires_grad``).
+
+    ``layer_decay`` in (0, 1] and ``head_lr_scale`` > 0: the config schema checks them.
+    """
     head = head_prefixes(model)
     ids = layer_ids(model, head) if layer_decay is not None else {}
     last = max(ids.values(), default=0)

@@ -69,7 +69,7 @@ def prepare_sweep(experiment_path: str, overrides: dict[str, Any], storage: str 
     experiment = load_experiment(experiment_path, overrides)
     fixed = {k: v for k, v in overrides.items() if k not in SWEEP_LEVEL_KEYS}
     spec = parse_sweep(experiment.sweep, experiment.config, fixed, str(experiment_path))
-    if resume and not experiment.config.get("name"):
+    if resume and not experiment.config["name"]:
         raise UserError("--resume needs --name=SWEEP_NAME (the sweep to continue)")
     name = run_name(experiment.config, experiment.name)
     sweep_dir = Path(str(experiment.config["output_dir"])).expanduser() / name  # created by make_sweep_dir
