@@ -31,8 +31,11 @@ from ignite_fire.errors import UserError
 TORCHVISION_BLOCK = re.compile(r"^(layer\d+\.\d+(?=\.)|features\.\d+\.\d+(?=\.block\.)|features\.\d+(?=\.))")
 
 
-def head_prefixes(model: nn.Module) -> tuple[str, ...]:
-    """Module names of the classifier head: timm's ``pretrained_cfg["classifier"]``, else the last ``nn.Linear``."""
+def head_prefixes(model: nn.Module, required: bool = True) -> tuple[str, ...]:
+    """Module names of the classifier head: timm's ``pretrained_cfg["classifier"]``, else the last ``nn.Linear``.
+
+    A model without an ``nn.Linear`` has no head to find: a UserError when ``required``, else ``()``.
+    """
     config = getattr(model, "pretrained_cfg", None)
     if isinstance(config, dict) and config.get("classifier"):
         classifier = config["classifier"]
@@ -41,6 +44,8 @@ def head_prefixes(model: nn.Module) -> tuple[str, ...]:
     for name, module in model.named_modules():
         if isinstance(module, nn.Linear):
             last = name
+    if last is None and not required:
+        return ()
     if last is None:
         raise UserError(f"cannot find the classifier head of {type(model).__name__} (no nn.Linear)")
     return (last,)
@@ -108,7 +113,7 @@ def parameter_groups(
 
     ``layer_decay`` in (0, 1] and ``head_lr_scale`` > 0: the config schema checks them.
     """
-    head = head_prefixes(model)
+    head = head_prefixes(model, required=layer_decay is not None or head_lr_scale != 1)
     ids = layer_ids(model, head) if layer_decay is not None else {}
     last = max(ids.values(), default=0)
     groups: dict[tuple[str, bool], dict[str, Any]] = {}

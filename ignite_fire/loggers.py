@@ -48,7 +48,7 @@ def attach_tensorboard(
     def val_values(engine: Engine) -> dict[str, float]:
         return {**scalar_metrics(engine.state.metrics), "epoch": trainer.state.epoch}
 
-    every = int(config["log_every"])
+    every = config["log_every"]
     tb_logger.attach(trainer, TensorBoardScalars(train_values, trainer), Events.ITERATION_COMPLETED(every=every))
     tb_logger.attach(evaluator, TensorBoardScalars(val_values, trainer), Events.COMPLETED)
     if config["plots"]:

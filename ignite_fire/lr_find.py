@@ -53,7 +53,7 @@ def find_lr(
     """Run FastaiLRFinder on ``experiment``'s run, built in a temporary directory; returns (suggestion, history)."""
     from ignite_fire.training import build_run
 
-    base_lr = float(experiment.config["learning_rate"])
+    base_lr = experiment.config["learning_rate"]
     with tempfile.TemporaryDirectory(prefix="lr_find-") as scratch:
         experiment.config = {**experiment.config, "output_dir": scratch, "name": "lr_find", "resume": None}
         experiment.config.update(stop_after_epoch=None, stop_after_iteration=None, patience=None)

@@ -76,3 +76,11 @@ def test_build_optimizer_uses_the_groups() -> None:
 def test_layer_decay_on_an_unsupported_torchvision_model_is_a_one_line_error() -> None:
     with pytest.raises(UserError, match="torchvision ResNets and EfficientNets, not MobileNetV3"):
         parameter_groups(torchvision.models.mobilenet_v3_small(num_classes=3), 0.01, layer_decay=0.75)
+
+
+def test_a_model_without_a_linear_head_needs_one_only_for_head_or_layer_rates() -> None:
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+    groups = parameter_groups(model, 0.01, weight_decay=0.05)
+    assert {g["name"] for g in groups} == {"body"} and sum(len(g["params"]) for g in groups) == 2
+    with pytest.raises(UserError, match="cannot find the classifier head of Sequential"):
+        parameter_groups(model, 0.01, head_lr_scale=2.0)

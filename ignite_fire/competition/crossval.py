@@ -115,7 +115,7 @@ def cross_validate(
     if waiting:
         logger.info(f"cv: folds {waiting} are not finished yet; OOF and decision come when they are")
         return
-    device = resolve_device(str(loaded.config["device"]))
+    device = resolve_device(loaded.config["device"])
     summary = summarise(loaded, cv_dir, folds, device, tta, decision_metric)
     logger.info(cv_table(summary))
     log_wandb_summary(loaded.config, cv_dir, summary)

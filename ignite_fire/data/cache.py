@@ -319,7 +319,7 @@ def cache_splits(
                 f"--cache=memory needs datasets with a list of (path, class index) `samples`; "
                 f"{type(split).__name__} has none (use --cache=None)"
             )
-    image_size = int(config["image_size"])
+    image_size = config["image_size"]
     side = resize_size(image_size)
     count = len(splits.train.samples) + len(splits.val.samples)
     nbytes = count * side * side * 3

@@ -35,7 +35,7 @@ def draft_size(config: dict[str, Any]) -> int | None:
     """The JPEG draft size the datasets decode at: :func:`resize_size`, or None when ``jpeg_draft`` is off."""
     if not config["jpeg_draft"]:
         return None
-    return resize_size(int(config["image_size"]))
+    return resize_size(config["image_size"])
 
 
 def centered_offset(length: int, crop: int) -> int:

@@ -181,7 +181,7 @@ def build_train_loader(
         num_workers=num_workers,
         pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
         drop_last=len(sampler) >= 2 * batch_size,
-        generator=_worker_generator(int(config["seed"])),
+        generator=_worker_generator(config["seed"]),
         persistent_workers=False,
         collate_fn=collate_fn,
         worker_init_fn=worker_init(),
