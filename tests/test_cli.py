@@ -62,7 +62,8 @@ def test_experiment_help_lists_its_config_keys(capsys: pytest.CaptureFixture, ar
 
     result = run_main(capsys, *args)
     assert result.code == 0 and result.err == ""
-    assert describe_keys(load_experiment(TINY_EXPERIMENT).config) in result.out
+    expected = describe_keys(load_experiment(TINY_EXPERIMENT).config, title="config keys of tiny_experiment")
+    assert expected in result.out
     assert "--batch_size" in result.out and "--image_size" in result.out
 
 
