@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ignite_fire.data.augment import POLICIES
+from ignite_fire.data.augment import MAGNITUDE_RANGES, POLICIES
 from ignite_fire.engines import AMP_MODES
 from ignite_fire.errors import UserError
 from ignite_fire.losses import LOSSES
@@ -68,7 +68,7 @@ class Key:
 TRAINING: dict[str, Key] = {
     "model": Key("resnet18", (str,), "torchvision model name (ignored by experiments with their own build_model)"),
     "pretrained": Key(
-        True, (bool, str), "ImageNet weights from the local cache (True), none (False), or a weights file"
+        True, (bool, str), "ImageNet weights (cached, True), none (False), or a .pth/.pt/.safetensors file"
     ),
     "drop_rate": Key(None, (NONE, *NUMBER), "timm models: dropout before the head (None = the model's)", ge=0, lt=1),
     "drop_path_rate": Key(None, (NONE, *NUMBER), "timm models: stochastic depth (None = the model's)", ge=0, lt=1),
@@ -269,28 +269,41 @@ def check_value(key: str, value: Any, default: Any = None) -> Any:
 
 def _check_rules(config: Mapping[str, Any]) -> None:
     """The rules between keys, and the shapes a type alone does not say."""
-    loggers = config.get("loggers", [])
-    unknown = [n for n in (loggers.split(",") if isinstance(loggers, str) else loggers) if n.strip() not in LOGGERS]
+    loggers = config["loggers"]
+    names = loggers.split(",") if isinstance(loggers, str) else loggers
+    unknown = [n for n in names if not isinstance(n, str) or n.strip() not in LOGGERS]
     if unknown:
         raise UserError(f"--loggers={loggers!r} is not allowed: {unknown[0]!r} is not one of {', '.join(LOGGERS)}")
-    folds, fold = config.get("folds"), config.get("fold", 0)
+    folds, fold = config["folds"], config["fold"]
     if folds is not None and fold >= folds:
         raise UserError(f"--fold={fold} is out of range: with --folds={folds} it must be 0 .. {folds - 1}")
-    weights = config.get("class_weights")
+    weights = config["class_weights"]
     if isinstance(weights, str) and weights != "auto":
         raise UserError(f"--class_weights={weights!r} is not allowed: use 'auto', None, or one number per class")
-    classes = config.get("classes")
+    classes = config["classes"]
     if classes is not None:
         if not all(isinstance(c, str) and c for c in classes):
             raise UserError(f"--classes={classes!r} has the wrong type: expected a list of class names (strings)")
         if len(set(classes)) != len(classes) or len(classes) < 2:
             raise UserError(f"--classes={classes!r} is not allowed: name two or more different classes")
-    f1_weights = config.get("f1_weights")
+    f1_weights = config["f1_weights"]
     if f1_weights is not None and not all(isinstance(name, str) for name in f1_weights):
         raise UserError(f"--f1_weights={f1_weights!r} has the wrong type: expected {{class name: weight}}")
-    metric = config.get("checkpoint_metric")
-    if isinstance(metric, str) and not _metric_form_ok(metric):
+    metric = config["checkpoint_metric"]
+    if not _metric_form_ok(metric):
         raise UserError(f"--checkpoint_metric={metric!r} is not a validation metric: {_metric_choices(None)}")
+    _check_magnitude(config["augment"], config["augment_magnitude"])
+
+
+def _check_magnitude(policy: str, magnitude: int | None) -> None:
+    """``augment_magnitude`` only for a policy that has one (RandAugment, AugMix), within its range."""
+    if magnitude is None:
+        return
+    if policy not in MAGNITUDE_RANGES:
+        raise UserError(f"--augment_magnitude applies to {' and '.join(MAGNITUDE_RANGES)}, not to {policy}: unset it")
+    low, high = MAGNITUDE_RANGES[policy]
+    if not low <= magnitude <= high:
+        raise UserError(f"--augment_magnitude={magnitude} is out of range: for {policy} it must be {low} .. {high}")
 
 
 def _metric_form_ok(metric: str) -> bool:
@@ -314,8 +327,7 @@ def check_config(config: Mapping[str, Any]) -> None:
     Call before any data is read; raises a one-line UserError naming the key and what is allowed.
     """
     for key, spec in SCHEMA.items():
-        if key in config:
-            check_value(key, config[key], spec.default)
+        check_value(key, config[key], spec.default)
     _check_rules(config)
 
 
@@ -328,14 +340,14 @@ def check_data_keys(config: Mapping[str, Any], classes: Sequence[str], metrics: 
     if metric not in (metric_names(classes) if metrics is None else metrics):
         choices = _metric_choices(classes) if metrics is None else f"choose one of {', '.join(metrics)}"
         raise UserError(f"--checkpoint_metric={metric!r} is not a validation metric: {choices}")
-    unknown = sorted(set(config.get("f1_weights") or {}) - set(classes))
+    unknown = sorted(set(config["f1_weights"] or {}) - set(classes))
     if unknown:
         raise UserError(
             f"--f1_weights names {', '.join(map(repr, unknown))}, not a class of this data: "
             f"the classes are {', '.join(classes)}"
         )
     for key in ("focal_alpha", "class_weights"):
-        value = config.get(key)
+        value = config[key]
         if isinstance(value, list) and len(value) != len(classes):
             raise UserError(
                 f"--{key} has {len(value)} values but there are {len(classes)} classes ({', '.join(classes)})"
@@ -384,7 +396,7 @@ def describe_keys(config: Mapping[str, Any], title: str = "config keys") -> str:
     for group, keys in GROUPS.items():
         lines += ["", f"{group}:"]
         for name, spec in keys.items():
-            value = config.get(name, spec.default)
+            value = config[name]
             note = "" if value == spec.default else f" [default: {_shown(spec.default)}]"
             lines.append(_key_line(name, value, allowed_text(name), spec.help + note))
     extra = [name for name in config if name not in SCHEMA]

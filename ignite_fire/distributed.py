@@ -56,7 +56,7 @@ def under_torchrun() -> bool:
 
 def wants_processes(config: dict[str, Any]) -> bool:
     """Whether the run needs :func:`launch` (several processes) rather than a plain ``train``."""
-    return under_torchrun() or int(config["nproc_per_node"]) > 1
+    return under_torchrun() or config["nproc_per_node"] > 1
 
 
 def is_main_process() -> bool:

@@ -173,7 +173,7 @@ def check_experiment(experiment: Experiment, overrides: dict[str, Any]) -> None:
     config_module.check_config(config)
     build_model = experiment.factories.get("build_model")
     if build_model is None:
-        check_model_name(str(config["model"]), int(config["image_size"]))
+        check_model_name(config["model"], config["image_size"])
         return
     for key in ("model", "pretrained"):
         if key in overrides and not _reads_key(build_model, key):

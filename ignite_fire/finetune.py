@@ -31,8 +31,11 @@ from ignite_fire.errors import UserError
 TORCHVISION_BLOCK = re.compile(r"^(layer\d+\.\d+(?=\.)|features\.\d+\.\d+(?=\.block\.)|features\.\d+(?=\.))")
 
 
-def head_prefixes(model: nn.Module) -> tuple[str, ...]:
-    """Module names of the classifier head: timm's ``pretrained_cfg["classifier"]``, else the last ``nn.Linear``."""
+def head_prefixes(model: nn.Module, required: bool = True) -> tuple[str, ...]:
+    """Module names of the classifier head: timm's ``pretrained_cfg["classifier"]``, else the last ``nn.Linear``.
+
+    A model without an ``nn.Linear`` has no head to find: a UserError when ``required``, else ``()``.
+    """
     config = getattr(model, "pretrained_cfg", None)
     if isinstance(config, dict) and config.get("classifier"):
         classifier = config["classifier"]
@@ -41,6 +44,8 @@ def head_prefixes(model: nn.Module) -> tuple[str, ...]:
     for name, module in model.named_modules():
         if isinstance(module, nn.Linear):
             last = name
+    if last is None and not required:
+        return ()
     if last is None:
         raise UserError(f"cannot find the classifier head of {type(model).__name__} (no nn.Linear)")
     return (last,)
@@ -104,13 +109,11 @@ def parameter_groups(
     head_lr_scale: float = 1.0,
     weight_decay_norm_bias: bool = False,
 ) -> list[dict[str, Any]]:
-    """Optimizer parameter groups of ``model`` (only parameters with ``requires_grad``)."""
-    if layer_decay is not None and not 0 < layer_decay <= 1:
-        raise UserError(f"--layer_decay must be in (0, 1], e.g. 0.75, got {layer_decay}")
-    if head_lr_scale <= 0:
-        raise UserError(f"--head_lr_scale must be > 0, got {head_lr_scale}")
-    needs_head = layer_decay is not None or head_lr_scale != 1.0  # a model without nn.Linear is fine otherwise
-    head = head_prefixes(model) if needs_head else ()
+    """Optimizer parameter groups of ``model`` (only parameters with ``requires_grad``).
+
+    ``layer_decay`` in (0, 1] and ``head_lr_scale`` > 0: the config schema checks them.
+    """
+    head = head_prefixes(model, required=layer_decay is not None or head_lr_scale != 1)
     ids = layer_ids(model, head) if layer_decay is not None else {}
     last = max(ids.values(), default=0)
     groups: dict[tuple[str, bool], dict[str, Any]] = {}

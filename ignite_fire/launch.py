@@ -55,7 +55,7 @@ def launch(experiment_path: str | Path, overrides: dict[str, Any], config: dict[
 
     Returns rank 0's results (the run's ``results.json``).
     """
-    device = resolve_device(str(config["device"]))
+    device = resolve_device(config["device"])
     backend = backend_for(device)
     box: list[dict[str, Any]] = []
     if under_torchrun():
@@ -63,7 +63,7 @@ def launch(experiment_path: str | Path, overrides: dict[str, Any], config: dict[
             parallel.run(_worker, str(experiment_path), overrides, False, box)
         return box[0]
 
-    nproc = int(config["nproc_per_node"])
+    nproc = config["nproc_per_node"]
     if device.type == "cuda" and nproc > torch.cuda.device_count():
         raise UserError(f"--nproc_per_node={nproc} but this machine has {torch.cuda.device_count()} GPUs")
     overrides = dict(overrides)
@@ -89,5 +89,5 @@ def launch(experiment_path: str | Path, overrides: dict[str, Any], config: dict[
                 os.environ.pop("CUDA_VISIBLE_DEVICES", None)
             else:
                 os.environ["CUDA_VISIBLE_DEVICES"] = previous
-    results_path = Path(str(config["output_dir"])).expanduser() / name / "results.json"
+    results_path = Path(config["output_dir"]).expanduser() / name / "results.json"
     return json.loads(results_path.read_text(encoding="utf-8"))

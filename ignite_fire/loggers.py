@@ -18,8 +18,6 @@ from typing import Any
 from ignite.engine import Engine, Events
 from torch.optim import Optimizer
 
-from ignite_fire.config import LOGGERS
-from ignite_fire.errors import UserError
 from ignite_fire.handlers.metrics_csv import MetricsCSV
 from ignite_fire.metrics import scalar_metrics
 
@@ -27,15 +25,12 @@ TRAIN_NAMES = ("train_loss", "train_acc")
 
 
 def logger_names(config: Mapping[str, Any]) -> list[str]:
-    """``config["loggers"]`` as a checked list (a single name or comma-separated names is accepted)."""
-    value = config.get("loggers", ["wandb", "csv"])
-    names = value.split(",") if isinstance(value, str) else value
-    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
-        raise UserError(f"--loggers={value!r} must be a list of names, e.g. --loggers=wandb,csv,tensorboard")
-    unknown = [n for n in names if n.strip() not in LOGGERS]
-    if unknown:
-        raise UserError(f"--loggers: {unknown[0]!r} is not a logger; choose from {', '.join(LOGGERS)}")
-    return [n.strip() for n in names]
+    """``config["loggers"]`` as a list (a single name or comma-separated names is accepted).
+
+    The config schema has checked that each name is one of :data:`~ignite_fire.config.LOGGERS`.
+    """
+    value = config["loggers"]
+    return [n.strip() for n in (value.split(",") if isinstance(value, str) else value)]
 
 
 def attach_tensorboard(
@@ -53,10 +48,10 @@ def attach_tensorboard(
     def val_values(engine: Engine) -> dict[str, float]:
         return {**scalar_metrics(engine.state.metrics), "epoch": trainer.state.epoch}
 
-    every = int(config["log_every"])
+    every = config["log_every"]
     tb_logger.attach(trainer, TensorBoardScalars(train_values, trainer), Events.ITERATION_COMPLETED(every=every))
     tb_logger.attach(evaluator, TensorBoardScalars(val_values, trainer), Events.COMPLETED)
-    if config.get("plots", True):
+    if config["plots"]:
         pictures = TensorBoardPictures(run_dir, trainer)
         tb_logger.attach(trainer, pictures, Events.EPOCH_COMPLETED)  # after validation drew them
         tb_logger.attach(trainer, pictures, Events.COMPLETED)  # a gallery drawn at the end

@@ -73,7 +73,7 @@ def build_loss(config: dict[str, Any], class_counts: Sequence[int]) -> nn.Module
     ``focal_alpha`` list plays that role.
     """
     name = config["loss_function"]
-    smoothing = float(config["label_smoothing"])
+    smoothing = config["label_smoothing"]
     if name == "CrossEntropyLoss":
         weights = class_weights_from_config(config, class_counts)
         weight = torch.tensor(weights, dtype=torch.float32) if weights is not None else None

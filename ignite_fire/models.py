@@ -103,11 +103,9 @@ def build_model(config: dict[str, Any], num_classes: int) -> nn.Module:
     loads a local .pth/.pt/.safetensors file (:mod:`ignite_fire.weights`); False builds from scratch.
     """
     name = config["model"]
-    pretrained = config.get("pretrained", False)
+    pretrained = config["pretrained"]
     if is_timm_name(name):
-        model = build_timm_model(
-            name, num_classes, pretrained is True, config.get("drop_rate"), config.get("drop_path_rate")
-        )
+        model = build_timm_model(name, num_classes, pretrained is True, config["drop_rate"], config["drop_path_rate"])
     else:
         model = build_torchvision_model(config, num_classes)
     if isinstance(pretrained, str) and pretrained not in ("", "False", "None"):

@@ -19,22 +19,16 @@ SCHEDULERS = (None, "CosineAnnealingLR", "StepLR")
 def build_optimizer(config: dict[str, Any], model: nn.Module) -> torch.optim.Optimizer:
     """Adam, AdamW or SGD (with ``momentum``) at ``learning_rate`` and ``weight_decay``."""
     name = config["optimizer"]
-    lr = float(config["learning_rate"])
-    weight_decay = float(config["weight_decay"])
+    lr, weight_decay = config["learning_rate"], config["weight_decay"]
     params = parameter_groups(  # layer_decay, head_lr_scale, no decay on norms/biases: ignite_fire/finetune.py
-        model,
-        lr,
-        weight_decay,
-        config["layer_decay"],
-        float(config["head_lr_scale"]),
-        bool(config["weight_decay_norm_bias"]),
+        model, lr, weight_decay, config["layer_decay"], config["head_lr_scale"], config["weight_decay_norm_bias"]
     )
     if name == "Adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if name == "AdamW":
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     if name == "SGD":
-        return torch.optim.SGD(params, lr=lr, momentum=float(config["momentum"]), weight_decay=weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=config["momentum"], weight_decay=weight_decay)
     raise UserError(f"unknown optimizer {name!r}: use one of {', '.join(OPTIMIZERS)}")
 
 
@@ -50,8 +44,8 @@ def build_scheduler(
     name = config["scheduler"]
     per_epoch = config["scheduler_interval"] == "epoch"
     steps = 1 if per_epoch else max(1, steps_per_epoch)
-    warmup = round(float(config["warmup_epochs"]) * steps)
-    epochs = int(config["epochs"])
+    warmup = round(config["warmup_epochs"] * steps)
+    epochs = config["epochs"]
 
     main: LRScheduler | None
     if name is None:
@@ -60,7 +54,7 @@ def build_scheduler(
         t_max_epochs = config["cosine_t_max"] or epochs
         main = CosineAnnealingLR(optimizer, T_max=max(1, round(float(t_max_epochs) * steps) - warmup))
     elif name == "StepLR":
-        main = StepLR(optimizer, step_size=max(1, int(config["step_size"]) * steps), gamma=float(config["step_gamma"]))
+        main = StepLR(optimizer, step_size=max(1, config["step_size"] * steps), gamma=config["step_gamma"])
     else:
         raise UserError(f"unknown scheduler {name!r}: use one of {', '.join(map(str, SCHEDULERS))}")
 

@@ -127,33 +127,31 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Settings:
-        def optional(key: str, kind: Callable[[Any], Any]) -> Any:
-            return None if config[key] is None else kind(config[key])
-
+        """The settings of a resolved config (every key is there, typed and in range: ignite_fire.config)."""
         return cls(
-            epochs=int(config["epochs"]),
-            batch_size=int(config["batch_size"]),
-            seed=int(config["seed"]),
-            log_every=int(config["log_every"]),
-            device=str(config["device"]),
+            epochs=config["epochs"],
+            batch_size=config["batch_size"],
+            seed=config["seed"],
+            log_every=config["log_every"],
+            device=config["device"],
             amp=config["amp"],
-            grad_clip=optional("grad_clip", float),
-            accumulation_steps=int(config["accumulation_steps"]),
-            channels_last=bool(config["channels_last"]),
-            compile=bool(config["compile"]),
-            ema_decay=optional("ema_decay", float),
-            mixup_alpha=float(config["mixup_alpha"] or 0.0),
-            cutmix_alpha=float(config["cutmix_alpha"] or 0.0),
+            grad_clip=config["grad_clip"],
+            accumulation_steps=config["accumulation_steps"],
+            channels_last=config["channels_last"],
+            compile=config["compile"],
+            ema_decay=config["ema_decay"],
+            mixup_alpha=config["mixup_alpha"],
+            cutmix_alpha=config["cutmix_alpha"],
             f1_weights=config["f1_weights"],
-            checkpoint_metric=str(config["checkpoint_metric"]),
-            n_saved=int(config["n_saved"]),
-            patience=optional("patience", int) or None,  # 0 = no early stopping, as None
-            scheduler_interval=str(config["scheduler_interval"]),
-            stop_after_epoch=optional("stop_after_epoch", int),
-            stop_after_iteration=optional("stop_after_iteration", int),
-            freeze_epochs=int(config["freeze_epochs"]),
+            checkpoint_metric=config["checkpoint_metric"],
+            n_saved=config["n_saved"],
+            patience=config["patience"],
+            scheduler_interval=config["scheduler_interval"],
+            stop_after_epoch=config["stop_after_epoch"],
+            stop_after_iteration=config["stop_after_iteration"],
+            freeze_epochs=config["freeze_epochs"],
             tta=parse_modes(config["tta"]),
-            tta_scales=[float(s) for s in config["tta_scales"]],
+            tta_scales=config["tta_scales"],
         )
 
 
@@ -242,7 +240,7 @@ def claim_run_dir(config: dict[str, Any], experiment_name: str, resume_path: Pat
         run_dir = resume_path.parent.parent
         return RunDirClaim(str(run_dir.parent), run_dir.name, resuming=True)
     name = distributed.same_on_all_ranks(run_name(config, experiment_name))
-    return RunDirClaim(str(config["output_dir"]), name, resuming=False)
+    return RunDirClaim(config["output_dir"], name, resuming=False)
 
 
 def get_dataflow(experiment: Experiment, config: dict[str, Any], batch_size: int, device: torch.device) -> Dataflow:
@@ -581,17 +579,17 @@ def _attach_pictures(run: Run) -> None:
         run.run_dir,
         run.val_loader,
         lambda: run.history,
-        str(config["checkpoint_metric"]),
+        config["checkpoint_metric"],
         run.wandb_logger,
-        plots=bool(config["plots"]),
-        graph=bool(config["graph"]),
+        plots=config["plots"],
+        graph=config["graph"],
         gallery_every=config["gallery_every"],
         gallery_size=config["gallery_size"],
         watch=config["watch"],
         watch_every=config["watch_every"],
         title=run.name,
         data_dir=config["data_dir"],
-        image_size=int(config["image_size"]),
+        image_size=config["image_size"],
         gradcam=run.to_save["model"] if config["gradcam"] else None,  # eco2: Grad-CAM of the evaluated model
     )
 
@@ -658,7 +656,7 @@ def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -
     A second run with the same name refuses while this one runs (see :class:`RunDirClaim`).
     """
     config = experiment.config
-    resume_path = find_resume_checkpoint(config["resume"], str(config["output_dir"]), config["name"])
+    resume_path = find_resume_checkpoint(config["resume"], config["output_dir"], config["name"])
     run = build_run(experiment, resume_path)
     try:
         finished = _prepare(run, resume_path, attach)

@@ -7,7 +7,7 @@ keeps its fresh head. What was loaded and what was left out is logged.
 
 Example::
 
-    model = build_model({"model": "timm/convnext_atto", "pretrained": "my_weights.safetensors"}, 5)
+    model = build_model({**DEFAULTS, "model": "timm/convnext_atto", "pretrained": "my_weights.safetensors"}, 5)
 """
 
 from __future__ import annotations

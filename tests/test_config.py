@@ -106,6 +106,13 @@ def test_a_value_out_of_range_is_refused_before_any_data(key: str, value: float)
         ({"f1_weights": {1: 2.0}}, "--f1_weights={1: 2.0} has the wrong type: expected {class name: weight}"),
         ({"checkpoint_metric": "nonsense"}, "--checkpoint_metric='nonsense' is not a validation metric: choose one"),
         ({"checkpoint_metric": "val_f2/a"}, "--checkpoint_metric='val_f2/a' is not a validation metric"),
+        ({"loggers": "csv,mlflow"}, "--loggers='csv,mlflow' is not allowed: 'mlflow' is not one of wandb"),
+        ({"augment_magnitude": 5}, "--augment_magnitude applies to randaugment and augmix, not to none: unset it"),
+        (
+            {"augment": "randaugment", "augment_magnitude": 31},
+            "--augment_magnitude=31 is out of range: for randaugment it must be 0 .. 30",
+        ),
+        ({"augment": "augmix", "augment_magnitude": 0}, "--augment_magnitude=0 is out of range: for augmix it must be"),
         ({"model": "resnet19"}, "unknown model 'resnet19': try one of resnet18"),
         ({"model": "convnext_tiny", "image_size": 24}, "--image_size=24 is too small for convnext_tiny: it needs"),
         ({"model": "vit_b_16", "image_size": 160}, "--image_size=160 does not fit vit_b_16: it takes 224 px"),

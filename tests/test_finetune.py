@@ -7,6 +7,7 @@ import timm
 import torch
 import torchvision
 
+from ignite_fire.config import DEFAULTS
 from ignite_fire.errors import UserError
 from ignite_fire.finetune import parameter_groups
 from ignite_fire.optim import build_optimizer
@@ -64,7 +65,8 @@ def test_norms_and_biases_get_no_weight_decay_by_default() -> None:
 
 def test_build_optimizer_uses_the_groups() -> None:
     model = torchvision.models.resnet18(num_classes=3)
-    config = {"optimizer": "AdamW", "learning_rate": 0.01, "weight_decay": 0.05, "layer_decay": 0.8, "head_lr_scale": 2}
+    config = {**DEFAULTS, "optimizer": "AdamW", "learning_rate": 0.01, "weight_decay": 0.05, "layer_decay": 0.8}
+    config["head_lr_scale"] = 2
     optimizer = build_optimizer(config, model)
     assert isinstance(optimizer, torch.optim.AdamW)
     assert max(g["lr"] for g in optimizer.param_groups) == pytest.approx(0.02)
@@ -74,5 +76,11 @@ def test_build_optimizer_uses_the_groups() -> None:
 def test_layer_decay_on_an_unsupported_torchvision_model_is_a_one_line_error() -> None:
     with pytest.raises(UserError, match="torchvision ResNets and EfficientNets, not MobileNetV3"):
         parameter_groups(torchvision.models.mobilenet_v3_small(num_classes=3), 0.01, layer_decay=0.75)
-    with pytest.raises(UserError, match="--layer_decay must be in"):
-        parameter_groups(torchvision.models.resnet18(num_classes=3), 0.01, layer_decay=1.5)
+
+
+def test_a_model_without_a_linear_head_needs_one_only_for_head_or_layer_rates() -> None:
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+    groups = parameter_groups(model, 0.01, weight_decay=0.05)
+    assert {g["name"] for g in groups} == {"body"} and sum(len(g["params"]) for g in groups) == 2
+    with pytest.raises(UserError, match="cannot find the classifier head of Sequential"):
+        parameter_groups(model, 0.01, head_lr_scale=2.0)

@@ -14,6 +14,7 @@ import torch
 
 from ignite_fire.bench.sync import check_sync_free
 from ignite_fire.bench.train import train as bench_train
+from ignite_fire.config import DEFAULTS
 from ignite_fire.data.cache import cache_splits
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.transforms import build_transforms
@@ -42,7 +43,7 @@ def test_bench_gpu_mode_runs_all_three_loops() -> None:
 
 
 def test_memory_cache_lives_on_the_gpu_and_matches_the_cpu_validation_batches(digits_dir: Path) -> None:
-    config = {"data_dir": str(digits_dir), "image_size": 16, "seed": 0, "val_fraction": 0.2, "classes": None}
+    config = {**DEFAULTS, "data_dir": str(digits_dir), "image_size": 16, "seed": 0}
     config.update(cache="memory", num_workers=0)
     splits = build_datasets(config, build_transforms(config))
     on_gpu, options = cache_splits(None, splits, config, torch.device("cuda"))

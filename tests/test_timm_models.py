@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import torch
 
+from ignite_fire.config import DEFAULTS
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import experiment_from_config
 from ignite_fire.inference.predict import predict
@@ -108,7 +109,7 @@ def test_missing_pretrained_weights_say_what_to_fetch_and_where(
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.delenv("IGNITE_FIRE_DOWNLOAD_WEIGHTS", raising=False)
     with pytest.raises(UserError) as error:
-        build_model({"model": "timm/convnext_atto.d2_in1k", "pretrained": True}, 5)
+        build_model({**DEFAULTS, "model": "timm/convnext_atto.d2_in1k", "pretrained": True}, 5)
     message = str(error.value)
     assert "timm/convnext_atto.d2_in1k" in message and str(tmp_path / "hub") in message and "\n" not in message
 
@@ -127,7 +128,7 @@ def test_pretrained_weights_are_read_from_the_hugging_face_cache(
     (snapshot.parent.parent / "refs" / "main").write_text("0" * 40)
     monkeypatch.setattr(huggingface_hub_constants(), "HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    model = build_model({"model": "timm/resnet10t.c3_in1k", "pretrained": True}, 5)
+    model = build_model({**DEFAULTS, "model": "timm/resnet10t.c3_in1k", "pretrained": True}, 5)
     assert torch.equal(model.conv1[0].weight, source.conv1[0].weight)
     assert model.fc.out_features == 5
 
@@ -140,9 +141,9 @@ def huggingface_hub_constants() -> Any:
 
 def test_unknown_timm_names_suggest_close_ones() -> None:
     with pytest.raises(UserError, match="unknown timm model 'convnext_tinyy'.*timm/convnext_tiny"):
-        build_model({"model": "timm/convnext_tinyy", "pretrained": False}, 5)
+        build_model({**DEFAULTS, "model": "timm/convnext_tinyy", "pretrained": False}, 5)
     with pytest.raises(UserError, match="apply to timm models"):
-        build_model({"model": "resnet18", "pretrained": False, "drop_rate": 0.2}, 5)
+        build_model({**DEFAULTS, "model": "resnet18", "pretrained": False, "drop_rate": 0.2}, 5)
 
 
 def test_the_recipe_without_cached_weights_is_one_line_on_the_command_line(digits_dir: Path, tmp_path: Path) -> None:

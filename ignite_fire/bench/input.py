@@ -73,13 +73,14 @@ def time_train_pipeline(paths: list[str], image_size: int, batch_size: int, repe
     """img/s of the training pipeline through a DataLoader: plain, draft, and the memory cache (built first)."""
     from torch.utils.data import DataLoader
 
+    from ignite_fire.config import DEFAULTS
     from ignite_fire.data.cache import CachedImages, decode_all, keep_batch
     from ignite_fire.data.datasets import ImageListDataset
     from ignite_fire.data.decode import resize_size
     from ignite_fire.data.transforms import build_transforms
 
     n = len(paths)
-    train_tf, _ = build_transforms({"image_size": image_size})
+    train_tf, _ = build_transforms({**DEFAULTS, "image_size": image_size})
     samples = [(path, 0) for path in paths]
     start = time.perf_counter()  # the cache's epoch 1 decodes (one thread here); later ones gather and augment
     store = decode_all(paths, resize_size(image_size), image_size, draft=True, threads=1)

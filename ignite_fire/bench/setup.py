@@ -94,7 +94,7 @@ def folder_batches(
 
     def forever() -> Iterator[Batch]:
         for epoch in itertools.count(1):
-            reseed_for_epoch(loader, int(config["seed"]), epoch)
+            reseed_for_epoch(loader, config["seed"], epoch)
             yield from loader
 
     return forever(), len(splits.classes)

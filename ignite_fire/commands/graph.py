@@ -12,7 +12,7 @@ logger = logging.getLogger("ignite_fire")
 
 
 def _num_classes(config: dict[str, Any]) -> int:
-    if config.get("classes"):
+    if config["classes"]:
         return len(config["classes"])
     from ignite_fire.data.sources import load_labelled_images
 
@@ -41,7 +41,7 @@ def graph(experiment: str, output: str | None = None, num_classes: int | None = 
         raise UserError(f"--num_classes={num_classes!r} must be a positive integer")
     classes = num_classes or _num_classes(config)
     model = loaded.factory("build_model", build_model)(config, classes)
-    size = int(config["image_size"])
+    size = config["image_size"]
     stem = Path(output) if output else Path(config["output_dir"]) / "graphs" / f"{loaded.name}_graph"
     try:
         stem.parent.mkdir(parents=True, exist_ok=True)

@@ -104,7 +104,7 @@ def cross_validate(
     if (fold is not None or overrides.get("resume")) and not overrides.get("name"):
         raise UserError("--fold and --resume=auto with cv need --name=NAME, the cv directory of the folds")
     loaded = load_experiment(experiment, overrides)  # checks every key once, before any fold runs
-    if int(loaded.config.get("nproc_per_node") or 1) > 1:
+    if loaded.config["nproc_per_node"] > 1:
         raise UserError("cv runs folds in one process: run one fold per GPU with --fold=k instead of --nproc_per_node")
     name = run_name(loaded.config, loaded.name)
     cv_dir = Path(loaded.config["output_dir"]).expanduser() / name
@@ -115,7 +115,7 @@ def cross_validate(
     if waiting:
         logger.info(f"cv: folds {waiting} are not finished yet; OOF and decision come when they are")
         return
-    device = resolve_device(str(loaded.config["device"]))
+    device = resolve_device(loaded.config["device"])
     summary = summarise(loaded, cv_dir, folds, device, tta, decision_metric)
     logger.info(cv_table(summary))
     log_wandb_summary(loaded.config, cv_dir, summary)
@@ -125,7 +125,7 @@ def summarise(
     experiment: Experiment, cv_dir: Path, folds: int, device: Any, tta: str | None, decision_metric: str
 ) -> dict[str, Any]:
     """Write oof.csv, decision.json and cv.json; returns cv.json's content."""
-    f1_weights = experiment.config.get("f1_weights")
+    f1_weights = experiment.config["f1_weights"]
     oof = predict_oof(experiment, cv_dir, folds, device, tta)
     write_oof(cv_dir / OOF_FILE, oof)
     per_fold = []
@@ -181,7 +181,7 @@ def log_wandb_summary(config: dict[str, Any], cv_dir: Path, summary: dict[str, A
         import wandb
 
         run = wandb.init(
-            project=config.get("wandb_project") or "ignite_fire",
+            project=config["wandb_project"],
             name=f"{cv_dir.name}-cv",
             group=cv_dir.name,
             job_type="cv",

@@ -57,8 +57,8 @@ def predict_oof(experiment: Experiment, cv_dir: Path, folds: int, device: torch.
     fold_of: list[int] = []
     parts: list[torch.Tensor] = []
     classes: list[str] = []
-    workers = experiment.config.get("num_workers")
-    workers = default_num_workers() if workers is None else int(workers)
+    workers = experiment.config["num_workers"]
+    workers = default_num_workers() if workers is None else workers
     for k in range(folds):
         samples, classes = fold_validation_samples(experiment, folds, k)
         predictor = load_predictor(find_checkpoint(fold_dir(cv_dir, k)), device)

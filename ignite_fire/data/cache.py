@@ -305,7 +305,7 @@ def cache_splits(
     Returns ``(splits, {})`` unchanged otherwise. The options are keyword arguments of
     :func:`~ignite_fire.data.loaders.build_train_loader` and ``build_eval_loader``.
     """
-    if config.get("cache") != "memory":
+    if config["cache"] != "memory":
         return splits, {}
     if "build_transforms" in getattr(experiment, "factories", {}):
         raise UserError(
@@ -319,7 +319,7 @@ def cache_splits(
                 f"--cache=memory needs datasets with a list of (path, class index) `samples`; "
                 f"{type(split).__name__} has none (use --cache=None)"
             )
-    image_size = int(config["image_size"])
+    image_size = config["image_size"]
     side = resize_size(image_size)
     count = len(splits.train.samples) + len(splits.val.samples)
     nbytes = count * side * side * 3
@@ -329,9 +329,9 @@ def cache_splits(
             f"--cache=memory needs {nbytes / 2**30:.1f} GiB for {count} images at {side} px but only "
             f"{free / 2**30:.1f} GiB are free: lower --image_size or use --cache=None"
         )
-    workers = config.get("num_workers")
-    threads = max(1, int(workers) if workers else default_num_workers() // max(1, idist.get_nproc_per_node()))
-    draft = bool(config.get("jpeg_draft", True))
+    workers = config["num_workers"]
+    threads = max(1, workers if workers else default_num_workers() // max(1, idist.get_nproc_per_node()))
+    draft = config["jpeg_draft"]
     start = time.perf_counter()
     stores = [
         decode_shared([path for path, _ in split.samples], side, image_size, draft, threads)
@@ -345,7 +345,7 @@ def cache_splits(
         f"({count / max(seconds, 1e-9):.0f} img/s, "
         f"{threads} threads x {idist.get_world_size()} processes), {nbytes / 2**20:.0f} MiB on {where}"
     )
-    seed, jitter = int(config["seed"]), float(config.get("color_jitter") or 0.0)
+    seed, jitter = config["seed"], config["color_jitter"]
     cached = DataSplits(
         train=CachedImages(
             stores[0], splits.train.targets, splits.train.samples, splits.classes, image_size, True, jitter, seed,

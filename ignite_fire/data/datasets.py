@@ -97,8 +97,8 @@ def build_datasets(config: dict[str, Any], transforms: tuple[Callable, Callable]
     index = {name: i for i, name in enumerate(classes)}
     train_samples: list[Sample] = [(path, index[name]) for path, name in data.train]
     val_samples: list[Sample] | None = None if data.val is None else [(p, index[name]) for p, name in data.val]
-    if config.get("on_bad_image", "error") == "skip":
-        workers = config.get("num_workers") or default_num_workers()
+    if config["on_bad_image"] == "skip":
+        workers = config["num_workers"] or default_num_workers()
         train_samples = drop_unreadable(train_samples, workers)
         check_class_counts([(p, classes[i]) for p, i in train_samples], classes, f"{data.description} (readable)")
         val_samples = None if val_samples is None else drop_unreadable(val_samples, workers)
@@ -106,7 +106,7 @@ def build_datasets(config: dict[str, Any], transforms: tuple[Callable, Callable]
     train = train + extra_train_samples(config, classes, train + val)  # --extra_train: training only
     if not val:
         raise UserError(f"no validation images in {data.description}: every class has a single image; add images")
-    fold = f" (fold {config.get('fold', 0)} of {config['folds']})" if config.get("folds") else ""
+    fold = f" (fold {config['fold']} of {config['folds']})" if config["folds"] else ""
     logger.info(
         f"data: {data.description}: {len(classes)} classes, {len(train)} train / {len(val)} val images{fold}; "
         f"per class {_per_class(train, val, classes)}"

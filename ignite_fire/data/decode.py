@@ -33,9 +33,9 @@ def resize_size(image_size: int) -> int:
 
 def draft_size(config: dict[str, Any]) -> int | None:
     """The JPEG draft size the datasets decode at: :func:`resize_size`, or None when ``jpeg_draft`` is off."""
-    if not config.get("jpeg_draft", True):
+    if not config["jpeg_draft"]:
         return None
-    return resize_size(int(config["image_size"]))
+    return resize_size(config["image_size"])
 
 
 def centered_offset(length: int, crop: int) -> int:

@@ -23,10 +23,10 @@ Sample = tuple[str, int]
 
 def extra_train_samples(config: dict[str, Any], classes: Sequence[str], labelled: Sequence[Sample]) -> list[Sample]:
     """The samples of ``config["extra_train"]`` (none when unset), less those already in ``labelled``."""
-    given = config.get("extra_train")
+    given = config["extra_train"]
     if not given:
         return []
-    path = Path(str(given)).expanduser()
+    path = Path(given).expanduser()
     if not path.is_file():
         raise UserError(f"--extra_train file not found: {path} (a file_name<TAB>class label file)")
     index = {name: i for i, name in enumerate(classes)}

@@ -30,11 +30,9 @@ def read_groups(groups_file: str | Path) -> dict[str, str]:
 def group_fold_split(
     samples: Sequence[Sample], folds: int, fold: int, seed: int, groups_file: str | Path
 ) -> tuple[list[Sample], list[Sample]]:
-    """Fold ``fold`` of ``folds`` stratified group folds for validation, the others for training."""
+    """Fold ``fold`` (0 .. folds-1) of ``folds`` stratified group folds for validation, the others for training."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    if not 0 <= fold < folds:
-        raise UserError(f"--fold must be an integer in 0..{folds - 1} with --folds={folds}, got {fold!r}")
     groups = read_groups(groups_file)
     ordered = sorted(samples)
     missing = [Path(p).name for p, _ in ordered if Path(p).name not in groups]

@@ -84,8 +84,8 @@ class EpochSampler(Sampler[int]):
 
 def resolve_num_workers(config: dict[str, Any], num_workers: int | None = None) -> int:
     """``num_workers`` if given, else ``config["num_workers"]``, else :func:`default_num_workers`."""
-    num_workers = config.get("num_workers") if num_workers is None else num_workers
-    return default_num_workers() if num_workers is None else int(num_workers)
+    num_workers = config["num_workers"] if num_workers is None else num_workers
+    return default_num_workers() if num_workers is None else num_workers
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -172,7 +172,7 @@ def build_train_loader(
     """
     num_workers = resolve_num_workers(config, num_workers)
     sampler = EpochSampler(
-        targets, int(config["seed"]), balanced=config.get("sampler") == "balanced", rank=rank, world_size=world_size
+        targets, config["seed"], balanced=config["sampler"] == "balanced", rank=rank, world_size=world_size
     )
     return SignalSafeLoader(
         dataset,
@@ -181,7 +181,7 @@ def build_train_loader(
         num_workers=num_workers,
         pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
         drop_last=len(sampler) >= 2 * batch_size,
-        generator=_worker_generator(int(config["seed"])),
+        generator=_worker_generator(config["seed"]),
         persistent_workers=False,
         collate_fn=collate_fn,
         worker_init_fn=worker_init(),

@@ -166,7 +166,7 @@ def read_label_file(path: Path, classes: Sequence[str] | None) -> list[Labelled]
 
 def find_label_file(root: Path, config: dict[str, Any]) -> Path | None:
     """``config["label_file"]`` (relative to data_dir or the working directory), else train.txt/train.csv."""
-    given = config.get("label_file")
+    given = config["label_file"]
     if given:
         for candidate in (root / given, Path(given).expanduser()):
             if candidate.is_file():
@@ -251,7 +251,7 @@ def from_class_folders(root: Path, wanted: Sequence[str] | None) -> LabelledImag
 def load_labelled_images(config: dict[str, Any]) -> LabelledImages:
     """The labelled images under ``config["data_dir"]`` (see the module docstring)."""
     root = check_data_dir(config["data_dir"])
-    wanted = config.get("classes")
+    wanted = config["classes"]
     label_file = find_label_file(root, config)
     if label_file is not None:
         return from_label_file(label_file, wanted)

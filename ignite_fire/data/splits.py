@@ -32,9 +32,7 @@ def _by_label(samples: Sequence[Sample], seed: int) -> dict[int, list[Sample]]:
 
 
 def stratified_split(samples: Sequence[Sample], val_fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
-    """``val_fraction`` of each class in validation (at least one image of every class that has two or more)."""
-    if not 0 < val_fraction < 1:
-        raise UserError(f"--val_fraction must be between 0 and 1, got {val_fraction}")
+    """``val_fraction`` (0 < it < 1) of each class in validation (one image at least of each class with two or more)."""
     train: list[Sample] = []
     val: list[Sample] = []
     for group in _by_label(samples, seed).values():
@@ -50,10 +48,8 @@ def stratified_folds(
     """Partition ``samples`` into ``folds`` parts with every class spread evenly over them.
 
     Each class needs at least ``folds`` images so that it is in every fold's validation set
-    (``classes`` names the class indices in that error).
+    (``classes`` names the class indices in that error). ``folds`` >= 2: the config schema checks it.
     """
-    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
-        raise UserError(f"--folds must be an integer >= 2, got {folds!r}")
     parts: list[list[Sample]] = [[] for _ in range(folds)]
     offset = 0  # rotate where each class starts, so the parts' sizes differ by at most one
     for label, group in _by_label(samples, seed).items():
@@ -72,9 +68,7 @@ def stratified_folds(
 def fold_split(
     samples: Sequence[Sample], folds: int, fold: int, seed: int, classes: Sequence[str] | None = None
 ) -> tuple[list[Sample], list[Sample]]:
-    """Fold ``fold`` of :func:`stratified_folds` for validation, the other folds for training."""
-    if isinstance(fold, bool) or not isinstance(fold, int) or not 0 <= fold < folds:
-        raise UserError(f"--fold must be an integer in 0..{folds - 1} with --folds={folds}, got {fold!r}")
+    """Fold ``fold`` (0 .. folds-1) of :func:`stratified_folds` for validation, the other folds for training."""
     parts = stratified_folds(samples, folds, seed, classes)
     train = [sample for i, part in enumerate(parts) if i != fold for sample in part]
     return train, parts[fold]
@@ -92,13 +86,13 @@ def split_samples(
     * else the given ``val_samples`` (a ``val/`` folder or ``val.txt``), if any;
     * else :func:`stratified_split` with ``val_fraction``.
     """
-    seed = int(config["seed"])
-    folds = config.get("folds")
+    seed = config["seed"]
+    folds = config["folds"]
     if folds is not None:
         pooled = list(samples) + list(val_samples or [])
-        if config.get("groups"):  # --groups=FILE: stratified group folds
-            return group_fold_split(pooled, folds, config.get("fold", 0), seed, config["groups"])
-        return fold_split(pooled, folds, config.get("fold", 0), seed, classes)
+        if config["groups"]:  # --groups=FILE: stratified group folds
+            return group_fold_split(pooled, folds, config["fold"], seed, config["groups"])
+        return fold_split(pooled, folds, config["fold"], seed, classes)
     if val_samples is not None:
         return list(samples), list(val_samples)
-    return stratified_split(samples, float(config["val_fraction"]), seed)
+    return stratified_split(samples, config["val_fraction"], seed)

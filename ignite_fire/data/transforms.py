@@ -21,9 +21,9 @@ def build_transforms(config: dict[str, Any]) -> tuple[T.Compose, T.Compose]:
     eval: resize the shorter side to ``image_size / 0.875``, centre crop. Both normalise with
     the ImageNet mean and std.
     """
-    size = int(config["image_size"])
+    size = config["image_size"]
     normalize = T.Normalize(IMAGENET_MEAN, IMAGENET_STD)
-    jitter = float(config.get("color_jitter", 0.0) or 0.0)
+    jitter = config["color_jitter"]
     policy, erasing = policies_of(config)  # augment, random_erasing: ignite_fire/data/augment.py
     train = [T.RandomResizedCrop(size, scale=(0.35, 1.0), antialias=True), T.RandomHorizontalFlip()]
     train += [policy] if policy is not None else []

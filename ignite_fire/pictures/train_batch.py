@@ -65,7 +65,7 @@ def plot_batch(images: torch.Tensor, labels: Sequence[int], classes: Sequence[st
 
 def augment_title(config: dict[str, Any]) -> str:
     """``first training batch: augment=..., random_erasing=...`` with the augmentation keys that are set."""
-    parts = [f"{k}={config[k]}" for k in AUGMENT_KEYS if config.get(k) not in (None, 0, 0.0, "none")]
+    parts = [f"{k}={config[k]}" for k in AUGMENT_KEYS if config[k] not in (None, 0, 0.0, "none")]
     return "first training batch" + (": " + ", ".join(parts) if parts else " (crop and flip only)")
 
 

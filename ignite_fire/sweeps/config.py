@@ -276,7 +276,7 @@ def parse_sweep(sweep: Any, config: dict[str, Any], fixed: dict[str, Any], sourc
     method = sweep.get("method")
     if method not in METHODS:
         raise _error(source, "method", f"{method!r} is not a method: use bayes, random or grid")
-    metric, goal, target = _parse_metric(source, sweep.get("metric"), str(config["checkpoint_metric"]))
+    metric, goal, target = _parse_metric(source, sweep.get("metric"), config["checkpoint_metric"])
     parameters_spec = sweep.get("parameters")
     if not isinstance(parameters_spec, dict) or not parameters_spec:
         raise _error(source, "parameters", "must be a non-empty dict of {config key: {...}}")

@@ -60,7 +60,7 @@ def run_wandb_sweep(sweep: Sweep, count: int) -> None:
     make_sweep_dir(sweep)
     import wandb
 
-    project = str(sweep.experiment.config["wandb_project"])
+    project = sweep.experiment.config["wandb_project"]
     try:
         sweep_id = wandb.sweep(wandb_sweep_config(sweep), project=project)
     except UserError:

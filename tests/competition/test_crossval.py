@@ -10,6 +10,7 @@ import pytest
 
 from ignite_fire.commands.cv import cv
 from ignite_fire.competition.crossval import cv_table, log_wandb_summary
+from ignite_fire.config import DEFAULTS
 from ignite_fire.errors import UserError
 from ignite_fire.handlers.wandb_logging import finish, start_wandb
 from tests.conftest import TINY_EXPERIMENT
@@ -77,7 +78,7 @@ def test_the_folds_and_the_cv_summary_share_a_wandb_group(tiny_cv, tmp_path: Pat
     summary = json.loads((tiny_cv.cv_dir / "cv.json").read_text(encoding="utf-8"))
     cv_dir = tmp_path / "mycv"
     cv_dir.mkdir()
-    config = {"wandb_mode": "offline", "wandb_project": "ignite_fire-tests"}
+    config = {**DEFAULTS, "wandb_mode": "offline", "wandb_project": "ignite_fire-tests"}
     log_wandb_summary(config, cv_dir, summary)
     records = offline_run_records(cv_dir / "wandb")
     assert '"job_type":"cv"' in records and '"run_group":"mycv"' in records

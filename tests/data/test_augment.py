@@ -11,11 +11,11 @@ import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import _auto_augment
 
+from ignite_fire.config import DEFAULTS
 from ignite_fire.data.augment import apply_per_image, build_erasing, build_policy
 from ignite_fire.data.cache import cache_splits
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.transforms import build_transforms
-from ignite_fire.errors import UserError
 
 SIZE = 16
 
@@ -51,9 +51,7 @@ class Spy:
 
 
 def config_of(digits_dir: Path, **extra: Any) -> dict[str, Any]:
-    config = {"data_dir": str(digits_dir), "image_size": SIZE, "seed": 0, "val_fraction": 0.2, "classes": None}
-    config.update(num_workers=0, color_jitter=0.0, augment="none", augment_magnitude=None, random_erasing=0.0)
-    return {**config, **extra}
+    return {**DEFAULTS, "data_dir": str(digits_dir), "image_size": SIZE, "seed": 0, "num_workers": 0, **extra}
 
 
 def draw_both_paths(digits_dir: Path, spy: Spy, **extra: Any) -> tuple[Any, Any]:
@@ -136,13 +134,8 @@ def test_apply_per_image_leaves_the_global_random_state_alone() -> None:
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_bad_policy_settings_are_one_line_errors() -> None:
-    with pytest.raises(UserError, match="--augment='cutout' is not allowed"):
-        build_policy("cutout")
-    with pytest.raises(UserError, match="applies to randaugment and augmix, not to trivialaugment"):
-        build_policy("trivialaugment", 5)
-    with pytest.raises(UserError, match=r"must be in \[0, 30\]"):
-        build_policy("randaugment", 31)
-    with pytest.raises(UserError, match="probability in"):
-        build_erasing(1.5)
+def test_policies_at_their_magnitudes() -> None:  # the schema checks the values (tests/test_config.py)
     assert build_policy("none") is None and build_erasing(0.0) is None
+    assert build_policy("randaugment").magnitude == 9 and build_policy("randaugment", 30).magnitude == 30
+    assert build_policy("augmix").severity == 3 and build_policy("augmix", 10).severity == 10
+    assert build_erasing(0.25).p == 0.25

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from ignite_fire.config import DEFAULTS
 from ignite_fire.data.cache import CachedImages, cache_splits, decode_all, keep_batch, random_resized_crop
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.decode import resize_size
@@ -25,17 +26,8 @@ SIZE = 16
 
 
 def digits_config(digits_dir: Path, **extra: object) -> dict:
-    config = {
-        "data_dir": str(digits_dir),
-        "image_size": SIZE,
-        "seed": 0,
-        "val_fraction": 0.2,
-        "classes": None,
-        "cache": "memory",
-        "num_workers": 0,
-        "color_jitter": 0.0,
-    }
-    return {**config, **extra}
+    config = {**DEFAULTS, "data_dir": str(digits_dir), "image_size": SIZE, "seed": 0, "cache": "memory"}
+    return {**config, "num_workers": 0, **extra}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +49,7 @@ def test_validation_batches_equal_the_default_eval_transform_exactly(cached) -> 
 def test_validation_of_camera_photos_is_exact_too(houses4_original: Path) -> None:
     paths = sorted(str(p) for p in houses4_original.rglob("*.jpg"))[:6]
     samples = [(p, 0) for p in paths]
-    _, eval_tf = build_transforms({"image_size": 224})
+    _, eval_tf = build_transforms({**DEFAULTS, "image_size": 224})
     from ignite_fire.data.datasets import ImageListDataset
 
     plain = ImageListDataset(samples, ["a"], eval_tf, draft_size=resize_size(224))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ignite_fire.config import DEFAULTS
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.decode import decode_square, draft_size, resize_size
 from ignite_fire.data.images import load_image
@@ -49,7 +50,7 @@ def test_png_is_decoded_in_full_whatever_the_draft_size(digits_dir: Path) -> Non
 
 
 def test_datasets_decode_at_the_eval_resize_size_unless_jpeg_draft_is_off(digits_dir: Path) -> None:
-    config = {"data_dir": str(digits_dir), "image_size": 224, "seed": 0, "val_fraction": 0.2, "classes": None}
+    config = {**DEFAULTS, "data_dir": str(digits_dir), "image_size": 224, "seed": 0}
     assert resize_size(224) == 256
     splits = build_datasets(config, build_transforms(config))
     assert splits.train.draft_size == splits.val.draft_size == draft_size(config) == 256

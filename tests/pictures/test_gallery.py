@@ -15,6 +15,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import transforms as T
 
+from ignite_fire.config import DEFAULTS
 from ignite_fire.data.datasets import ImageListDataset
 from ignite_fire.data.transforms import IMAGENET_MEAN, IMAGENET_STD, build_transforms, denormalize
 from ignite_fire.engines import create_evaluator
@@ -58,7 +59,7 @@ def pil_crop(path: Path, transform: T.Compose) -> np.ndarray:
 @pytest.mark.parametrize(
     "eval_transform, stats",
     [
-        (build_transforms({"image_size": 64})[1], (IMAGENET_MEAN, IMAGENET_STD)),  # the framework default
+        (build_transforms({**DEFAULTS, "image_size": 64})[1], (IMAGENET_MEAN, IMAGENET_STD)),  # the framework default
         (  # quickstart's normalisation
             T.Compose([T.Resize(48), T.CenterCrop(48), T.ToTensor(), T.Normalize((0.5,) * 3, (0.5,) * 3)]),
             ((0.5,) * 3, (0.5,) * 3),
