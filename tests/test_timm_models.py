@@ -155,3 +155,22 @@ def test_the_recipe_without_cached_weights_is_one_line_on_the_command_line(digit
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "timm/convnext_tiny.fb_in22k" in lines[0] and str(empty) in lines[0]
+
+
+def test_a_timm_model_exports_to_onnx_and_predicts_alike(
+    timm_run: dict[str, Any], digits_dir: Path, tmp_path: Path
+) -> None:
+    import onnxruntime
+
+    from ignite_fire.inference.export import export
+
+    run_dir = Path(timm_run["run_dir"])
+    model_path = export(str(run_dir), format="onnx", output=str(tmp_path / "resnet10t.onnx"))
+    session = onnxruntime.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    assert session.run(None, {"input": torch.randn(3, 3, 32, 32).numpy()})[0].shape == (3, 10)
+    outputs = {}
+    for backend, model in (("torch", run_dir), ("onnxruntime", model_path)):
+        output = tmp_path / backend / "submission.txt"
+        predict(str(model), input=str(digits_dir / "val"), output=str(output), backend=backend, num_workers=0)
+        outputs[backend] = output.read_text(encoding="utf-8")
+    assert outputs["onnxruntime"] == outputs["torch"]  # the same label for every image

@@ -55,6 +55,14 @@ def _format(value: Any) -> str:
     return str(value)
 
 
+def _train_batch_section(run_dir: Path) -> str:
+    """The first augmented training batch, as the model saw it (``train_batch.png``), when it was drawn."""
+    path = run_dir / "train_batch.png"
+    if not path.exists():
+        return ""
+    return f"<h2>First training batch</h2>\n{_image(path, run_dir, 'first training batch', '')}"
+
+
 def _image(path: Path, run_dir: Path, alt: str, missing: str) -> str:
     if not path.is_file():
         return f'<p class="missing">{html.escape(missing)}</p>'
@@ -163,6 +171,7 @@ classes: {html.escape(", ".join(str(c) for c in config["classes"] or []))} &midd
 {_gallery_section(run_dir)}
 <h2>Model graph</h2>
 {_graph_section(run_dir)}
+{_train_batch_section(run_dir)}
 <p class="meta">files: <a href="config.json">config.json</a> &middot; <a href="history.json">history.json</a>
 {'&middot; <a href="results.json">results.json</a>' if results else ""}</p>
 </body>
