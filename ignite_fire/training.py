@@ -86,6 +86,7 @@ from ignite_fire.models import build_model, check_model_output, first_images
 from ignite_fire.optim import build_optimizer, build_scheduler
 from ignite_fire.performance import compile_model, configure_cuda
 from ignite_fire.pictures.attach import attach_pictures
+from ignite_fire.pictures.gallery import normalization_of
 from ignite_fire.pictures.guard import guarded
 from ignite_fire.pictures.report import write_index
 from ignite_fire.pictures.train_batch import TrainBatchPicture, augment_title
@@ -690,8 +691,9 @@ def _prepare(run: Run, resume_path: Path | None, attach: Callable[[Run], None] |
             _attach_pictures(run)  # graph, gallery, confusion matrix, curves, index.html; wandb.watch
             if run.config["plots"]:  # train_batch.png: the first augmented batch, as the model sees it
                 title = augment_title(run.config)
-                path = run.run_dir / "train_batch.png"
-                TrainBatchPicture(path, run.classes, title, wandb_logger=run.wandb_logger).attach(run.trainer)
+                path, (mean, std) = run.run_dir / "train_batch.png", normalization_of(run.val_loader.dataset)
+                picture = TrainBatchPicture(path, run.classes, title, wandb_logger=run.wandb_logger, mean=mean, std=std)
+                picture.attach(run.trainer)
             # metrics.csv and TensorBoard (after the pictures: TensorBoard reads them)
             attach_loggers(run.config, run.run_dir, run.trainer, run.evaluator, run.optimizer, lambda: run.history)
         if attach is not None:

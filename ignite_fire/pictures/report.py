@@ -129,7 +129,7 @@ def _wandb_note(wandb_dir: str | None) -> str:
         return ""
     return (
         f"<p>W&amp;B run: <code>{html.escape(str(wandb_dir))}</code> "
-        f"(upload with <code>wandb sync {html.escape(str(wandb_dir))}</code>)</p>"
+        f"(upload it with <code>python -m ignite_fire sync RUN_DIR</code>, resumes included)</p>"
     )
 
 
@@ -187,7 +187,7 @@ class IndexPage:
 
     Args:
         run_dir: the run directory (its pictures, ``config.json`` and ``history.json`` make the page).
-        wandb_dir: the local W&B run folder, named on the page for ``wandb sync``; or None.
+        wandb_dir: the local W&B run folder, named on the page; or None.
 
     Example::
 

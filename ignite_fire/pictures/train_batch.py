@@ -1,6 +1,6 @@
 """``train_batch.png``: the first augmented training batch, as the model sees it (Ultralytics draws one).
 
-The images are denormalised (ImageNet mean and std, as the transforms and the memory cache use)
+The images are denormalised (with the run's own mean and std, as the gallery's)
 and each is captioned with its class; the title names the augmentation settings. Drawn once per
 run, at the first iteration this process trains (a resumed run draws its first batch again).
 A picture that fails to draw is a warning, as with every other picture.
@@ -22,7 +22,7 @@ import torch
 from ignite.engine import Engine, Events
 from matplotlib.figure import Figure
 
-from ignite_fire.data.transforms import denormalize
+from ignite_fire.data.transforms import IMAGENET_MEAN, IMAGENET_STD, denormalize
 from ignite_fire.handlers.wandb_logging import safe_log
 from ignite_fire.pictures.drawing import fit_tile, save_figure, to_uint8_image
 from ignite_fire.pictures.fonts import display_label, label_fonts
@@ -31,7 +31,15 @@ from ignite_fire.warn import warn_once
 AUGMENT_KEYS = ("augment", "augment_magnitude", "random_erasing", "color_jitter", "mixup_alpha", "cutmix_alpha")
 
 
-def plot_batch(images: torch.Tensor, labels: Sequence[int], classes: Sequence[str], path: Path, title: str) -> Path:
+def plot_batch(
+    images: torch.Tensor,
+    labels: Sequence[int],
+    classes: Sequence[str],
+    path: Path,
+    title: str,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+) -> Path:
     """A grid of normalised ``images`` (B, 3, H, W), each captioned with its class name."""
     fonts = label_fonts(list(classes))
     tile, pad, caption, dpi = 128, 8, 18, 100
@@ -42,7 +50,7 @@ def plot_batch(images: torch.Tensor, labels: Sequence[int], classes: Sequence[st
     height = top + rows * (tile + caption + pad)
     canvas = np.full((height, width, 3), 255, dtype=np.uint8)
     figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
-    pictures = denormalize(images.detach().float().cpu())
+    pictures = denormalize(images.detach().float().cpu(), mean, std)
     for position, (image, label) in enumerate(zip(pictures, labels, strict=True)):
         row, column = divmod(position, columns)
         left, y = pad + column * (tile + pad), top + row * (tile + caption + pad) + caption
@@ -78,10 +86,18 @@ class TrainBatchPicture:
         title: the picture's title.
         size: at most this many images are drawn.
         wandb_logger: when given, the picture is also logged to W&B as ``train_batch``.
+        mean, std: the normalisation of the images, undone for display.
     """
 
     def __init__(
-        self, path: str | Path, classes: Sequence[str], title: str = "", size: int = 16, wandb_logger: Any = None
+        self,
+        path: str | Path,
+        classes: Sequence[str],
+        title: str = "",
+        size: int = 16,
+        wandb_logger: Any = None,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
     ) -> None:
         if size < 1:
             raise ValueError(f"size must be >= 1, got {size}")
@@ -90,6 +106,7 @@ class TrainBatchPicture:
         self.title = title
         self.size = size
         self.wandb_logger = wandb_logger
+        self.mean, self.std = tuple(mean), tuple(std)
         self.done = False
 
     def __call__(self, engine: Engine) -> None:
@@ -100,7 +117,8 @@ class TrainBatchPicture:
         if not isinstance(images, torch.Tensor) or images.dim() != 4:
             return
         try:
-            plot_batch(images[: self.size], [int(i) for i in labels[: self.size]], self.classes, self.path, self.title)
+            labels = [int(i) for i in labels[: self.size]]
+            plot_batch(images[: self.size], labels, self.classes, self.path, self.title, self.mean, self.std)
         except Exception as error:  # a picture never stops training
             warn_once(f"train_batch.png failed, training goes on: {type(error).__name__}: {error}")
             return
