@@ -47,7 +47,7 @@ class StableBest:
         best = self.checkpointer.last_checkpoint  # the highest-priority of the saved files
         if best is None:
             return
-        source = Path(best) if Path(best).is_absolute() else self.dirname / best
+        source = self.dirname / Path(best).name  # the best files live beside best.pt (a relative dirname too)
         if str(source) == self.copied and self.path.is_file():
             return
         fd, tmp = tempfile.mkstemp(dir=self.dirname, prefix="tmp", suffix=".pt")

@@ -52,3 +52,20 @@ def test_best_pt_follows_the_best_score(tmp_path: Path) -> None:
 def test_rejects_what_is_not_a_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="Argument checkpointer should be a Checkpoint"):
         StableBest(object(), tmp_path)  # type: ignore[arg-type]
+
+
+def test_a_run_with_a_relative_output_dir_keeps_best_pt(
+    digits_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's quickstart writes to the relative runs/: best.pt must follow its best file there too."""
+    from ignite_fire.experiment import load_experiment
+    from ignite_fire.training import train
+    from tests.conftest import TINY_EXPERIMENT
+
+    monkeypatch.chdir(tmp_path)
+    overrides = {"data_dir": str(digits_dir), "output_dir": "runs", "name": "relative", "epochs": 2}
+    results = train(load_experiment(TINY_EXPERIMENT, {**overrides, "wandb_mode": "disabled"}))
+    best = Path(results["best_checkpoint"])
+    assert not best.is_absolute() and best.parent == Path("runs/relative/checkpoints")
+    copy = torch.load(best.parent / BEST_CHECKPOINT, weights_only=True)
+    assert torch.equal(copy["model"]["0.weight"], torch.load(best, weights_only=True)["model"]["0.weight"])
