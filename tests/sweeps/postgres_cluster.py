@@ -30,6 +30,11 @@ def postgres_bin() -> Path | None:
     return Path(candidates[-1]).parent if candidates else None
 
 
+def runuser() -> str | None:
+    """util-linux's runuser, also where root's PATH lacks the sbin folders."""
+    return shutil.which("runuser", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+
+
 def missing_reason() -> str | None:
     """Why no cluster can be started here, or None."""
     if postgres_bin() is None:
@@ -38,7 +43,7 @@ def missing_reason() -> str | None:
         import psycopg  # noqa: F401
     except ImportError:
         return "the PostgreSQL driver is missing: pip install 'psycopg[binary]' (in the test extra)"
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
+    if os.geteuid() == 0 and runuser() is None:
         return "running as root without runuser: PostgreSQL cannot be started as root"
     return None
 
@@ -70,7 +75,7 @@ def throwaway_cluster() -> Iterator[str]:
     data, log = folder / "data", folder / "server.log"
 
     def run(*command: str) -> None:
-        prefix = ["runuser", "-u", owner, "--"] if owner is not None else []
+        prefix = [str(runuser()), "-u", owner, "--"] if owner is not None else []
         subprocess.run([*prefix, *command], check=True, capture_output=True, text=True, timeout=120)
 
     options = f"-k {folder} -p {PORT} -c listen_addresses='' -c fsync=off"
