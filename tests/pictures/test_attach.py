@@ -69,7 +69,7 @@ def test_index_html_shows_the_pictures_by_relative_links(houses4_run: Path) -> N
     page = (houses4_run / "index.html").read_text(encoding="utf-8")
     sources = re.findall(r'<img src="([^"]+)"', page)
     graph = ["model_graph.svg"] if shutil.which("dot") else []
-    assert sources == ["curves.png", "confusion_matrix.png", "gallery_epoch2.png", *graph]
+    assert sources == ["curves.png", "confusion_matrix.png", "gallery_epoch2.png", *graph, "train_batch.png"]
     for link in re.findall(r'href="([^"]+)"', page):
         assert not link.startswith(("/", "http")), link  # openable from disk, folder can be moved
         assert (houses4_run / link).is_file(), link
