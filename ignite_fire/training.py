@@ -86,10 +86,9 @@ from ignite_fire.models import build_model, check_model_output, first_images
 from ignite_fire.optim import build_optimizer, build_scheduler
 from ignite_fire.performance import compile_model, configure_cuda
 from ignite_fire.pictures.attach import attach_pictures
-from ignite_fire.pictures.gallery import normalization_of
 from ignite_fire.pictures.guard import guarded
 from ignite_fire.pictures.report import write_index
-from ignite_fire.pictures.train_batch import TrainBatchPicture, augment_title
+from ignite_fire.pictures.train_batch import augment_title
 from ignite_fire.run_dir import RunDirClaim, find_resume_checkpoint, remove_partial_writes, run_name
 
 logger = logging.getLogger("ignite_fire")
@@ -591,7 +590,8 @@ def _attach_pictures(run: Run) -> None:
         title=run.name,
         data_dir=config["data_dir"],
         image_size=config["image_size"],
-        gradcam=run.to_save["model"] if config["gradcam"] else None,  # eco2: Grad-CAM of the evaluated model
+        gradcam=run.to_save["model"] if config["gradcam"] else None,  # Grad-CAM of the evaluated model
+        train_batch_title=augment_title(config),
     )
 
 
@@ -688,12 +688,7 @@ def _prepare(run: Run, resume_path: Path | None, attach: Callable[[Run], None] |
             write_json_atomic(run.run_dir / "config.json", run.config)
             if "wandb" in logger_names(run.config):
                 _attach_wandb(run)
-            _attach_pictures(run)  # graph, gallery, confusion matrix, curves, index.html; wandb.watch
-            if run.config["plots"]:  # train_batch.png: the first augmented batch, as the model sees it
-                title = augment_title(run.config)
-                path, (mean, std) = run.run_dir / "train_batch.png", normalization_of(run.val_loader.dataset)
-                picture = TrainBatchPicture(path, run.classes, title, wandb_logger=run.wandb_logger, mean=mean, std=std)
-                picture.attach(run.trainer)
+            _attach_pictures(run)  # graph, gallery, confusion matrix, train batch, curves, index.html; wandb.watch
             # metrics.csv and TensorBoard (after the pictures: TensorBoard reads them)
             attach_loggers(run.config, run.run_dir, run.trainer, run.evaluator, run.optimizer, lambda: run.history)
         if attach is not None:

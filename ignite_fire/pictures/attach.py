@@ -24,6 +24,7 @@ from ignite_fire.pictures.gallery import PredictionGallery, normalization_of
 from ignite_fire.pictures.gradcam import GradCam
 from ignite_fire.pictures.model_graph import GraphExport
 from ignite_fire.pictures.report import IndexPage
+from ignite_fire.pictures.train_batch import TrainBatchPicture
 from ignite_fire.warn import warn_once
 
 History = Sequence[Mapping[str, Any]]
@@ -66,6 +67,17 @@ def watch_model(wandb_logger: Any, model: torch.nn.Module, log: str | None, ever
         warn_once(f"W&B could not watch the model ({type(error).__name__}: {error}); training goes on")
 
 
+def confusion_matrix(
+    classes: Sequence[str], run_dir: Path, trainer: Engine, metric: str, wandb_logger: Any, history: History
+) -> ConfusionMatrixPlot:
+    """The confusion-matrix handler; a resumed run goes on from the best epoch of its ``history`` so far."""
+    confusion = ConfusionMatrixPlot(classes, run_dir, trainer, metric, wandb_logger)
+    best = best_record(history, metric)
+    if best is not None:
+        confusion.load_state_dict({"best_score": float(best[metric]), "best_epoch": int(best["epoch"])})
+    return confusion
+
+
 def attach_pictures(
     trainer: Engine,
     evaluator: Engine,
@@ -87,6 +99,7 @@ def attach_pictures(
     data_dir: str | None = None,
     image_size: int = 224,
     gradcam: torch.nn.Module | None = None,
+    train_batch_title: str | None = None,
 ) -> None:
     """Attach the run's pictures (call on rank 0 only, after the W&B logger is started).
 
@@ -95,6 +108,7 @@ def attach_pictures(
     in the order they fire: the model graph (start), the confusion matrix and the prediction
     gallery (after each evaluation), the curves and ``index.html`` (after each epoch).
     ``gradcam``: the evaluated model, to draw the gallery's mistakes with their Grad-CAM heat maps.
+    ``train_batch_title``: draw the first training batch (``train_batch.png``) under this title.
 
     Example::
 
@@ -107,18 +121,19 @@ def attach_pictures(
         return
     if graph:
         GraphExport(model, image_shape(val_loader, image_size), run_dir, wandb_logger).attach(trainer)
-    confusion = ConfusionMatrixPlot(classes, run_dir, trainer, metric, wandb_logger)
-    best = best_record(history(), metric)  # a resumed run goes on from its best epoch so far
-    if best is not None:
-        confusion.load_state_dict({"best_score": float(best[metric]), "best_epoch": int(best["epoch"])})
-    confusion.attach(evaluator)
+    confusion_matrix(classes, run_dir, trainer, metric, wandb_logger, history()).attach(evaluator)
+    mean, std = normalization_of(val_loader.dataset) if every or train_batch_title is not None else ((), ())
     if every:
-        mean, std = normalization_of(val_loader.dataset)
         files = gallery_files(val_loader, data_dir)
         explainer = GradCam(gradcam, image_shape(val_loader, image_size), mean, std).overlays if gradcam else None
         gallery = PredictionGallery(
             classes, run_dir, trainer, every, gallery_size, mean, std, wandb_logger, files, explainer
         )
         gallery.attach(evaluator)
+    if train_batch_title is not None:  # the first augmented batch, as the model sees it
+        path = run_dir / "train_batch.png"
+        TrainBatchPicture(path, classes, train_batch_title, wandb_logger=wandb_logger, mean=mean, std=std).attach(
+            trainer
+        )
     CurvesPlot(history, run_dir, metric, title=title).attach(trainer)
     IndexPage(run_dir, run_files_dir(wandb_logger)).attach(trainer)  # last: it shows what the others drew

@@ -26,7 +26,7 @@ from ignite_fire.data.transforms import IMAGENET_MEAN, IMAGENET_STD, denormalize
 from ignite_fire.handlers.wandb_logging import safe_log
 from ignite_fire.pictures.drawing import fit_tile, save_figure, to_uint8_image
 from ignite_fire.pictures.fonts import display_label, label_fonts
-from ignite_fire.warn import warn_once
+from ignite_fire.pictures.guard import guarded
 
 AUGMENT_KEYS = ("augment", "augment_magnitude", "random_erasing", "color_jitter", "mixup_alpha", "cutmix_alpha")
 
@@ -116,12 +116,8 @@ class TrainBatchPicture:
         images, labels = engine.state.batch[0], engine.state.batch[1]
         if not isinstance(images, torch.Tensor) or images.dim() != 4:
             return
-        try:
-            labels = [int(i) for i in labels[: self.size]]
-            plot_batch(images[: self.size], labels, self.classes, self.path, self.title, self.mean, self.std)
-        except Exception as error:  # a picture never stops training
-            warn_once(f"train_batch.png failed, training goes on: {type(error).__name__}: {error}")
-            return
+        labels = [int(i) for i in labels[: self.size]]
+        plot_batch(images[: self.size], labels, self.classes, self.path, self.title, self.mean, self.std)
         if self.wandb_logger is not None:
             import wandb
 
@@ -132,4 +128,5 @@ class TrainBatchPicture:
             )
 
     def attach(self, engine: Engine) -> None:
-        engine.add_event_handler(Events.ITERATION_STARTED, self)
+        """Draw at the first iteration; a failure only warns (:func:`~ignite_fire.pictures.guard.guarded`)."""
+        engine.add_event_handler(Events.ITERATION_STARTED, guarded("train_batch.png", self))
