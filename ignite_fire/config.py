@@ -267,12 +267,17 @@ def check_value(key: str, value: Any, default: Any = None) -> Any:
     return value
 
 
+def logger_names(config: Mapping[str, Any]) -> list[Any]:
+    """``config["loggers"]`` as a list of names (one name, a list, or comma-separated names: ``wandb,csv``)."""
+    value = config["loggers"]
+    return [n.strip() if isinstance(n, str) else n for n in (value.split(",") if isinstance(value, str) else value)]
+
+
 def _check_rules(config: Mapping[str, Any]) -> None:
     """The rules between keys, and the shapes a type alone does not say."""
-    loggers = config["loggers"]
-    names = loggers.split(",") if isinstance(loggers, str) else loggers
-    unknown = [n for n in names if not isinstance(n, str) or n.strip() not in LOGGERS]
+    unknown = [n for n in logger_names(config) if n not in LOGGERS]
     if unknown:
+        loggers = config["loggers"]
         raise UserError(f"--loggers={loggers!r} is not allowed: {unknown[0]!r} is not one of {', '.join(LOGGERS)}")
     folds, fold = config["folds"], config["fold"]
     if folds is not None and fold >= folds:

@@ -18,39 +18,42 @@ from typing import Any
 from ignite.engine import Engine, Events
 from torch.optim import Optimizer
 
+from ignite_fire.config import logger_names
+from ignite_fire.finetune import group_learning_rates
 from ignite_fire.handlers.metrics_csv import MetricsCSV
 from ignite_fire.metrics import scalar_metrics
 
 TRAIN_NAMES = ("train_loss", "train_acc")
 
 
-def logger_names(config: Mapping[str, Any]) -> list[str]:
-    """``config["loggers"]`` as a list (a single name or comma-separated names is accepted).
+def train_scalars(engine: Engine, optimizer: Optimizer) -> dict[str, float]:
+    """What W&B and TensorBoard log every ``log_every`` iterations: the train loss and accuracy, the learning
+    rate (``lr/NAME`` of each parameter group too, when there are several) and the epoch."""
+    values = {k: float(v) for k, v in engine.state.metrics.items() if k in TRAIN_NAMES}
+    values["learning_rate"] = float(optimizer.param_groups[0]["lr"])
+    values.update(group_learning_rates(optimizer))
+    values["epoch"] = engine.state.epoch
+    return values
 
-    The config schema has checked that each name is one of :data:`~ignite_fire.config.LOGGERS`.
-    """
-    value = config["loggers"]
-    return [n.strip() for n in (value.split(",") if isinstance(value, str) else value)]
+
+def val_scalars(evaluator: Engine, trainer: Engine) -> dict[str, float]:
+    """What W&B and TensorBoard log after each validation: its scalar metrics and the trainer's epoch."""
+    return {**scalar_metrics(evaluator.state.metrics), "epoch": trainer.state.epoch}
 
 
 def attach_tensorboard(
     config: Mapping[str, Any], run_dir: Path, trainer: Engine, evaluator: Engine, optimizer: Optimizer
 ) -> None:
-    """TensorBoard in ``run_dir/tensorboard``: the W&B scalars at the W&B steps, and the run's pictures."""
+    """TensorBoard in ``run_dir/tensorboard``: the W&B scalars (same functions, same steps) and the pictures."""
     from ignite_fire.handlers.tensorboard_logging import TensorBoardPictures, TensorBoardScalars, start_tensorboard
 
     tb_logger = start_tensorboard(run_dir / "tensorboard")
 
-    def train_values(engine: Engine) -> dict[str, float]:  # as training._attach_wandb logs them
-        values = {k: float(v) for k, v in engine.state.metrics.items() if k in TRAIN_NAMES}
-        return {**values, "learning_rate": float(optimizer.param_groups[0]["lr"]), "epoch": engine.state.epoch}
-
-    def val_values(engine: Engine) -> dict[str, float]:
-        return {**scalar_metrics(engine.state.metrics), "epoch": trainer.state.epoch}
-
     every = config["log_every"]
-    tb_logger.attach(trainer, TensorBoardScalars(train_values, trainer), Events.ITERATION_COMPLETED(every=every))
-    tb_logger.attach(evaluator, TensorBoardScalars(val_values, trainer), Events.COMPLETED)
+    train_values = TensorBoardScalars(lambda engine: train_scalars(engine, optimizer), trainer)
+    val_values = TensorBoardScalars(lambda engine: val_scalars(engine, trainer), trainer)
+    tb_logger.attach(trainer, train_values, Events.ITERATION_COMPLETED(every=every))
+    tb_logger.attach(evaluator, val_values, Events.COMPLETED)
     if config["plots"]:
         pictures = TensorBoardPictures(run_dir, trainer)
         tb_logger.attach(trainer, pictures, Events.EPOCH_COMPLETED)  # after validation drew them

@@ -46,7 +46,7 @@ from torch.utils.data import DataLoader
 
 from ignite_fire import distributed
 from ignite_fire.competition.init_from import load_initial_weights
-from ignite_fire.config import check_data_keys
+from ignite_fire.config import check_data_keys, logger_names
 from ignite_fire.data.cache import cache_splits
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.loaders import build_eval_loader, build_train_loader, reseed_for_epoch
@@ -79,7 +79,7 @@ from ignite_fire.handlers.stable_best import StableBest
 from ignite_fire.handlers.stop_at import StopAt
 from ignite_fire.handlers.train_stats import TrainStats
 from ignite_fire.inference.tta import TTAModel, parse_modes
-from ignite_fire.loggers import attach_loggers, logger_names
+from ignite_fire.loggers import attach_loggers, train_scalars, val_scalars
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
 from ignite_fire.models import build_model, check_model_output, first_images
@@ -517,7 +517,8 @@ def validate_epoch(engine: Engine, run: Run, clock: dict[str, float]) -> None:
     record.update(scalar_metrics(engine.state.metrics))
     record.update(scalar_metrics(run.evaluator.state.metrics))
     record["lr"] = current_lr(run.optimizer)
-    record.update(group_learning_rates(run.optimizer))  # lr/NAME of each parameter group, when several
+    groups = group_learning_rates(run.optimizer)  # lr/NAME of each parameter group, when several
+    record.update(groups)
     record["train_seconds"] = train_seconds
     record["train_samples"] = iterations * run.settings.batch_size
     record["val_seconds"] = time.perf_counter() - start
@@ -529,7 +530,6 @@ def validate_epoch(engine: Engine, run: Run, clock: dict[str, float]) -> None:
         + "  ".join(f"{k} {record[k]:.4g}" for k in EPOCH_LOG_NAMES if k in record)
         + f"  ({train_seconds:.1f} s train, {record['val_seconds']:.1f} s val)"
     )
-    groups = group_learning_rates(run.optimizer)
     if groups:
         logger.info("  lr " + ", ".join(f"{name[3:]} {lr:.3g}" for name, lr in groups.items()))
 
@@ -545,27 +545,10 @@ def _attach_wandb(run: Run) -> None:
     if wandb_logger is None:
         return
 
-    def train_values(engine: Engine) -> dict[str, float]:
-        values = {k: float(v) for k, v in engine.state.metrics.items() if k in ("train_loss", "train_acc")}
-        values["learning_rate"] = current_lr(run.optimizer)
-        values.update(group_learning_rates(run.optimizer))
-        values["epoch"] = engine.state.epoch
-        return values
-
-    def val_values(engine: Engine) -> dict[str, float]:
-        values = scalar_metrics(engine.state.metrics)
-        values["epoch"] = run.trainer.state.epoch
-        return values
-
-    log_every = run.settings.log_every
-    wandb_logger.attach(
-        run.trainer,
-        wandb_logging.LogScalars(wandb_logger, train_values, run.trainer),
-        Events.ITERATION_COMPLETED(every=log_every),
-    )
-    wandb_logger.attach(
-        run.evaluator, wandb_logging.LogScalars(wandb_logger, val_values, run.trainer), Events.COMPLETED
-    )
+    train_values = wandb_logging.LogScalars(wandb_logger, lambda e: train_scalars(e, run.optimizer), run.trainer)
+    val_values = wandb_logging.LogScalars(wandb_logger, lambda e: val_scalars(e, run.trainer), run.trainer)
+    wandb_logger.attach(run.trainer, train_values, Events.ITERATION_COMPLETED(every=run.settings.log_every))
+    wandb_logger.attach(run.evaluator, val_values, Events.COMPLETED)
 
 
 def _attach_pictures(run: Run) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from ignite_fire.config import logger_names
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
-from ignite_fire.loggers import logger_names
 from ignite_fire.training import train
 from tests.conftest import TINY_EXPERIMENT
 
