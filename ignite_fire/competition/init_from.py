@@ -32,9 +32,12 @@ def init_checkpoint(spec: str | Path) -> Path:
         return path
     results = path / "results.json"
     best = json.loads(results.read_text(encoding="utf-8")).get("best_checkpoint") if results.is_file() else None
-    if not best or not Path(best).is_file():
+    # results.json names the file as the run saw it (relative to its working folder with a relative output_dir):
+    # the file itself is in this run directory's checkpoints/.
+    best_path = path / "checkpoints" / Path(best).name if best else None
+    if best_path is None or not best_path.is_file():
         raise UserError(f"--init_from={spec}: no checkpoint file there, nor a finished run's best checkpoint")
-    return Path(best)
+    return best_path
 
 
 def load_initial_weights(model: torch.nn.Module, spec: str | Path, classes: Sequence[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -56,3 +57,15 @@ def test_init_from_errors_are_one_line(tiny_cv, tmp_path: Path) -> None:
         init_checkpoint(tiny_cv.cv_dir)
     with pytest.raises(UserError, match="no checkpoint file there"):
         init_checkpoint(tmp_path)
+
+
+def test_a_run_directory_is_found_from_another_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run trained with the relative output_dir runs/ names its best file relative to where it ran."""
+    checkpoints = tmp_path / "elsewhere" / "runs" / "stage1" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    best = checkpoints / "best_checkpoint_2_val_acc=0.5000.pt"
+    torch.save({"model": {}}, best)
+    relative = "runs/stage1/checkpoints/best_checkpoint_2_val_acc=0.5000.pt"
+    (checkpoints.parent / "results.json").write_text(json.dumps({"best_checkpoint": relative}), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # not the folder the run was trained in
+    assert init_checkpoint(checkpoints.parent) == best
