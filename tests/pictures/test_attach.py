@@ -9,7 +9,6 @@ import subprocess
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from ignite.engine import Engine, Events
@@ -23,18 +22,10 @@ from ignite_fire.pictures import confusion_matrix, curves
 from ignite_fire.pictures.attach import attach_pictures
 from ignite_fire.training import train
 from tests.conftest import TINY_EXPERIMENT, run_cli, tiny_args
+from tests.pictures.picture_checks import assert_picture
 
 HOUSES4_CLASSES = ["bathroom", "bedroom", "frontal", "kitchen"]
 
-
-def assert_picture(path: Path) -> None:
-    """``path`` is a PNG that opens and is not blank."""
-    with Image.open(path) as image:
-        image.verify()
-    with Image.open(path) as image:
-        pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
-    assert min(pixels.shape[:2]) > 50, f"{path.name} is {pixels.shape}"
-    assert pixels.std() > 10, f"{path.name} is blank"
 
 
 def wandb_run_dir(run_dir: Path) -> Path:

@@ -9,17 +9,7 @@ import torch
 from PIL import Image
 
 from ignite_fire.pictures.drawing import GalleryItem, plot_confusion_matrix, plot_curves, plot_gallery, to_uint8_image
-
-
-def assert_picture(path: Path) -> np.ndarray:
-    """``path`` is a PNG that opens and is not one flat colour."""
-    with Image.open(path) as image:
-        image.verify()
-    with Image.open(path) as image:
-        pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
-    assert pixels.shape[0] > 50 and pixels.shape[1] > 50, pixels.shape
-    assert pixels.std() > 10, f"{path} is blank"
-    return pixels
+from tests.pictures.picture_checks import assert_picture
 
 
 def test_to_uint8_image_rounds_and_moves_channels_last() -> None:

@@ -10,12 +10,12 @@ import pytest
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
 
 from ignite_fire.metrics import TIANCHI_F1_WEIGHTS
 from ignite_fire.pictures import fonts as fonts_module
 from ignite_fire.pictures.drawing import GalleryItem, plot_confusion_matrix, plot_gallery
 from ignite_fire.pictures.fonts import DEFAULT_FAMILY, display_label, font_for, label_fonts
+from tests.pictures.picture_checks import assert_picture
 
 TIANCHI_CLASSES = list(TIANCHI_F1_WEIGHTS)  # 高风险, 中风险, 低风险, 无风险, 非楼道
 
@@ -30,16 +30,6 @@ def glyph_bitmap(character: str, family: list[str]) -> np.ndarray:
         canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., 0].copy()
 
-
-def assert_picture(path: Path) -> np.ndarray:
-    """``path`` is a PNG that opens and is not one flat colour."""
-    with Image.open(path) as image:
-        image.verify()
-    with Image.open(path) as image:
-        pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
-    assert pixels.shape[0] > 50 and pixels.shape[1] > 50, pixels.shape
-    assert pixels.std() > 10, f"{path} is blank"
-    return pixels
 
 
 def gallery_items(labels: list[str]) -> list[GalleryItem]:
