@@ -95,3 +95,39 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         if tmp.exists():
             tmp.unlink()
 
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """``a`` and ``b`` name one file: the same path once links are followed, or the same inode (a hard link)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet
+        return False
+
+
+def check_outputs(outputs: dict[str, Path], inputs: dict[str, Path]) -> None:
+    """Refuse, in one line, an output that is (or is inside) an input, or two outputs on one path.
+
+    ``outputs`` and ``inputs`` map the flag that named a path (``"--output"``, ``"CHECKPOINT"``) to the
+    path. Call it before anything is written: a command never writes over what it reads.
+
+    Example::
+
+        check_outputs({"--output": Path(output)}, {"CHECKPOINT": checkpoint, "--input": image_dir})
+    """
+    for flag, output in outputs.items():
+        for source, path in inputs.items():
+            if _same_file(output, path):
+                raise UserError(f"{flag}={output} is the input given as {source}={path}: choose another {flag}")
+            if path.is_dir() and output.resolve().is_relative_to(path.resolve()):
+                raise UserError(f"{flag}={output} is inside the input {source}={path}: choose another {flag}")
+    seen: dict[Path, str] = {}
+    for flag, output in outputs.items():
+        key = output.resolve()
+        if key in seen:
+            raise UserError(
+                f"{seen[key]} and {flag} are both {output}: one would overwrite the other, give them different paths"
+            )
+        seen[key] = flag

@@ -396,6 +396,7 @@ def run_config(experiment: Experiment, run_dir: Path, classes: list[str]) -> dic
     config = {**experiment.config, "name": run_dir.name, "experiment": experiment_file}
     config["overrides"] = dict(experiment.overrides)  # with "experiment": `train runs/NAME/config.json` re-runs it
     config["classes"] = classes
+    config["experiment_factories"] = sorted(experiment.factories)  # predict: needs --experiment?
     return config
 
 

@@ -17,6 +17,7 @@ def predict(
     on_bad_image: str = "error",
     decision: str | None = "auto",
     backend: str = "torch",
+    experiment: str | None = None,
 ) -> None:
     """Predict the images in --input with CHECKPOINT(s); write the Tianchi submission and probabilities.csv.
 
@@ -34,6 +35,8 @@ def predict(
         on_bad_image: "error" (stop, naming the file) or "skip" (leave it out of the submission).
         decision: "auto" (a cv directory's decision.json), "none" (plain argmax) or a decision.json file.
         backend: "torch" (checkpoints) or "onnxruntime" (.onnx files written by ``export``).
+        experiment: the run's experiment .py file, needed when it defines its own build_model or
+            build_transforms (a checkpoint is data: nothing it names is imported).
     """
     from ignite_fire.inference.predict import predict as run_predict
 
@@ -51,4 +54,5 @@ def predict(
         on_bad_image=on_bad_image,
         decision=decision,
         backend=backend,
+        experiment=experiment,
     )

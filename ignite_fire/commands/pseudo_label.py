@@ -13,11 +13,13 @@ def pseudo_label(
     decision: str | None = "auto",
     device: str = "auto",
     num_workers: int = 0,
+    experiment: str | None = None,
 ) -> None:
     """Write OUTPUT with the images of --input whose cv-ensemble probability reaches --threshold.
 
     Train on them with --extra_train=OUTPUT: they only ever go to training, never to validation or the OOF.
+    --experiment=FILE: the cv's experiment, when it defines its own build_model or build_transforms.
     """
     from ignite_fire.competition.pseudo_label import pseudo_label as write_pseudo_labels
 
-    write_pseudo_labels(cv_dir, input, list, threshold, output, tta, decision, device, num_workers)
+    write_pseudo_labels(cv_dir, input, list, threshold, output, tta, decision, device, num_workers, experiment)

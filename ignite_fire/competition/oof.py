@@ -61,7 +61,7 @@ def predict_oof(experiment: Experiment, cv_dir: Path, folds: int, device: torch.
     workers = default_num_workers() if workers is None else workers
     for k in range(folds):
         samples, classes = fold_validation_samples(experiment, folds, k)
-        predictor = load_predictor(find_checkpoint(fold_dir(cv_dir, k)), device)
+        predictor = load_predictor(find_checkpoint(fold_dir(cv_dir, k)), device, experiment)  # the cv named it
         if predictor.classes != classes:
             raise UserError(f"fold{k}'s checkpoint has classes {predictor.classes}, the data has {classes}")
         names = [path for path, _ in samples]

@@ -18,8 +18,16 @@ from pathlib import Path
 from ignite_fire.competition.cv_dir import expand_checkpoints, is_cv_dir
 from ignite_fire.competition.decision import apply_decision, choose_decision, decision_text
 from ignite_fire.errors import UserError
-from ignite_fire.files import write_text_atomic
-from ignite_fire.inference.predict import find_checkpoint, list_images, load_predictor, predict_images
+from ignite_fire.experiment import Experiment
+from ignite_fire.files import check_outputs, write_text_atomic
+from ignite_fire.inference.predict import (
+    checkpoint_inputs,
+    find_checkpoint,
+    list_images,
+    load_predictor,
+    named_experiment,
+    predict_images,
+)
 
 logger = logging.getLogger("ignite_fire")
 
@@ -32,6 +40,19 @@ def check_output(output: Path, root: Path) -> None:
         raise UserError(f"--output={output} is a folder: give a file name, e.g. {output / 'pseudo.txt'}")
 
 
+def check_pseudo_output(
+    output: Path, root: Path, list_file: Path | None, checkpoints: list[Path], decision_path: Path | None
+) -> None:
+    """The label file is none of the inputs (:func:`ignite_fire.files.check_outputs`) and not in --input."""
+    check_output(output, root)
+    inputs = {**checkpoint_inputs(checkpoints), "--input": root}
+    if list_file is not None:
+        inputs["--list"] = list_file
+    if decision_path is not None:
+        inputs["--decision"] = decision_path
+    check_outputs({"--output": output}, inputs)
+
+
 def pseudo_label(
     cv_dir: str,
     input: str | None = None,  # named for the command-line flag --input
@@ -42,8 +63,13 @@ def pseudo_label(
     decision: str | None = "auto",
     device: str = "auto",
     num_workers: int = 0,
+    experiment: str | Experiment | None = None,
 ) -> dict[str, int]:
-    """Write OUTPUT with the images of --input whose ensemble probability reaches --threshold; returns counts."""
+    """Write OUTPUT with the images of --input whose ensemble probability reaches --threshold; returns counts.
+
+    ``experiment``: the cv's experiment .py file, when it defines its own build_model or build_transforms
+    (a checkpoint never names code to run: only this option imports an experiment).
+    """
     from ignite_fire.devices import resolve_device
 
     if not is_cv_dir(cv_dir):
@@ -55,12 +81,14 @@ def pseudo_label(
     if root is None or not root.is_dir():
         raise UserError(f"--input folder not found: {root} (the unlabelled images)")
     output_path = Path(str(output)).expanduser()
-    check_output(output_path, root)
-    names = list_images(root, list_file)
-    checkpoints, cv_decision = expand_checkpoints([cv_dir])
+    specs, cv_decision = expand_checkpoints([cv_dir])
     chosen, decision_path = choose_decision(decision, cv_decision)
+    checkpoints = [find_checkpoint(spec) for spec in specs]
+    check_pseudo_output(output_path, root, list_file, checkpoints, decision_path)
+    names = list_images(root, list_file)
     torch_device = resolve_device(str(device))
-    predictors = [load_predictor(find_checkpoint(spec), torch_device) for spec in checkpoints]
+    rebuild = named_experiment(experiment)
+    predictors = [load_predictor(path, torch_device, rebuild) for path in checkpoints]
     classes = predictors[0].classes
     logger.info(f"pseudo-label: {len(names)} images, {len(predictors)} folds; {decision_text(chosen, decision_path)}")
     probabilities, _ = predict_images(predictors, root, names, torch_device, tta, num_workers=int(num_workers))

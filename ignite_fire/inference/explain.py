@@ -18,18 +18,35 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from ignite_fire.errors import UserError
-from ignite_fire.files import atomic_path
+from ignite_fire.experiment import Experiment
+from ignite_fire.files import atomic_path, check_outputs
 from ignite_fire.inference.predict import (
     PredictDataset,
+    check_writable,
     collate_predictions,
     find_checkpoint,
     list_images,
     load_predictor,
+    named_experiment,
 )
 from ignite_fire.pictures.gallery import normalization_of
-from ignite_fire.pictures.gradcam import GradCam
+from ignite_fire.pictures.gradcam import GradCam, feature_maps
 
 logger = logging.getLogger("ignite_fire")
+
+
+def check_layer(model: torch.nn.Module, layer: str, image_shape: tuple[int, ...]) -> None:
+    """``--layer`` names a module with an (N, C, H, W) output: Grad-CAM needs a spatial map, not a Linear's (N, C)."""
+    names = dict(model.named_modules())
+    if layer not in names:
+        return  # GradCam says "is not a module of ..." in one line
+    maps = [name for name, _, _ in feature_maps(model, image_shape)]
+    if layer not in maps:
+        shown = ", ".join(maps[-3:]) or "none"
+        raise UserError(
+            f"--layer={layer!r} is a {type(names[layer]).__name__} without an (N, C, H, W) output: Grad-CAM needs "
+            f"a conv layer; pick one of the last conv layers ({shown}), or leave --layer out"
+        )
 
 
 def explain(
@@ -41,6 +58,7 @@ def explain(
     layer: str | None = None,
     batch_size: int = 16,
     device: str = "auto",
+    experiment: str | Experiment | None = None,
 ) -> dict[str, Any]:
     """Write a Grad-CAM overlay of CHECKPOINT's prediction for every image in --input.
 
@@ -50,6 +68,7 @@ def explain(
         output: the folder the overlays go to (``{output}/{name}.png``).
         target: a class name: explain this class instead of the predicted one.
         layer: the module to explain (a name from ``model.named_modules()``); default: the last conv block.
+        experiment: the experiment .py file whose own build_model/build_transforms rebuild the model.
     """
     from ignite_fire.devices import resolve_device
 
@@ -60,14 +79,19 @@ def explain(
         raise UserError(f"--input folder not found: {root}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise UserError(f"--batch_size must be a positive integer, got {batch_size!r}")
-    predictor = load_predictor(find_checkpoint(checkpoint), resolve_device(str(device)))
+    checkpoint_path = find_checkpoint(checkpoint)
+    out_dir = Path(str(output)).expanduser()
+    check_outputs({"--output": out_dir}, {"CHECKPOINT": checkpoint_path, "--input": root})
+    check_writable(out_dir, folder=True)
+    predictor = load_predictor(checkpoint_path, resolve_device(str(device)), named_experiment(experiment))
     if target is not None and str(target) not in predictor.classes:
         raise UserError(f"--target={target!r} is not a class of {predictor.path}: choose one of {predictor.classes}")
     names = list_images(root, None)
     dataset = PredictDataset(root, names, predictor.transform, skip_bad=False, draft_size=predictor.draft_size)
     mean, std = normalization_of(dataset)
+    if layer is not None:
+        check_layer(predictor.model, str(layer), tuple(dataset[0][1].shape))
     cam = GradCam(predictor.model, tuple(dataset[0][1].shape), mean, std, layer=None if layer is None else str(layer))
-    out_dir = Path(str(output)).expanduser()
     logger.info(f"explain: {len(names)} images in {root} with {predictor.path.name}, Grad-CAM of {cam.layer_name}")
     written = []
     for indices, images, _ in DataLoader(dataset, batch_size=batch_size, collate_fn=collate_predictions):
@@ -79,8 +103,12 @@ def explain(
         overlays = cam.overlays(images, classes)
         for index, overlay, pred, row in zip(indices.tolist(), overlays, predicted, probabilities, strict=True):
             path = (out_dir / names[index]).with_suffix(".png")
-            with atomic_path(path) as tmp:
-                Image.fromarray(overlay).save(tmp, format="PNG")
+            try:
+                with atomic_path(path) as tmp:
+                    Image.fromarray(overlay).save(tmp, format="PNG")
+            except OSError as error:  # found only when writing (a folder made read-only meanwhile)
+                reason = error.strerror or error
+                raise UserError(f"cannot write {path} ({reason}): pass --output=DIR elsewhere") from error
             written.append(str(path))
             logger.info(f"{names[index]}: {predictor.classes[pred]} ({float(row[pred]):.2f}) -> {path}")
     logger.info(f"wrote {len(written)} Grad-CAM overlays to {out_dir}")

@@ -23,9 +23,16 @@ import torch
 from torch import nn
 
 from ignite_fire.errors import UserError
-from ignite_fire.files import atomic_path
+from ignite_fire.experiment import Experiment
+from ignite_fire.files import atomic_path, check_outputs
 from ignite_fire.inference.onnx_model import OnnxModel
-from ignite_fire.inference.predict import Predictor, find_checkpoint, load_predictor
+from ignite_fire.inference.predict import (
+    Predictor,
+    check_writable,
+    find_checkpoint,
+    load_predictor,
+    named_experiment,
+)
 
 logger = logging.getLogger("ignite_fire")
 
@@ -33,6 +40,9 @@ FORMATS = ("onnx", "torchscript")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
 PASS_THROUGH = ("ToTensor", "PILToTensor", "ToImage", "ToDtype", "ConvertImageDtype")
 TORCHSCRIPT_EXTRA = "ignite_fire.json"
+# The opsets the TorchScript-based exporter (dynamo=False) writes: torch.onnx's own bounds, read where it keeps them.
+MIN_OPSET = int(getattr(torch.onnx._constants, "ONNX_MIN_OPSET", 7))
+MAX_OPSET = int(getattr(torch.onnx._constants, "ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET", 20))
 
 
 def _size(size: Any) -> list[int]:
@@ -118,9 +128,9 @@ def _export_torchscript(model: nn.Module, example: torch.Tensor, path: Path, met
         torch.jit.save(traced, str(tmp), _extra_files={TORCHSCRIPT_EXTRA: json.dumps(metadata)})
 
 
-def exported_probabilities(path: Path, images: torch.Tensor) -> torch.Tensor:
+def exported_probabilities(path: Path, images: torch.Tensor, format: str = "onnx") -> torch.Tensor:
     """Softmax probabilities of the exported model at ``path`` (ONNX through onnxruntime, or TorchScript)."""
-    if path.suffix == ".onnx":
+    if format == "onnx":
         model: nn.Module = OnnxModel(path)
     else:
         with warnings.catch_warnings():
@@ -130,7 +140,33 @@ def exported_probabilities(path: Path, images: torch.Tensor) -> torch.Tensor:
         return torch.softmax(model(images).float(), dim=1)
 
 
-def export(checkpoint: str, *, format: str = "onnx", output: str | None = None, opset: int = 17) -> Path:
+def check_export_options(format: str, opset: Any) -> int:
+    """The opset as an int; a one-line UserError for an unknown format or an opset torch.onnx cannot write."""
+    if format not in FORMATS:
+        raise UserError(f"--format={format!r} is not allowed: choose onnx or torchscript")
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
+        raise UserError(f"--opset={opset!r} is not supported: torch.onnx exports opsets {MIN_OPSET} to {MAX_OPSET}")
+    return opset
+
+
+def check_output_suffix(out: Path, format: str) -> None:
+    """``--output`` ends as ``--format`` writes it (.onnx, .pt), so the file is read back with the right runtime."""
+    wanted = ".onnx" if format == "onnx" else ".pt"
+    if out.suffix != wanted:
+        raise UserError(
+            f"--output={out} does not end in {wanted}, the suffix of --format={format}: "
+            f"name it {out.with_suffix(wanted).name}, or pass --format={'torchscript' if wanted == '.onnx' else 'onnx'}"
+        )
+
+
+def export(
+    checkpoint: str,
+    *,
+    format: str = "onnx",
+    output: str | None = None,
+    opset: int = 17,
+    experiment: str | Experiment | None = None,
+) -> Path:
     """Export CHECKPOINT's model as ONNX or TorchScript (dynamic batch size), checked against PyTorch.
 
     Args:
@@ -138,27 +174,33 @@ def export(checkpoint: str, *, format: str = "onnx", output: str | None = None, 
         format: "onnx" or "torchscript".
         output: the file to write (default: RUN/model.onnx or RUN/model.torchscript.pt).
         opset: the ONNX opset version.
+        experiment: the experiment .py file whose own build_model/build_transforms rebuild the model.
     """
-    if format not in FORMATS:
-        raise UserError(f"--format={format!r} is not allowed: choose onnx or torchscript")
+    opset = check_export_options(format, opset)
     path = find_checkpoint(checkpoint)
-    predictor = load_predictor(path, torch.device("cpu"))
+    out = Path(str(output)).expanduser() if output else default_output(path, format)
+    check_output_suffix(out, format)
+    check_outputs({"--output": out}, {"CHECKPOINT": path})
+    check_writable(out)
+    predictor = load_predictor(path, torch.device("cpu"), named_experiment(experiment))
     model = predictor.model.float().eval().to(memory_format=torch.contiguous_format)
     metadata = export_metadata(predictor)
     crop = json.loads(metadata["crop"])
     height, width = (crop[0], crop[0]) if len(crop) == 1 else crop
     channels = len(json.loads(metadata["mean"]))
-    out = Path(str(output)).expanduser() if output else default_output(path, format)
     generator = torch.Generator().manual_seed(0)
     example = torch.randn(2, channels, height, width, generator=generator)
-    if format == "onnx":
-        _export_onnx(model, example, out, metadata, int(opset))
-    else:
-        _export_torchscript(model, example, out, metadata)
+    try:
+        if format == "onnx":
+            _export_onnx(model, example, out, metadata, opset)
+        else:
+            _export_torchscript(model, example, out, metadata)
+    except OSError as error:  # a read-only or vanished folder, found only when writing
+        raise UserError(f"cannot write {out} ({error.strerror or error}): pass --output=PATH elsewhere") from error
     check = torch.randn(3, channels, height, width, generator=generator)  # another batch size than the example
     with torch.no_grad():
         expected = torch.softmax(model(check).float(), dim=1)
-    difference = float((exported_probabilities(out, check) - expected).abs().max())
+    difference = float((exported_probabilities(out, check, format) - expected).abs().max())
     logger.info(f"exported {path.name} to {out} ({format}, input (N, {channels}, {height}, {width}), dynamic N)")
     logger.info(f"checked on 3 random inputs: max |probability difference| to PyTorch {difference:.2e}")
     if difference > 1e-3:

@@ -4,10 +4,13 @@
     python -m ignite_fire predict runs/fold0 runs/fold1 runs/fold2 --input=A --tta=hflip
     python -m ignite_fire predict runs/CV_NAME --list=A.txt   # every fold, and its decision.json
 
-A checkpoint holds the model weights, the class list and the run's config (with the path of its
-experiment file, re-imported when the experiment defines its own model or transforms), so nothing
-else is needed. A run directory stands for its best checkpoint. With several checkpoints (the k
-folds, say) their softmax probabilities are averaged.
+A checkpoint holds the model weights, the class list and the run's config, so nothing else is
+needed to rebuild a built-in model (``--model``) with the default transforms. A checkpoint is data:
+nothing it names is ever imported. A run whose experiment defines its own ``build_model`` or
+``build_transforms`` needs that file named on the command line, ``--experiment=experiments/x.py``
+(the config records which factories the experiment had, so predict says so in one line). A run
+directory stands for its best checkpoint. With several checkpoints (the k folds, say) their softmax
+probabilities are averaged.
 
 Writes, only when every image was predicted (each file is replaced atomically, so a failed run
 leaves no partial file):
@@ -49,8 +52,8 @@ from ignite_fire.data.transforms import build_transforms
 from ignite_fire.devices import resolve_device
 from ignite_fire.engines import autocast, resolve_amp
 from ignite_fire.errors import UserError
-from ignite_fire.experiment import load_experiment
-from ignite_fire.files import write_text_atomic
+from ignite_fire.experiment import Experiment, load_experiment
+from ignite_fire.files import check_outputs, write_text_atomic
 from ignite_fire.handlers.checkpoints import load_checkpoint, load_model_state
 from ignite_fire.handlers.stable_best import BEST_CHECKPOINT
 from ignite_fire.inference.onnx_model import read_export
@@ -95,8 +98,36 @@ def find_checkpoint(spec: str | Path) -> Path:
     return max(candidates, key=score)
 
 
-def load_predictor(path: Path, device: torch.device) -> Predictor:
-    """Rebuild the model of checkpoint ``path`` (with its experiment's factories, if it has any) on ``device``."""
+REBUILT_BY = ("build_model", "build_transforms")  # the experiment factories that decide the model and its input
+
+
+def named_experiment(experiment: str | Path | Experiment | None) -> Experiment | None:
+    """The experiment file the user named with ``--experiment`` (imported: the user chose to run it), or None."""
+    if experiment is None or isinstance(experiment, Experiment):
+        return experiment
+    path = Path(str(experiment)).expanduser()
+    if path.suffix != ".py":
+        raise UserError(f"--experiment={experiment} must be the experiment's .py file (the one the run trained with)")
+    return load_experiment(path)
+
+
+def needs_experiment(path: Path, config: dict[str, Any], factories: Sequence[str]) -> str:
+    """The one line for a checkpoint whose model only its experiment's own factories can rebuild."""
+    recorded = config.get("experiment") or "EXPERIMENT.py"
+    return (
+        f"{path} was trained with its experiment's own {' and '.join(factories)} ({recorded}): "
+        f"pass --experiment={recorded} to rebuild it"
+    )
+
+
+def load_predictor(path: Path, device: torch.device, experiment: Experiment | None = None) -> Predictor:
+    """Rebuild the model of checkpoint ``path`` on ``device``, from the checkpoint's data only.
+
+    The model name, classes and transform settings come from the checkpoint's config; the
+    experiment file it records is never imported (a checkpoint must not be able to run code).
+    Only an ``experiment`` the user named (``--experiment=FILE``) supplies its own ``build_model``
+    and ``build_transforms``.
+    """
     checkpoint = load_checkpoint(path)
     classes = checkpoint.get("classes")
     config = checkpoint.get("config")
@@ -105,21 +136,24 @@ def load_predictor(path: Path, device: torch.device) -> Predictor:
     config = {**DEFAULTS, **config, "pretrained": False}  # the weights come from the checkpoint
     model_factory: Callable[..., nn.Module] = build_model
     transforms_factory: Callable[..., Any] = build_transforms
-    experiment_path = config.get("experiment")
-    if experiment_path and Path(experiment_path).is_file():
-        experiment = load_experiment(experiment_path)
+    recorded = config.get("experiment_factories")  # which factories the experiment had (training.run_config)
+    if experiment is not None:
         model_factory = experiment.factory("build_model", build_model)
         transforms_factory = experiment.factory("build_transforms", build_transforms)
+    elif isinstance(recorded, list) and any(name in recorded for name in REBUILT_BY):
+        raise UserError(needs_experiment(path, config, [name for name in REBUILT_BY if name in recorded]))
+    elif config.get("experiment"):  # an older checkpoint: it does not say whether its experiment had its own
+        logger.info(
+            f"{path} records the experiment {config['experiment']}, which is not imported: rebuilding with the "
+            "default build_model and build_transforms (pass --experiment=FILE if it defines its own)"
+        )
     try:
         model = model_factory(config, len(classes))
+        load_model_state(model, checkpoint["model"], str(path))
     except UserError as error:
-        if experiment_path and not Path(experiment_path).is_file():
-            raise UserError(
-                f"cannot rebuild the model of {path}: its experiment file {experiment_path} is missing "
-                f"(it may define build_model); put it back there ({error})"
-            ) from error
+        if experiment is None and config.get("experiment") and not isinstance(recorded, list):
+            raise UserError(f"{needs_experiment(path, config, ['build_model'])} ({error})") from error
         raise
-    load_model_state(model, checkpoint["model"], str(path))
     channels_last = bool(config["channels_last"])
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     model.eval()
@@ -264,20 +298,30 @@ def probabilities_csv(names: Sequence[str], probabilities: torch.Tensor, classes
     return buffer.getvalue()
 
 
-def check_writable(path: Path) -> None:
-    """``path`` can be written: its folder, or the nearest existing folder above it, is writable.
+def check_writable(path: Path, flag: str = "--output", folder: bool = False) -> None:
+    """``path`` (a file, or with ``folder`` a folder) can be written: it, or the nearest existing folder above it,
+    is a writable folder on a writable filesystem; a one-line UserError naming ``flag`` and the path if not.
 
     Creates nothing: the folders are made when the files are written, after every image is predicted.
     """
-    if path.is_dir():
-        raise UserError(f"--output {path} is a folder: give a file name, e.g. {path / 'submission.txt'}")
-    folder = path.parent.absolute()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise UserError(f"cannot write {path}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write {path} (Permission denied in {folder})")
+    if path.is_dir() and not folder:
+        raise UserError(f"{flag} {path} is a folder: give a file name, e.g. {path / 'submission.txt'}")
+    if path.exists() and not path.is_dir() and folder:
+        raise UserError(f"{flag}={path} is a file: give a folder for the files it writes")
+    start = path.absolute() if folder else path.parent.absolute()
+    existing = start
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"cannot write {path}: {existing} is a file, not a folder")
+    try:
+        read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        raise UserError(f"cannot write {path}: {existing} is on a read-only filesystem; pass {flag}=PATH elsewhere")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {path} (Permission denied in {existing}); pass {flag}=PATH elsewhere")
 
 
 def write_outputs(files: dict[Path, str]) -> None:
@@ -341,12 +385,14 @@ def resolve_paths(input: str | None, list_file: str | None, output: str, probabi
     return PredictPaths(root, listed, output_path, probabilities_path)
 
 
-def load_predictors(specs: Sequence[str | Path], backend: str, device: torch.device) -> list[Predictor]:
+def load_predictors(
+    specs: Sequence[str | Path], backend: str, device: torch.device, experiment: Experiment | None = None
+) -> list[Predictor]:
     """One predictor per checkpoint (torch) or ONNX export (onnxruntime); they must share one class list."""
     if backend == "onnxruntime":  # eco2: predict from an ONNX export, its classes and preprocessing in its metadata
         predictors = [load_export_predictor(find_checkpoint(spec)) for spec in specs]
     else:
-        predictors = [load_predictor(find_checkpoint(spec), device) for spec in specs]
+        predictors = [load_predictor(find_checkpoint(spec), device, experiment) for spec in specs]
     classes = predictors[0].classes
     for predictor in predictors[1:]:
         if predictor.classes != classes:
@@ -394,6 +440,21 @@ def decide_labels(probabilities: torch.Tensor, decision: dict[str, Any] | None, 
     """The class name of each row: the decision's biased argmax (:mod:`ignite_fire.competition.decision`), or argmax."""
     decided = apply_decision(probabilities, decision, classes) if decision else probabilities.argmax(dim=1)
     return [classes[i] for i in decided.tolist()]
+
+
+def checkpoint_inputs(checkpoints: Sequence[Path]) -> dict[str, Path]:
+    """The checkpoints as inputs of :func:`ignite_fire.files.check_outputs`: ``CHECKPOINT``, ``CHECKPOINT #2``, ..."""
+    return {"CHECKPOINT" + (f" #{i + 1}" if i else ""): path for i, path in enumerate(checkpoints)}
+
+
+def check_predict_outputs(paths: PredictPaths, checkpoints: Sequence[Path], decision_path: Path | None) -> None:
+    """Neither output is a checkpoint, the list, the decision or inside the images' folder, nor are they one file."""
+    inputs = {**checkpoint_inputs(checkpoints), "--input": paths.root}
+    if paths.list_file is not None:
+        inputs["--list"] = paths.list_file
+    if decision_path is not None:
+        inputs["--decision"] = decision_path
+    check_outputs({"--output": paths.output, "--probabilities": paths.probabilities}, inputs)
 
 
 def log_plan(
@@ -456,6 +517,7 @@ def predict(
     on_bad_image: str = "error",
     decision: str | None = "auto",
     backend: str = "torch",
+    experiment: str | Experiment | None = None,
 ) -> dict[str, Any]:
     """Predict the images in --input with CHECKPOINT(s); write the Tianchi submission and probabilities.csv.
 
@@ -470,6 +532,8 @@ def predict(
         on_bad_image: "error" (stop, naming the file) or "skip" (leave it out of the submission).
         decision: "auto" (a cv directory's decision.json), "none" (plain argmax) or a decision.json file.
         backend: "torch" (checkpoints) or "onnxruntime" (.onnx files written by ``export``).
+        experiment: the experiment .py file whose own build_model/build_transforms rebuild the model (a
+            checkpoint never names code to run: only this option imports an experiment).
     """
     if not checkpoints:
         raise UserError("predict needs at least one checkpoint: predict CHECKPOINT.pt --input=DIR")
@@ -477,9 +541,10 @@ def predict(
     specs, cv_decision = expand_checkpoints(checkpoints)  # a cv directory: its folds' best checkpoints
     chosen, decision_path = choose_decision(decision, cv_decision)
     paths = resolve_paths(input, list, output, probabilities)
+    check_predict_outputs(paths, [find_checkpoint(spec) for spec in specs], decision_path)
     names = list_images(paths.root, paths.list_file)
     torch_device = resolve_device(str(device))
-    predictors = load_predictors(specs, backend, torch_device)
+    predictors = load_predictors(specs, backend, torch_device, named_experiment(experiment))
     workers = default_num_workers() if num_workers is None else int(num_workers)
     log_plan(paths, names, predictors, torch_device, modes, chosen, decision_path)
     predictions = predict_kept(
