@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import sys
 import traceback
 import warnings
@@ -37,6 +38,8 @@ from typing import Any
 from ignite_fire import config as config_module
 from ignite_fire.errors import UserError
 from ignite_fire.models import check_model_name
+
+logger = logging.getLogger("ignite_fire")
 
 FACTORY_NAMES = (
     "build_model",
@@ -132,6 +135,7 @@ def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -
         raise UserError(f"experiment file not found: {path}{hint}")
     if path.suffix == ".json":
         experiment_path, recorded = _recorded_run(path)
+        logger.info(f"{path} records the experiment {experiment_path}: running that file")  # the code it imports
         return load_experiment(experiment_path, {**recorded, **(overrides or {})})
     if path.suffix != ".py":
         raise UserError(f"experiment must be a .py file or a run's config.json, got {path}")

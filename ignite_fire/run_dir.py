@@ -20,12 +20,46 @@ from ignite_fire import distributed
 from ignite_fire.errors import UserError
 from ignite_fire.handlers.checkpoints import LAST_CHECKPOINT
 
+NAME_MAX_FALLBACK = 255  # bytes: ext4, xfs, btrfs, apfs, ntfs (in UTF-16 units) all allow at least this
+
+
+def name_max(output_dir: str | Path) -> int:
+    """The longest file name (bytes) the filesystem of ``output_dir`` (or its nearest existing parent) allows."""
+    folder = Path(output_dir).expanduser().absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError):
+        return NAME_MAX_FALLBACK
+
+
+def check_run_name(name: str, output_dir: str | Path) -> str:
+    """``name`` if it is one path component that fits the filesystem, so the run stays inside ``output_dir``.
+
+    Refuses, in one line and before anything is created: empty, ``.``, ``..``, an absolute path, a
+    ``/``, ``\\`` or NUL in it, or a name longer (in UTF-8 bytes) than the filesystem allows.
+    """
+    if not name or name in (".", ".."):
+        raise UserError(f"--name={name!r} is not a run name: give one folder name, e.g. --name=baseline")
+    if Path(name).is_absolute() or any(c in name for c in ("/", "\\", "\0")):
+        raise UserError(
+            f"--name={name!r} is not one folder name (no /, \\ or NUL): a run stays inside --output_dir; "
+            "use --output_dir=PATH to choose where runs go"
+        )
+    length, limit = len(name.encode("utf-8", "surrogateescape")), name_max(output_dir)
+    if length > limit:
+        raise UserError(
+            f"--name is {length} bytes long, more than the {limit} this filesystem allows in a file name: shorten it"
+        )
+    return name
+
 
 def run_name(config: dict[str, Any], experiment_name: str) -> str:
-    """``--name``, or the experiment's name and the time: ``{experiment}-YYYYmmdd-HHMMSS``."""
+    """``--name``, or the experiment's name and the time: ``{experiment}-YYYYmmdd-HHMMSS``; checked one folder name."""
     if config["name"]:
-        return str(config["name"])
-    return f"{experiment_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        return check_run_name(str(config["name"]), config["output_dir"])
+    return check_run_name(f"{experiment_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}", config["output_dir"])
 
 
 def first_missing(path: Path) -> Path | None:
@@ -40,7 +74,7 @@ def first_missing(path: Path) -> Path | None:
 
 def prepare_run_dir(output_dir: str, name: str, resuming: bool) -> Path:
     """``{output_dir}/{name}``, created and checked writable; an existing run needs ``--resume``."""
-    run_dir = Path(output_dir).expanduser() / name
+    run_dir = Path(output_dir).expanduser() / check_run_name(name, output_dir)
     if not distributed.is_main_process():
         return run_dir  # rank 0 creates and checks it
     try:
@@ -64,6 +98,7 @@ def find_resume_checkpoint(resume: str | None, output_dir: str, name: str | None
     if resume == "auto":
         if not name:
             raise UserError("--resume=auto needs --name=RUN_NAME (the run to continue)")
+        check_run_name(str(name), output_dir)
         path = Path(output_dir).expanduser() / str(name) / "checkpoints" / LAST_CHECKPOINT
         if not path.exists():
             raise UserError(f"--resume=auto found no checkpoint at {path}; start without --resume")
@@ -112,6 +147,7 @@ class RunDirClaim:
         self._fd: int | None = None
         if not name:
             raise ValueError(f"Argument name should be a non-empty string, got {name!r}")
+        check_run_name(name, output_dir)  # also for callers that did not go through run_name
         self.run_dir = Path(output_dir).expanduser() / name
         self.created = first_missing(self.run_dir) if distributed.is_main_process() else None
         self.run_dir = prepare_run_dir(output_dir, name, resuming)
