@@ -31,6 +31,7 @@ from ignite_fire.errors import UserError
 MODES = ("hflip", "scales", "five_crop")
 DEFAULT_SCALES = (0.875, 1.0, 1.125)
 CROP_FRACTION = 0.875
+MIN_SCALE, MAX_SCALE = 0.25, 4.0  # a quarter of the image size still leaves a CNN a feature map; 4x is 16x the work
 
 
 def parse_modes(spec: Any) -> tuple[str, ...]:
@@ -46,9 +47,15 @@ def parse_modes(spec: Any) -> tuple[str, ...]:
 
 
 def check_scales(scales: Sequence[float]) -> tuple[float, ...]:
-    values = tuple(float(s) for s in scales)
-    if not values or any(s <= 0 for s in values):
-        raise UserError(f"--tta_scales must be positive numbers, e.g. [0.875, 1.0, 1.125], got {list(scales)}")
+    """The scales as floats in [MIN_SCALE, MAX_SCALE]: a 0.01 view of a 224 px image is 2 px, which no CNN takes."""
+    try:
+        values = tuple(float(s) for s in scales)
+    except (TypeError, ValueError):
+        values = ()
+    if not values or any(not MIN_SCALE <= s <= MAX_SCALE for s in values):
+        raise UserError(
+            f"--tta_scales must be numbers from {MIN_SCALE} to {MAX_SCALE}, e.g. [0.875, 1.0, 1.125], got {scales!r}"
+        )
     return values
 
 

@@ -15,6 +15,7 @@ from ignite_fire.inference.explain import explain
 from ignite_fire.training import train
 from tests.conftest import TINY_EXPERIMENT, run_cli
 
+EXPERIMENT = str(TINY_EXPERIMENT)  # defines its own build_model: imported only when named
 pytest.importorskip("pytorch_grad_cam", reason="Grad-CAM needs the grad-cam package (pip install -e .[explain])")
 
 
@@ -32,7 +33,8 @@ def test_explain_writes_an_overlay_per_image(tiny_run: Path, digits_dir: Path, t
     shutil.copy(sorted((digits_dir / "val" / "3").iterdir())[0], photos / "a.png")
     shutil.copy(sorted((digits_dir / "val" / "7").iterdir())[0], photos / "more" / "b.png")
 
-    result = run_cli("explain", str(tiny_run), f"--input={photos}", f"--output={tmp_path / 'cam'}")
+    output = f"--output={tmp_path / 'cam'}"
+    result = run_cli("explain", str(tiny_run), f"--input={photos}", output, f"--experiment={EXPERIMENT}")
 
     assert result.returncode == 0, result.stderr
     assert "Grad-CAM of 6" in result.stdout  # the tiny CNN's last ReLU, before its global pooling
@@ -47,4 +49,33 @@ def test_explain_mistakes_are_one_line_errors(tiny_run: Path, digits_dir: Path, 
     with pytest.raises(UserError, match="explain needs --input=DIR"):
         explain(str(tiny_run))
     with pytest.raises(UserError, match=r"--target='cat' is not a class of .*: choose one of \['0', '1'"):
-        explain(str(tiny_run), input=str(digits_dir / "val"), target="cat", output=str(tmp_path))
+        explain(str(tiny_run), input=str(digits_dir / "val"), target="cat", output=str(tmp_path), experiment=EXPERIMENT)
+
+
+def test_explain_refuses_to_write_its_overlays_over_the_input_images(tiny_run: Path, digits_dir: Path, tmp_path: Path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(sorted((digits_dir / "val" / "3").iterdir())[0], photos / "a.png")
+    before = (photos / "a.png").read_bytes()
+    for output in (photos, photos / "cam"):
+        with pytest.raises(UserError) as caught:
+            explain(str(tiny_run), input=str(photos), output=str(output), experiment=EXPERIMENT)
+        relation = "is the input given as" if output == photos else "is inside the input"
+        assert str(caught.value) == f"--output={output} {relation} --input={photos}: choose another --output"
+    assert (photos / "a.png").read_bytes() == before and [p.name for p in photos.iterdir()] == ["a.png"]
+
+
+def test_explain_layer_must_be_a_conv_layer(tiny_run: Path, digits_dir: Path, tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(sorted((digits_dir / "val" / "3").iterdir())[0], photos / "a.png")
+    output = tmp_path / "cam"
+    with pytest.raises(UserError) as caught:  # "9" is the tiny CNN's Linear head, "8" its Flatten
+        explain(str(tiny_run), input=str(photos), output=str(output), layer="9", experiment=EXPERIMENT)
+    assert str(caught.value) == (
+        "--layer='9' is a Linear without an (N, C, H, W) output: Grad-CAM needs a conv layer; "
+        "pick one of the last conv layers (5, 6, 7), or leave --layer out"
+    )
+    assert not output.exists()
+    result = explain(str(tiny_run), input=str(photos), output=str(output), layer="4", experiment=EXPERIMENT)
+    assert result["layer"] == "4" and (output / "a.png").is_file()  # a conv layer is taken as it is

@@ -21,6 +21,7 @@ from tests.conftest import TINY_EXPERIMENT, run_cli
 from tests.error_checks import assert_one_line_error, files_under
 from tests.tianchi_data import TIANCHI_CLASSES, houses4_sources, write_tianchi
 
+EXPERIMENT = str(TINY_EXPERIMENT)  # defines its own build_model: predict imports it only when named
 PER_CLASS = {"高风险": 6, "中风险": 14, "低风险": 14, "无风险": 14, "非楼道": 14}
 
 
@@ -80,6 +81,7 @@ def test_cli_predict_two_folds_in_list_order(tianchi: Path, fold_runs: list[Path
         f"--output={output}",
         "--tta=hflip",
         "--num_workers=0",
+        f"--experiment={TINY_EXPERIMENT}",  # its own build_model: a checkpoint never names code to run
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
@@ -107,6 +109,7 @@ def test_several_checkpoints_average_their_probabilities(tianchi: Path, fold_run
             output=str(tmp_path / f"{i}.txt"),
             num_workers=0,
             probabilities=str(tmp_path / f"{i}.csv"),
+            experiment=EXPERIMENT,
         )
         single.append(read_probabilities(tmp_path / f"{i}.csv")[1])
     summary = predict(
@@ -115,6 +118,7 @@ def test_several_checkpoints_average_their_probabilities(tianchi: Path, fold_run
         output=str(tmp_path / "both.txt"),
         num_workers=0,
         probabilities=str(tmp_path / "both.csv"),
+        experiment=EXPERIMENT,
     )
     both = read_probabilities(tmp_path / "both.csv")[1]
     for name, row in both.items():
@@ -140,20 +144,26 @@ def test_predict_reproduces_the_validation_accuracy(tianchi: Path, fold_runs: li
     val = build_datasets(config, build_transforms(config)).val.samples  # the run's fold 1
     listing = tmp_path / "val.txt"
     listing.write_text("".join(f"{Path(p).name}\n" for p, _ in val), encoding="utf-8")
-    predict(path, input=str(tianchi / "train"), list=str(listing), output=str(tmp_path / "s.txt"), num_workers=0)
+    output = str(tmp_path / "s.txt")
+    predict(path, input=str(tianchi / "train"), list=str(listing), output=output, num_workers=0, experiment=EXPERIMENT)
     predicted = [label for _, label in read_submission(tmp_path / "s.txt")]
     accuracy = sum(p == TIANCHI_CLASSES[y] for p, (_, y) in zip(predicted, val, strict=True)) / len(val)
     best = max((r for r in json.loads((fold_runs[1] / "history.json").read_text())), key=lambda r: r["val_score"])
     assert accuracy == pytest.approx(best["val_acc"])
 
 
-def test_missing_experiment_of_a_custom_model(fold_runs: list[Path], tianchi: Path, tmp_path: Path) -> None:
-    checkpoint = torch.load(find_checkpoint(fold_runs[0]), map_location="cpu", weights_only=True)
-    checkpoint["config"]["experiment"] = str(tmp_path / "gone.py")
-    torch.save(checkpoint, tmp_path / "moved.pt")
-    with pytest.raises(UserError, match=r"experiment file .*gone\.py is missing"):
-        predict(str(tmp_path / "moved.pt"), input=str(tianchi / "A"), output=str(tmp_path / "s.txt"), num_workers=0)
-    assert not (tmp_path / "s.txt").exists()
+def test_a_custom_model_needs_its_experiment_named(fold_runs: list[Path], tianchi: Path, tmp_path: Path) -> None:
+    output = tmp_path / "s.txt"
+    with pytest.raises(UserError) as caught:
+        predict(str(fold_runs[0]), input=str(tianchi / "A"), output=str(output), num_workers=0)
+    checkpoint = find_checkpoint(fold_runs[0])
+    assert str(caught.value) == (
+        f"{checkpoint} was trained with its experiment's own build_model ({TINY_EXPERIMENT}): "
+        f"pass --experiment={TINY_EXPERIMENT} to rebuild it"
+    )
+    assert not output.exists()
+    with pytest.raises(UserError, match=r"--experiment=.*config\.json must be the experiment's \.py file"):
+        predict(str(checkpoint), input=str(tianchi / "A"), output=str(output), experiment=str(tmp_path / "config.json"))
 
 
 def test_corrupt_image_fails_without_a_partial_submission(
@@ -165,11 +175,13 @@ def test_corrupt_image_fails_without_a_partial_submission(
     broken.write_bytes(broken.read_bytes()[:80])
     output = tmp_path / "out" / "submission.txt"
     args = ["predict", str(fold_runs[0]), f"--input={images}", f"--output={output}", "--num_workers=1"]
+    args.append(f"--experiment={EXPERIMENT}")
     assert_one_line_error(run_cli(*args), f"cannot read image {broken}", "--on_bad_image=skip")
     assert files_under(tmp_path / "out") == []
 
     with caplog.at_level("INFO", logger="ignite_fire"):
-        summary = predict(fold_runs[0], input=str(images), output=str(output), num_workers=0, on_bad_image="skip")
+        options = {"num_workers": 0, "on_bad_image": "skip", "experiment": EXPERIMENT}
+        summary = predict(fold_runs[0], input=str(images), output=str(output), **options)
     assert f"skipped 1 unreadable image (not in the submission): {broken.name}" in caplog.text
     names = [name for name, _ in read_submission(output)]
     assert len(names) == 9 and broken.name not in names and summary["skipped"] == [broken.name]
@@ -182,7 +194,8 @@ def test_list_naming_missing_files(tianchi: Path, fold_runs: list[Path], tmp_pat
     )
     output = tmp_path / "submission.txt"
     with pytest.raises(UserError) as caught:
-        predict(fold_runs[0], input=str(tianchi / "A"), list=str(listing), output=str(output), num_workers=0)
+        options = {"num_workers": 0, "experiment": EXPERIMENT}
+        predict(fold_runs[0], input=str(tianchi / "A"), list=str(listing), output=str(output), **options)
     assert str(caught.value) == (
         f"{listing} lists images that are not in {tianchi / 'A'}: ghost_1.jpg (line 1), ghost_2.jpg (line 12)"
     )

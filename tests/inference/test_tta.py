@@ -53,8 +53,9 @@ def test_modes_come_as_text_or_as_the_tuple_fire_makes() -> None:
     assert parse_modes(None) == parse_modes("none") == ()
     with pytest.raises(UserError, match="unknown mode 'vflip'"):
         parse_modes("hflip,vflip")
-    with pytest.raises(UserError, match="--tta_scales must be positive"):
-        tta_probabilities(small_model(), torch.rand(1, 3, 8, 8), "scales", [0.0])
+    for scales in ([0.0], [0.01], [1.0, 10.0], ["big"]):  # a 0.01 view of an 8 px image would be 1 px
+        with pytest.raises(UserError, match=r"--tta_scales must be numbers from 0.25 to 4.0"):
+            tta_probabilities(small_model(), torch.rand(1, 3, 8, 8), "scales", scales)
 
 
 def test_validation_and_predict_use_tta(digits_dir: Path, tmp_path: Path) -> None:
