@@ -60,3 +60,31 @@ def test_a_failing_writer_leaves_the_old_file_and_no_temporary(tmp_path: Path) -
         raise OSError(28, "No space left on device")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
+
+
+def test_check_outputs_refuses_an_input_a_folder_inside_one_and_two_outputs_on_one_path(tmp_path: Path) -> None:
+    from ignite_fire.errors import UserError
+    from ignite_fire.files import check_outputs
+
+    checkpoint, photos = tmp_path / "best.pt", tmp_path / "photos"
+    checkpoint.write_bytes(b"weights")
+    photos.mkdir()
+    link = tmp_path / "link.pt"
+    link.symlink_to(checkpoint)
+    hard = tmp_path / "hard.pt"
+    os.link(checkpoint, hard)
+    inputs = {"CHECKPOINT": checkpoint, "--input": photos}
+    cases = [
+        ({"--output": checkpoint}, f"--output={checkpoint} is the input given as CHECKPOINT={checkpoint}"),
+        ({"--output": link}, f"--output={link} is the input given as CHECKPOINT={checkpoint}"),  # a symlink to it
+        ({"--output": hard}, f"--output={hard} is the input given as CHECKPOINT={checkpoint}"),  # a hard link
+        ({"--output": photos}, f"--output={photos} is the input given as --input={photos}"),
+        ({"--output": photos / "a" / "s.txt"}, f"--output={photos / 'a' / 's.txt'} is inside the input --input"),
+        ({"--output": tmp_path / "x", "--probabilities": tmp_path / "x"}, "--output and --probabilities are both"),
+    ]
+    for outputs, message in cases:
+        with pytest.raises(UserError) as caught:
+            check_outputs(outputs, inputs)
+        assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+    check_outputs({"--output": tmp_path / "s.txt", "--probabilities": tmp_path / "p.csv"}, inputs)  # all apart: fine
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "hard.pt", "link.pt", "photos"]

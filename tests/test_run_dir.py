@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -69,3 +70,39 @@ def test_partial_checkpoint_writes_are_removed(tmp_path: Path) -> None:
     (checkpoints / "last.pt").write_bytes(b"whole")
     assert remove_partial_writes(tmp_path) == [checkpoints / "tmpa1b2.pt"]
     assert [p.name for p in checkpoints.iterdir()] == ["last.pt"]
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("../../x", "is not one folder name (no /, \\ or NUL): a run stays inside --output_dir"),
+        ("/abs", "is not one folder name"),
+        ("a\\b", "is not one folder name"),
+        ("a\0b", "is not one folder name"),
+        (".", "--name='.' is not a run name: give one folder name"),
+        ("..", "--name='..' is not a run name"),
+        ("x" * 300, "--name is 300 bytes long, more than the 255 this filesystem allows in a file name"),
+        ("é" * 128, "--name is 256 bytes long"),  # UTF-8 bytes, not characters, are what the filesystem counts
+    ],
+)
+def test_a_run_name_is_one_folder_inside_output_dir(tmp_path: Path, digits_dir: Path, name: str, fragment: str) -> None:
+    output_dir = tmp_path / "runs"
+    overrides = {"data_dir": str(digits_dir), "output_dir": str(output_dir), "name": name, "epochs": 1}
+    with pytest.raises(UserError) as caught:
+        train(load_experiment(TINY_EXPERIMENT, {**overrides, "wandb_mode": "disabled"}))
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], "refused before anything was created"
+
+
+def test_the_longest_name_the_filesystem_takes_is_accepted(tmp_path: Path) -> None:
+    from ignite_fire.run_dir import check_run_name, name_max
+
+    limit = name_max(tmp_path / "not" / "yet")  # asks the nearest existing folder's filesystem
+    assert limit == os.pathconf(tmp_path, "PC_NAME_MAX")
+    claim = RunDirClaim(str(tmp_path), "n" * limit, resuming=False)
+    try:
+        assert claim.run_dir.is_dir() and claim.run_dir.parent == tmp_path
+    finally:
+        claim.release()
+    with pytest.raises(UserError, match="^--name='' is not a run name"):
+        check_run_name("", tmp_path)
