@@ -255,3 +255,37 @@ def test_the_digits_go_into_a_new_folder_and_are_reused_there(tmp_path: Path) ->
     (half / "train" / "0").mkdir(parents=True)
     (half / ".digits-writing").write_text("ignite_fire.data.digits\n")
     assert len(list(write_digits(half, size=8, per_class=2).rglob("*.png"))) == 20
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fragment"),
+    [
+        ("classes", ["cat", "dog"], "it names 2 classes, the model has 3 outputs"),
+        ("classes", ["cat", "cat", "owl"], "classes must be a list of distinct names"),
+        ("crop", [48, 48], "it describes inputs of (N, 3, 48, 48), the model takes ['N', 3, 32, 32]"),
+        ("crop", [0], "crop and resize must be one or two positive integers"),
+        ("image_size", 64, "image_size 64 is not the crop [32, 32]"),
+        ("std", [0.2, 0.0, 0.2], "no zero std"),
+    ],
+)
+def test_onnx_metadata_that_lies_is_one_line(tmp_path: Path, key: str, value: object, fragment: str) -> None:
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from ignite_fire.inference.export import export
+    from ignite_fire.inference.predict import predict
+
+    exported = export(str(craft(tmp_path / "ship", "helper.py")), output=str(tmp_path / "m.onnx"))
+    proto = onnx.load(str(exported))
+    for prop in proto.metadata_props:
+        if prop.key == key:
+            prop.value = json.dumps(value)
+    lying = tmp_path / "lying.onnx"
+    onnx.save(proto, str(lying))
+    with pytest.raises(UserError) as caught:
+        predict(
+            str(lying), input=str(images(tmp_path / "photos")), output=str(tmp_path / "s.txt"), backend="onnxruntime"
+        )
+    message = str(caught.value)
+    assert message.startswith(f"{lying}'s ignite_fire metadata is wrong: ") and fragment in message
+    assert message.endswith("; export it again with ignite_fire export") and "\n" not in message
+    assert not (tmp_path / "s.txt").exists()

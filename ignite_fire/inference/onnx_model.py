@@ -53,6 +53,45 @@ class OnnxModel(nn.Module):
         return torch.from_numpy(self.session.run(None, {self.input_name: array})[0]).to(images.device)
 
 
+def _sizes(value: Any) -> bool:
+    """A size as export writes it: a list of one or two positive ints."""
+    return isinstance(value, list) and len(value) in (1, 2) and all(type(v) is int and v > 0 for v in value)
+
+
+def check_metadata(path: Path, model: OnnxModel, values: dict[str, Any]) -> None:
+    """The metadata agrees with itself and with the model's own input and output shapes; one line if it lies."""
+    classes, crop, mean, std = values["classes"], values["crop"], values["mean"], values["std"]
+
+    def lie(what: str) -> UserError:
+        return UserError(f"{path}'s ignite_fire metadata is wrong: {what}; export it again with ignite_fire export")
+
+    if not isinstance(classes, list) or not classes or len({str(c) for c in classes}) != len(classes):
+        raise lie(f"classes must be a list of distinct names, got {classes!r}")
+    if not _sizes(crop) or (values["resize"] is not None and not _sizes(values["resize"])):
+        raise lie(f"crop and resize must be one or two positive integers, got {crop!r} and {values['resize']!r}")
+    numbers = (mean, std)
+    if not all(isinstance(v, list) and v and all(isinstance(x, (int, float)) for x in v) for v in numbers):
+        raise lie(f"mean and std must be lists of numbers, got {mean!r} and {std!r}")
+    if len(mean) != len(std) or any(x == 0 for x in std):
+        raise lie(f"mean and std must have one value per channel and no zero std, got {mean!r} and {std!r}")
+    try:
+        T.InterpolationMode(values["interpolation"])
+    except ValueError:
+        raise lie(f"interpolation {values['interpolation']!r} is not a torchvision interpolation mode") from None
+    height, width = (crop[0], crop[0]) if len(crop) == 1 else crop
+    expected = [len(mean), height, width]
+    shape = list(model.session.get_inputs()[0].shape)[1:]  # (batch, C, H, W): the batch is dynamic
+    fixed = [(e, s) for e, s in zip(expected, shape, strict=False) if isinstance(s, int)]
+    if any(e != s for e, s in fixed):
+        raise lie(f"it describes inputs of (N, {len(mean)}, {height}, {width}), the model takes {['N', *shape]}")
+    outputs = list(model.session.get_outputs()[0].shape)
+    if len(outputs) == 2 and isinstance(outputs[1], int) and outputs[1] != len(classes):
+        raise lie(f"it names {len(classes)} classes, the model has {outputs[1]} outputs")
+    size = values.get("image_size")
+    if size is not None and size != (crop[0] if len(crop) == 1 or crop[0] == crop[1] else crop):
+        raise lie(f"image_size {size!r} is not the crop {crop!r}")
+
+
 def read_export(path: Path) -> tuple[OnnxModel, list[str], T.Compose, int | None]:
     """An ONNX export's model (onnxruntime), class list, eval transform and JPEG draft size, from its metadata."""
     if path.suffix != ".onnx":
@@ -62,7 +101,11 @@ def read_export(path: Path) -> tuple[OnnxModel, list[str], T.Compose, int | None
         values = {key: json.loads(model.metadata[key]) for key in ("classes", "crop", "mean", "std")}
         values["resize"] = json.loads(model.metadata.get("resize", "null"))
         values["interpolation"] = json.loads(model.metadata.get("interpolation", '"bilinear"'))
+        values["image_size"] = json.loads(model.metadata.get("image_size", "null"))
         draft = json.loads(model.metadata.get("draft_size", "null"))
     except (KeyError, ValueError) as error:
         raise UserError(f"{path} has no ignite_fire metadata ({error}): export it with ignite_fire export") from error
+    check_metadata(path, model, values)
+    if draft is not None and (type(draft) is not int or draft < 1):
+        raise UserError(f"{path}'s ignite_fire metadata is wrong: draft_size {draft!r} is not a positive integer")
     return model, [str(c) for c in values["classes"]], preprocessing_transform(values), draft

@@ -72,9 +72,17 @@ def test_validation_and_predict_use_tta(digits_dir: Path, tmp_path: Path) -> Non
     history = json.loads((tmp_path / "tta" / "history.json").read_text())
     assert results["status"] == "finished" and 0 < history[-1]["val_loss"] < 10
     checkpoint, images = results["best_checkpoint"], str(digits_dir / "val")
-    plain = predict(checkpoint, input=images, output=str(tmp_path / "a.txt"), probabilities=str(tmp_path / "a.csv"))
+    rebuild = str(TINY_EXPERIMENT)  # its own build_model: imported only when named
+    plain = predict(
+        checkpoint,
+        input=images,
+        output=str(tmp_path / "a.txt"),
+        probabilities=str(tmp_path / "a.csv"),
+        experiment=rebuild,
+    )
     both = predict(
         checkpoint,
+        experiment=rebuild,
         input=images,
         output=str(tmp_path / "b.txt"),
         probabilities=str(tmp_path / "b.csv"),
