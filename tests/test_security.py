@@ -289,3 +289,16 @@ def test_onnx_metadata_that_lies_is_one_line(tmp_path: Path, key: str, value: ob
     assert message.startswith(f"{lying}'s ignite_fire metadata is wrong: ") and fragment in message
     assert message.endswith("; export it again with ignite_fire export") and "\n" not in message
     assert not (tmp_path / "s.txt").exists()
+
+
+def test_graph_refuses_to_write_into_the_data_folder(tmp_path: Path, digits_dir: Path) -> None:
+    from ignite_fire.commands.graph import graph
+    from tests.conftest import TINY_EXPERIMENT
+
+    stem = digits_dir / "train" / "model_graph"
+    with pytest.raises(UserError) as caught:
+        graph(str(TINY_EXPERIMENT), output=str(stem), num_classes=3, data_dir=str(digits_dir))
+    assert str(caught.value) == (
+        f"--output={stem}.dot is inside the input --data_dir={digits_dir}: choose another --output"
+    )
+    assert not list(digits_dir.rglob("model_graph*"))

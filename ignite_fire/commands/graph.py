@@ -22,6 +22,19 @@ def _num_classes(config: dict[str, Any]) -> int:
         raise UserError(f"cannot tell the number of classes: {error}; or pass --num_classes=N") from error
 
 
+def check_graph_outputs(stem: Path, experiment: Path, config: dict[str, Any]) -> None:
+    """STEM.dot/.png/.svg are neither the experiment file nor inside the data folder (nothing read is overwritten)."""
+    from ignite_fire.files import check_outputs
+    from ignite_fire.pictures.model_graph import RENDER_FORMATS
+
+    base = stem.with_suffix("") if stem.suffix in (".dot", ".png", ".svg", ".gv") else stem
+    inputs = {"EXPERIMENT": experiment}
+    if config.get("data_dir"):
+        inputs["--data_dir"] = Path(str(config["data_dir"])).expanduser()
+    for suffix in ("dot", *RENDER_FORMATS):  # the files export_graph writes
+        check_outputs({"--output": base.parent / f"{base.name}.{suffix}"}, inputs)
+
+
 def graph(experiment: str, output: str | None = None, num_classes: int | None = None, **overrides: Any) -> None:
     """Draw EXPERIMENT's model graph (torchviz): OUTPUT.dot, plus OUTPUT.png/.svg when Graphviz is installed.
 
@@ -43,6 +56,7 @@ def graph(experiment: str, output: str | None = None, num_classes: int | None = 
     model = loaded.factory("build_model", build_model)(config, classes)
     size = config["image_size"]
     stem = Path(output) if output else Path(config["output_dir"]) / "graphs" / f"{loaded.name}_graph"
+    check_graph_outputs(stem, Path(experiment), config)
     try:
         stem.parent.mkdir(parents=True, exist_ok=True)
         paths = export_graph(model, example_batch(model, (3, size, size)), stem)

@@ -13,6 +13,7 @@ from ignite_fire.competition.cv_dir import expand_checkpoints, init_for_fold
 from ignite_fire.competition.decision import decide
 from ignite_fire.errors import UserError
 from ignite_fire.inference.predict import predict
+from tests.conftest import TINY_EXPERIMENT
 
 
 def read_probabilities(path: Path) -> tuple[list[str], torch.Tensor]:
@@ -22,7 +23,8 @@ def read_probabilities(path: Path) -> tuple[list[str], torch.Tensor]:
 
 def run_predict(out: Path, *checkpoints: str | Path, **options) -> tuple[list[str], torch.Tensor, list[str]]:
     out.mkdir(parents=True, exist_ok=True)
-    predict(*map(str, checkpoints), output=str(out / "submission.txt"), num_workers=0, **options)
+    experiment = str(TINY_EXPERIMENT)  # the folds' own build_model: imported only when named
+    predict(*map(str, checkpoints), output=str(out / "submission.txt"), num_workers=0, experiment=experiment, **options)
     names, probabilities = read_probabilities(out / "probabilities.csv")
     labels = [line.split("\t")[1] for line in (out / "submission.txt").read_text(encoding="utf-8").splitlines()]
     return names, probabilities, labels

@@ -9,6 +9,9 @@ import pytest
 from ignite_fire.competition.pseudo_label import pseudo_label
 from ignite_fire.data.sources import read_label_file
 from ignite_fire.errors import UserError
+from tests.conftest import TINY_EXPERIMENT
+
+EXPERIMENT = str(TINY_EXPERIMENT)  # the folds' own build_model: imported only when named
 
 
 def snapshot(folder: Path) -> list[tuple[str, int]]:
@@ -19,11 +22,15 @@ def test_pseudo_label_writes_confident_predictions_and_leaves_the_test_folder_al
     images = tiny_cv.data_dir / "val"
     before = snapshot(images)
     output = tmp_path / "labels" / "pseudo.txt"
-    everything = pseudo_label(str(tiny_cv.cv_dir), input=str(images), threshold=1e-6, output=str(output))
+    everything = pseudo_label(
+        str(tiny_cv.cv_dir), input=str(images), threshold=1e-6, output=str(output), experiment=EXPERIMENT
+    )
     assert sum(everything.values()) == 80  # every image reaches a tiny threshold
     samples = read_label_file(output, sorted(everything))  # the names resolve from the file's own folder
     assert sorted(Path(p).resolve() for p, _ in samples) == sorted(p.resolve() for p in images.rglob("*.png"))
-    confident = pseudo_label(str(tiny_cv.cv_dir), input=str(images), threshold=0.5, output=str(output))
+    confident = pseudo_label(
+        str(tiny_cv.cv_dir), input=str(images), threshold=0.5, output=str(output), experiment=EXPERIMENT
+    )
     assert sum(confident.values()) == len(output.read_text(encoding="utf-8").splitlines()) < 80
     assert snapshot(images) == before
 
