@@ -302,3 +302,50 @@ def test_graph_refuses_to_write_into_the_data_folder(tmp_path: Path, digits_dir:
         f"--output={stem}.dot is inside the input --data_dir={digits_dir}: choose another --output"
     )
     assert not list(digits_dir.rglob("model_graph*"))
+
+
+BICUBIC_NET = """
+from torch import nn
+
+config = {}
+
+
+class Net(nn.Module):
+    def __init__(self, num_classes):
+        super().__init__()
+        self.conv, self.head = nn.Conv2d(3, 4, 3), nn.Linear(4, num_classes)
+
+    def forward(self, x):
+        return self.head(nn.functional.interpolate(self.conv(x), scale_factor=2, mode="bicubic").mean((2, 3)))
+
+
+def build_model(config, num_classes):
+    return Net(num_classes)
+"""
+
+
+def test_an_operator_the_opset_lacks_is_one_line_without_the_ir_graph(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    pytest.importorskip("onnx")
+    from ignite_fire.experiment import load_experiment
+    from ignite_fire.inference.export import MAX_OPSET, export
+
+    experiment = tmp_path / "bicubic.py"
+    experiment.write_text(BICUBIC_NET)
+    model = load_experiment(experiment).factories["build_model"]({}, len(CLASSES))
+    checkpoint = tmp_path / "model.pt"
+    config = {
+        "model": "bicubic",
+        "image_size": 16,
+        "experiment": str(experiment),
+        "experiment_factories": ["build_model"],
+    }
+    torch.save({"model": model.state_dict(), "classes": CLASSES, "config": config}, checkpoint)
+    capsys.readouterr()
+    with pytest.raises(UserError) as caught:
+        export(str(checkpoint), output=str(tmp_path / "m.onnx"), opset=7, experiment=str(experiment))
+    assert str(caught.value).startswith("the model cannot be exported at --opset=7: Exporting the operator ")
+    assert str(caught.value).endswith(f"try a higher --opset (up to {MAX_OPSET})") and "\n" not in str(caught.value)
+    assert "graph" not in capsys.readouterr().out and not (tmp_path / "m.onnx").exists()
+    assert export(str(checkpoint), output=str(tmp_path / "m.onnx"), opset=17, experiment=str(experiment)).is_file()

@@ -13,6 +13,8 @@ nothing but the export. ONNX export and prediction need ``pip install -e .[onnx]
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import warnings
@@ -104,16 +106,23 @@ def _export_onnx(model: nn.Module, example: torch.Tensor, path: Path, metadata: 
         raise UserError("ONNX export needs the onnx package: pip install onnx onnxruntime (or -e .[onnx])") from error
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript-based exporter's deprecation notice
-        torch.onnx.export(
-            model,
-            (example,),
-            str(tmp),
-            dynamo=False,  # the torch.export-based exporter needs onnxscript; this one needs nothing more
-            input_names=["input"],
-            output_names=["logits"],
-            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-            opset_version=opset,
-        )
+        try:  # the exporter prints its whole IR graph on stdout when an operator fails: keep it off the terminal
+            with contextlib.redirect_stdout(io.StringIO()):
+                torch.onnx.export(
+                    model,
+                    (example,),
+                    str(tmp),
+                    dynamo=False,  # the torch.export-based exporter needs onnxscript; this one needs nothing more
+                    input_names=["input"],
+                    output_names=["logits"],
+                    dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+                    opset_version=opset,
+                )
+        except torch.onnx.errors.OnnxExporterError as error:  # an operator this opset lacks; its text holds the graph
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise UserError(
+                f"the model cannot be exported at --opset={opset}: {first}; try a higher --opset (up to {MAX_OPSET})"
+            ) from error
         proto = onnx.load(str(tmp))
         for key, value in metadata.items():
             proto.metadata_props.add(key=key, value=value)
