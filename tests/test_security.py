@@ -349,3 +349,21 @@ def test_an_operator_the_opset_lacks_is_one_line_without_the_ir_graph(
     assert str(caught.value).endswith(f"try a higher --opset (up to {MAX_OPSET})") and "\n" not in str(caught.value)
     assert "graph" not in capsys.readouterr().out and not (tmp_path / "m.onnx").exists()
     assert export(str(checkpoint), output=str(tmp_path / "m.onnx"), opset=17, experiment=str(experiment)).is_file()
+
+
+def test_train_from_a_config_json_says_which_experiment_file_it_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ignite_fire.experiment import load_experiment
+
+    marker = tmp_path / "MARKER"
+    experiment = tmp_path / "experiments" / "foo.py"
+    experiment.parent.mkdir()
+    experiment.write_text(payload(marker))
+    recorded = tmp_path / "runs" / "x" / "config.json"
+    recorded.parent.mkdir(parents=True)
+    recorded.write_text(json.dumps({"experiment": str(experiment), "overrides": {"epochs": 2}}))
+    with caplog.at_level("INFO", logger="ignite_fire"):
+        loaded = load_experiment(recorded)  # the user named this config.json: its experiment is run, and named
+    assert f"{recorded} records the experiment {experiment}: running that file" in caplog.text
+    assert marker.exists() and loaded.path == experiment.resolve() and loaded.config["epochs"] == 2
