@@ -95,7 +95,13 @@ def run_lr_find(
     if not 0 < float(start_lr) < float(end_lr):
         raise UserError(f"--start_lr ({start_lr}) must be positive and below --end_lr ({end_lr})")
     loaded = load_experiment(experiment, overrides)
-    output = Path(loaded.config["output_dir"]).expanduser() / str(loaded.config["name"] or loaded.name)
+    from ignite_fire.files import check_outputs
+    from ignite_fire.run_dir import check_run_name
+
+    name = check_run_name(str(loaded.config["name"] or loaded.name), loaded.config["output_dir"])
+    output = Path(loaded.config["output_dir"]).expanduser() / name
+    if loaded.config["data_dir"]:
+        check_outputs({"--output_dir": output / "lr_find.png"}, {"--data_dir": Path(loaded.config["data_dir"])})
     suggestion, history = find_lr(loaded, num_iter, float(start_lr), float(end_lr))
     if len(history["lr"]) < 2:
         raise UserError("the LR finder stopped after fewer than 2 iterations: lower --start_lr or use more data")

@@ -367,3 +367,15 @@ def test_train_from_a_config_json_says_which_experiment_file_it_runs(
         loaded = load_experiment(recorded)  # the user named this config.json: its experiment is run, and named
     assert f"{recorded} records the experiment {experiment}: running that file" in caplog.text
     assert marker.exists() and loaded.path == experiment.resolve() and loaded.config["epochs"] == 2
+
+
+def test_lr_find_keeps_its_picture_inside_output_dir_and_out_of_the_data(tmp_path: Path, digits_dir: Path) -> None:
+    from ignite_fire.lr_find import run_lr_find
+    from tests.conftest import TINY_EXPERIMENT
+
+    options = {"data_dir": str(digits_dir), "wandb_mode": "disabled"}
+    with pytest.raises(UserError, match=r"^--name='\.\./x' is not one folder name"):
+        run_lr_find(str(TINY_EXPERIMENT), output_dir=str(tmp_path / "runs"), name="../x", **options)
+    with pytest.raises(UserError, match=rf"^--output_dir={digits_dir / 'x' / 'lr_find.png'} is inside the input"):
+        run_lr_find(str(TINY_EXPERIMENT), output_dir=str(digits_dir), name="x", **options)
+    assert not (tmp_path / "x").exists() and not (digits_dir / "x").exists()
