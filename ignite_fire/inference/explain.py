@@ -90,7 +90,9 @@ def explain(
     dataset = PredictDataset(root, names, predictor.transform, skip_bad=False, draft_size=predictor.draft_size)
     mean, std = normalization_of(dataset)
     if layer is not None:
-        check_layer(predictor.model, str(layer), tuple(dataset[0][1].shape))
+        first = dataset[0][1]
+        assert first is not None  # skip_bad=False: an unreadable image has raised
+        check_layer(predictor.model, str(layer), tuple(first.shape))
     cam = GradCam(predictor.model, tuple(dataset[0][1].shape), mean, std, layer=None if layer is None else str(layer))
     logger.info(f"explain: {len(names)} images in {root} with {predictor.path.name}, Grad-CAM of {cam.layer_name}")
     written = []
