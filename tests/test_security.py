@@ -379,3 +379,18 @@ def test_lr_find_keeps_its_picture_inside_output_dir_and_out_of_the_data(tmp_pat
     with pytest.raises(UserError, match=rf"^--output_dir={digits_dir / 'x' / 'lr_find.png'} is inside the input"):
         run_lr_find(str(TINY_EXPERIMENT), output_dir=str(digits_dir), name="x", **options)
     assert not (tmp_path / "x").exists() and not (digits_dir / "x").exists()
+
+
+@pytest.mark.parametrize("target", ["cv.json", "fold0/checkpoints/best_checkpoint_1_val_score=0.5000.pt"])
+def test_pseudo_label_refuses_to_write_over_the_cv_it_reads(tmp_path: Path, target: str) -> None:
+    from ignite_fire.competition.pseudo_label import pseudo_label
+
+    cv_dir = tmp_path / "cv"
+    as_cv(craft(tmp_path / "ship", "helper.py"), cv_dir)
+    output = cv_dir / target
+    before = output.read_bytes()
+    with pytest.raises(UserError) as caught:
+        pseudo_label(str(cv_dir), input=str(images(tmp_path / "photos")), output=str(output), device="cpu")
+    flag = "CV_DIR" if target == "cv.json" else "CHECKPOINT"
+    assert str(caught.value) == f"--output={output} is the input given as {flag}={output}: choose another --output"
+    assert output.read_bytes() == before

@@ -15,7 +15,7 @@ import logging
 import os
 from pathlib import Path
 
-from ignite_fire.competition.cv_dir import expand_checkpoints, is_cv_dir
+from ignite_fire.competition.cv_dir import CV_FILE, expand_checkpoints, is_cv_dir
 from ignite_fire.competition.decision import apply_decision, choose_decision, decision_text
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment
@@ -41,11 +41,16 @@ def check_output(output: Path, root: Path) -> None:
 
 
 def check_pseudo_output(
-    output: Path, root: Path, list_file: Path | None, checkpoints: list[Path], decision_path: Path | None
+    output: Path,
+    root: Path,
+    list_file: Path | None,
+    checkpoints: list[Path],
+    decision_path: Path | None,
+    cv_file: Path,
 ) -> None:
     """The label file is none of the inputs (:func:`ignite_fire.files.check_outputs`) and not in --input."""
     check_output(output, root)
-    inputs = {**checkpoint_inputs(checkpoints), "--input": root}
+    inputs = {**checkpoint_inputs(checkpoints), "--input": root, "CV_DIR": cv_file}
     if list_file is not None:
         inputs["--list"] = list_file
     if decision_path is not None:
@@ -84,7 +89,7 @@ def pseudo_label(
     specs, cv_decision = expand_checkpoints([cv_dir])
     chosen, decision_path = choose_decision(decision, cv_decision)
     checkpoints = [find_checkpoint(spec) for spec in specs]
-    check_pseudo_output(output_path, root, list_file, checkpoints, decision_path)
+    check_pseudo_output(output_path, root, list_file, checkpoints, decision_path, Path(cv_dir) / CV_FILE)
     names = list_images(root, list_file)
     torch_device = resolve_device(str(device))
     rebuild = named_experiment(experiment)
