@@ -121,6 +121,7 @@ def test_an_opset_torch_onnx_cannot_write_is_one_line(tiny_run: Path, tmp_path: 
     assert not out.exists()
 
 
+@pytest.mark.slow  # spawns the CLI
 def test_an_opset_out_of_range_prints_no_graph_on_the_command_line(tiny_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "m.onnx"
     result = run_cli("export", str(tiny_run), f"--output={out}", "--opset=999", f"--experiment={EXPERIMENT}")
