@@ -394,3 +394,16 @@ def test_pseudo_label_refuses_to_write_over_the_cv_it_reads(tmp_path: Path, targ
     flag = "CV_DIR" if target == "cv.json" else "CHECKPOINT"
     assert str(caught.value) == f"--output={output} is the input given as {flag}={output}: choose another --output"
     assert output.read_bytes() == before
+
+
+def test_the_quickstart_refuses_a_data_dir_of_someone_elses_photos(tmp_path: Path) -> None:
+    from ignite_fire.experiment import load_experiment
+    from ignite_fire.training import train
+    from tests.conftest import REPO
+
+    photos = images(tmp_path / "my_photos")
+    overrides = {"data_dir": str(photos), "output_dir": str(tmp_path / "runs"), "wandb_mode": "disabled"}
+    with pytest.raises(UserError, match=rf"^--data_dir={photos} already holds other files"):
+        train(load_experiment(REPO / "experiments" / "quickstart.py", overrides))
+    assert sorted(p.name for p in photos.iterdir()) == ["img0.png", "img1.png", "img2.png"]
+    assert not (tmp_path / "runs").exists()  # the refused run left no run folder
