@@ -381,7 +381,7 @@ def resolve_paths(input: str | None, list_file: str | None, output: str, probabi
         Path(str(probabilities)).expanduser() if probabilities else output_path.parent / "probabilities.csv"
     )
     check_writable(output_path)
-    check_writable(probabilities_path)
+    check_writable(probabilities_path, "--probabilities")
     return PredictPaths(root, listed, output_path, probabilities_path)
 
 
