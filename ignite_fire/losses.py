@@ -9,10 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ignite_fire.choices import LOSSES  # the values of config key loss_function (see build_loss)
 from ignite_fire.errors import UserError
-
-# The values of config key loss_function (see build_loss).
-LOSSES = ("CrossEntropyLoss", "FocalLoss")
 
 
 class FocalLoss(nn.Module):

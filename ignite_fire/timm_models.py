@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ignite_fire.data.transforms import IMAGENET_MEAN
+from ignite_fire.choices import IMAGENET_MEAN
 from ignite_fire.errors import UserError
 
 logger = logging.getLogger("ignite_fire")

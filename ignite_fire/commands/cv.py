@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ignite_fire.metrics import SCORE
+from ignite_fire.choices import SCORE
 
 
 def cv(

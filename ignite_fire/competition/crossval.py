@@ -20,14 +20,14 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from ignite_fire.competition.cv_dir import CV_FILE, DECISION_FILE, OOF_FILE, fold_dir, init_for_fold
+from ignite_fire.choices import SCORE
 from ignite_fire.competition.decision import build_decision, check_metric, scores_of
 from ignite_fire.competition.oof import predict_oof, write_oof
+from ignite_fire.cv_dir import CV_FILE, DECISION_FILE, OOF_FILE, fold_dir, init_for_fold
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment, load_experiment
 from ignite_fire.files import write_json_atomic
 from ignite_fire.handlers.checkpoints import LAST_CHECKPOINT
-from ignite_fire.metrics import SCORE
 
 logger = logging.getLogger("ignite_fire")
 

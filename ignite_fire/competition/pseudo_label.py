@@ -15,10 +15,10 @@ import logging
 import os
 from pathlib import Path
 
-from ignite_fire.competition.cv_dir import expand_checkpoints, is_cv_dir
-from ignite_fire.competition.decision import apply_decision, choose_decision, decision_text
+from ignite_fire.cv_dir import expand_checkpoints, is_cv_dir
 from ignite_fire.errors import UserError
 from ignite_fire.files import write_text_atomic
+from ignite_fire.inference.decision import apply_decision, choose_decision, decision_text
 from ignite_fire.inference.predict import find_checkpoint, list_images, load_predictor, predict_images
 
 logger = logging.getLogger("ignite_fire")

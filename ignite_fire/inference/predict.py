@@ -38,9 +38,8 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from ignite_fire.competition.cv_dir import expand_checkpoints
-from ignite_fire.competition.decision import apply_decision, choose_decision, decision_text
 from ignite_fire.config import DEFAULTS
+from ignite_fire.cv_dir import expand_checkpoints
 from ignite_fire.data.decode import draft_size
 from ignite_fire.data.images import BadImageError, is_image_file, load_image
 from ignite_fire.data.loaders import SignalSafeLoader, default_num_workers, worker_init
@@ -53,6 +52,7 @@ from ignite_fire.experiment import load_experiment
 from ignite_fire.files import write_text_atomic
 from ignite_fire.handlers.checkpoints import load_checkpoint, load_model_state
 from ignite_fire.handlers.stable_best import BEST_CHECKPOINT
+from ignite_fire.inference.decision import apply_decision, choose_decision, decision_text
 from ignite_fire.inference.onnx_model import read_export
 from ignite_fire.inference.tta import DEFAULT_SCALES, check_scales, parse_modes, tta_probabilities
 from ignite_fire.models import build_model
