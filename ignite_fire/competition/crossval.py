@@ -90,7 +90,19 @@ def cross_validate(
     decision_metric: str = SCORE,
     **overrides: Any,
 ) -> None:
-    """Cross-validate EXPERIMENT over --folds folds (--fold=k: only fold k); then OOF, decision and cv.json."""
+    """Cross-validate EXPERIMENT over --folds folds (--fold=k: only fold k); then OOF, decision and cv.json.
+
+    The folds are runs {output_dir}/{name}/fold{k}; --resume=auto skips finished folds and resumes the
+    unfinished one; any config key can be overridden as --key=value.
+
+    Args:
+        experiment: the experiment file (.py).
+        folds: the number of folds K.
+        fold: train only fold k (0..K-1), e.g. one per machine; OOF and decision come once every fold is finished.
+        tta: TTA modes for the out-of-fold predictions (hflip, scales, five_crop; comma-separated).
+        decision_metric: the score the decision is tuned for: val_acc, val_macro_f1 or val_score.
+        overrides: any config key, as --key=value.
+    """
     from ignite_fire.devices import resolve_device
     from ignite_fire.run_dir import run_name
 

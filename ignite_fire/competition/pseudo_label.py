@@ -43,7 +43,22 @@ def pseudo_label(
     device: str = "auto",
     num_workers: int = 0,
 ) -> dict[str, int]:
-    """Write OUTPUT with the images of --input whose ensemble probability reaches --threshold; returns counts."""
+    """Write OUTPUT with the images of --input whose cv-ensemble probability reaches --threshold.
+
+    Train on them with --extra_train=OUTPUT: they only ever go to training, never to validation or the OOF.
+    Returns the counts (images, kept).
+
+    Args:
+        cv_dir: a directory written by the cv command (its folds are the ensemble).
+        input: the folder of images (default: the --list file's name without .txt, e.g. A.txt -> A/).
+        list: a file naming the images (``file_name[<TAB>anything]`` lines).
+        threshold: the probability an image's predicted class must reach to be kept.
+        output: the label file to write (Tianchi layout, ``file_name<TAB>class`` lines).
+        tta: TTA modes (hflip, scales, five_crop; comma-separated).
+        decision: "auto" (the cv directory's decision.json), "none" (plain argmax) or a decision.json file.
+        device: "auto", "cpu", "cuda", "cuda:1", ...
+        num_workers: DataLoader worker processes.
+    """
     from ignite_fire.devices import resolve_device
 
     if not is_cv_dir(cv_dir):

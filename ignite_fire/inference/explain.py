@@ -50,6 +50,8 @@ def explain(
         output: the folder the overlays go to (``{output}/{name}.png``).
         target: a class name: explain this class instead of the predicted one.
         layer: the module to explain (a name from ``model.named_modules()``); default: the last conv block.
+        batch_size: images per batch.
+        device: "auto", "cpu", "cuda", "cuda:1", ...
     """
     from ignite_fire.devices import resolve_device
 

@@ -133,6 +133,9 @@ def exported_probabilities(path: Path, images: torch.Tensor) -> torch.Tensor:
 def export(checkpoint: str, *, format: str = "onnx", output: str | None = None, opset: int = 17) -> Path:
     """Export CHECKPOINT's model as ONNX or TorchScript (dynamic batch size), checked against PyTorch.
 
+    ONNX files carry the classes and the preprocessing in their metadata:
+    `predict MODEL.onnx --backend=onnxruntime` predicts from them.
+
     Args:
         checkpoint: a checkpoint file, or a run directory (its best checkpoint).
         format: "onnx" or "torchscript".

@@ -467,6 +467,9 @@ def predict(
         probabilities: the probabilities CSV (default: probabilities.csv beside the output).
         tta: None, or TTA modes "hflip", "scales", "five_crop", comma-separated (e.g. hflip,scales).
         tta_scales: the image scales of the "scales" mode (default 0.875, 1.0, 1.125).
+        batch_size: images per batch.
+        device: "auto", "cpu", "cuda", "cuda:1", ...
+        num_workers: DataLoader worker processes (default: min(8, CPU count)).
         on_bad_image: "error" (stop, naming the file) or "skip" (leave it out of the submission).
         decision: "auto" (a cv directory's decision.json), "none" (plain argmax) or a decision.json file.
         backend: "torch" (checkpoints) or "onnxruntime" (.onnx files written by ``export``).

@@ -307,7 +307,11 @@ def run_sweep(
 
 
 def sweep_status(sweep_dir: str, storage: str | None = None) -> FrozenTrial | None:
-    """Print the table of the sweep in ``sweep_dir`` (its study: ``sweep_dir/study.db`` or ``storage``)."""
+    """Print the table of trials of the sweep in SWEEP_DIR and rewrite its trials.csv and trials.png.
+
+    Its study is SWEEP_DIR/study.db; --storage=URL reads it from that storage instead (the sweep's name
+    is SWEEP_DIR's last part).
+    """
     path = Path(sweep_dir).expanduser()
     url = storage_url(str(storage)) if storage else default_storage_url(path)
     if not storage and not (path / "study.db").is_file():
