@@ -14,6 +14,8 @@ from ignite_fire.errors import UserError
 
 
 class FocalLoss(nn.Module):
+    alpha: torch.Tensor  # a buffer (register_buffer), declared for the type checker
+
     """Softmax focal loss, as in the seed: ``alpha * (1 - p_t) ** gamma * CE``.
 
     Args:

@@ -595,7 +595,7 @@ def resume(run: Run, path: Path) -> None:
     run.history[:] = run.to_save["history"].value  # in place: the history Value reads this list
     iteration_in_epoch = run.trainer.state.iteration % len(run.train_loader)
     if iteration_in_epoch:
-        run.train_loader.sampler.skip(iteration_in_epoch * run.train_loader.batch_size)
+        run.train_loader.sampler.skip(iteration_in_epoch * run.train_loader.batch_size)  # type: ignore[attr-defined]  # build_train_loader's sampler (data/loaders.py) has skip
     logger.info(
         f"resumed {run.name} from {path} at epoch {run.trainer.state.epoch}, iteration {run.trainer.state.iteration}"
     )

@@ -198,12 +198,12 @@ def log_wandb_summary(config: dict[str, Any], cv_dir: Path, summary: dict[str, A
             group=cv_dir.name,
             job_type="cv",
             dir=str(cv_dir),
-            mode=mode,
+            mode=mode,  # type: ignore[arg-type]  # a str (config or $WANDB_MODE); wandb.init checks it
             settings=wandb.Settings(console="off", silent=True, x_disable_stats=True),
         )
         columns = ["fold", *TABLE_METRICS]
         rows = [[r["fold"], *(r[m] for m in TABLE_METRICS)] for r in summary["per_fold"]]
-        run.log({"folds": wandb.Table(columns=columns, data=rows)})
+        run.log({"folds": wandb.Table(columns=columns, data=rows)})  # type: ignore[arg-type]  # list[str | int]: invariant
         run.summary.update({f"oof/{m}": v for m, v in summary["oof"].items()})
         run.summary.update({f"decision/{k}": summary["decision"][k] for k in ("in_sample_gain", "cross_fitted_gain")})
         run.finish()

@@ -127,7 +127,7 @@ def cross_fitted_gain(
 
     Returns the mean gain and one record per fold: fold, bias, rows tuned on, rows scored, both scores.
     """
-    records = []
+    records: list[dict[str, Any]] = []
     for k in sorted(set(folds.tolist())):
         held = folds == k
         bias = tune_bias(probabilities[~held], labels[~held], classes, metric, f1_weights)

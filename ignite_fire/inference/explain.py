@@ -68,7 +68,8 @@ def explain(
     names = list_images(root, None)
     dataset = PredictDataset(root, names, predictor.transform, skip_bad=False, draft_size=predictor.draft_size)
     mean, std = normalization_of(dataset)
-    cam = GradCam(predictor.model, tuple(dataset[0][1].shape), mean, std, layer=None if layer is None else str(layer))
+    shape = tuple(dataset[0][1].shape)  # type: ignore[union-attr]  # skip_bad=False: an image, or it raised
+    cam = GradCam(predictor.model, shape, mean, std, layer=None if layer is None else str(layer))
     out_dir = Path(str(output)).expanduser()
     logger.info(f"explain: {len(names)} images in {root} with {predictor.path.name}, Grad-CAM of {cam.layer_name}")
     written = []

@@ -121,7 +121,7 @@ def load_predictor(path: Path, device: torch.device) -> Predictor:
         raise
     load_model_state(model, checkpoint["model"], str(path))
     channels_last = bool(config["channels_last"])
-    model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+    model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)  # type: ignore[call-overload]  # Module.to takes memory_format; torch's overloads omit it
     model.eval()
     transform = transforms_factory(config)[1]
     return Predictor(path, model, list(classes), transform, channels_last, draft_size(config))
@@ -142,7 +142,7 @@ def list_images(root: Path, list_file: Path | None) -> list[str]:
         return names
     if not list_file.is_file():
         raise UserError(f"--list file not found: {list_file}")
-    names: list[str] = []
+    names = []
     missing: list[str] = []
     seen: dict[str, int] = {}
     for number, line in enumerate(read_utf8(list_file).splitlines(), start=1):
@@ -294,7 +294,7 @@ def write_outputs(files: dict[Path, str]) -> None:
 
 def check_options(
     tta: Any, tta_scales: Any, on_bad_image: str, batch_size: Any, num_workers: Any, backend: str
-) -> tuple[tuple[str, ...], list[float]]:
+) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """The TTA modes and scales to use; a one-line UserError for a bad option."""
     modes = parse_modes(tta)  # hflip, scales, five_crop: ignite_fire/inference/tta.py
     scales = check_scales([tta_scales] if isinstance(tta_scales, (int, float)) else tta_scales)
