@@ -11,10 +11,13 @@
     python -m ignite_fire export CHECKPOINT --format=onnx|torchscript [--output=FILE]
     python -m ignite_fire lr-find EXPERIMENT.py [--num_iter=100] [--key=value ...]   LR finder (lr_find.png)
 
-Each command is a plain function in :mod:`ignite_fire.commands` (one module each); python-fire turns
-its signature into flags. Option names are checked against that signature first, so a mistyped
-one is one line with the closest valid option. Errors a user can fix are one line on stderr and
-exit 2 (``--debug`` shows the traceback); warnings are one line each, ``ignite_fire: warning: ...``.
+Each command is a library function, named in :data:`COMMANDS` by an import string; python-fire turns
+its signature into flags and its docstring (``Args:``) into the help. Help pages and the option
+check read the function from its source (:mod:`ignite_fire.commands.lazy`), so they answer without
+importing torch; only the command that runs is imported. Option names are checked against the
+signature first, so a mistyped one is one line with the closest valid option. Errors a user can fix
+are one line on stderr and exit 2 (``--debug`` shows the traceback); warnings are one line each,
+``ignite_fire: warning: ...``.
 """
 
 from __future__ import annotations
@@ -26,53 +29,37 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import fire
-from fire import helptext, trace
-
-from ignite_fire.commands.bench import bench, bench_modes
-from ignite_fire.commands.cv import cv
-from ignite_fire.commands.explain import explain
-from ignite_fire.commands.export import export
-from ignite_fire.commands.graph import graph
-from ignite_fire.commands.lr_find import lr_find
+from ignite_fire.commands.bench import BENCH_MODES
+from ignite_fire.commands.lazy import load_command, read_command, summary
 from ignite_fire.commands.options import check_options, flag_names, option_names
-from ignite_fire.commands.predict import predict
-from ignite_fire.commands.pseudo_label import pseudo_label
-from ignite_fire.commands.sweep import sweep
-from ignite_fire.commands.sweep_status import sweep_status
-from ignite_fire.commands.sync import sync
-from ignite_fire.commands.train import train
 from ignite_fire.errors import UserError, show_warning
 from ignite_fire.files import DiskFullError, is_disk_full
 
 PROGRAM = "ignite_fire"
 HELP_FLAGS = ("--help", "-h")
 
-COMMANDS: dict[str, Callable[..., None]] = {
-    "train": train,
-    "sweep": sweep,
-    "sweep-status": sweep_status,
-    "predict": predict,
-    "graph": graph,
-    "bench": bench,
-    "sync": sync,
-    "cv": cv,
-    "pseudo-label": pseudo_label,
-    "explain": explain,
-    "export": export,
-    "lr-find": lr_find,
+# Each command -> "module:function". Adding a command is one line here; the function's signature is its
+# flags and its docstring its help (first line: the summary below). Nothing is imported until it runs.
+COMMANDS: dict[str, str] = {
+    "train": "ignite_fire.commands.train:train",
+    "sweep": "ignite_fire.commands.sweep:sweep",
+    "sweep-status": "ignite_fire.sweeps.runner:sweep_status",
+    "predict": "ignite_fire.inference.predict:predict",
+    "graph": "ignite_fire.commands.graph:graph",
+    "bench": "ignite_fire.commands.bench:bench",
+    "sync": "ignite_fire.sync:upload_run",
+    "cv": "ignite_fire.competition.crossval:cross_validate",
+    "pseudo-label": "ignite_fire.competition.pseudo_label:pseudo_label",
+    "explain": "ignite_fire.inference.explain:explain",
+    "export": "ignite_fire.inference.export:export",
+    "lr-find": "ignite_fire.lr_find:run_lr_find",
 }
-
-
-def summary(function: Callable[..., Any]) -> str:
-    """The first line of ``function``'s docstring."""
-    return (function.__doc__ or "").strip().splitlines()[0]
 
 
 def usage() -> str:
     """``python -m ignite_fire --help``: every command with its one-line summary."""
     width = max(len(name) for name in COMMANDS)
-    lines = [f"  {name:<{width}}  {summary(function)}" for name, function in COMMANDS.items()]
+    lines = [f"  {name:<{width}}  {summary(target)}" for name, target in COMMANDS.items()]
     return "\n".join(
         [
             f"usage: python -m {PROGRAM} COMMAND [ARGS] [--option=value ...]",
@@ -90,22 +77,32 @@ def usage() -> str:
 
 def function_help(function: Callable[..., Any], *command: str) -> str:
     """python-fire's help page of ``function`` as ``ignite_fire COMMAND...`` (without fire's "INFO:" line)."""
+    from fire import helptext, trace
+
     fire_trace = trace.FireTrace({}, name=PROGRAM)
     for word in command:
         fire_trace.AddAccessedProperty(function, word, [word], None, None)
-    return helptext.HelpText(function, trace=fire_trace)
+    # fire reads docstrings through IPython when it is installed, which costs a second of imports; its
+    # own reader gives the same page (as for everyone without IPython). None in sys.modules: not importable.
+    blocked = "IPython" not in sys.modules
+    if blocked:
+        sys.modules["IPython"] = None  # type: ignore[assignment]  # the documented way to block an import
+    try:
+        return helptext.HelpText(function, trace=fire_trace)
+    finally:
+        if blocked:
+            del sys.modules["IPython"]
 
 
 def experiment_help(experiment: str, command: str = "train") -> str:
     """The config keys of ``experiment``: their defaults (as the experiment sets them), types and meaning."""
     from ignite_fire.config import describe_keys
-    from ignite_fire.experiment import load_experiment
+    from ignite_fire.experiment import read_config
 
-    loaded = load_experiment(experiment)
+    name, config = read_config(experiment)  # without running the experiment when its config is a literal
     shown = "[train]" if command == "train" else command
-    return (
-        f"usage: python -m {PROGRAM} {shown} {experiment} [--key=value ...]\n\n"
-        + describe_keys(loaded.config, title=f"config keys of {loaded.name}")
+    return f"usage: python -m {PROGRAM} {shown} {experiment} [--key=value ...]\n\n" + describe_keys(
+        config, title=f"config keys of {name}"
     )
 
 
@@ -115,13 +112,14 @@ def command_help(name: str, args: list[str]) -> str:
     ``train EXPERIMENT.py --help`` is the experiment's keys alone; ``bench MODE --help`` the mode's options.
     """
     positionals = [arg for arg in args if not arg.startswith("-")]
-    if name == "bench" and positionals and positionals[0] in bench_modes():
-        return function_help(bench_modes()[positionals[0]], "bench", positionals[0])
-    takes_overrides = option_names(COMMANDS[name])[1]
+    if name == "bench" and positionals and positionals[0] in BENCH_MODES:
+        return function_help(read_command(BENCH_MODES[positionals[0]]), "bench", positionals[0])
+    command = read_command(COMMANDS[name])
+    takes_overrides = option_names(command)[1]
     if not (takes_overrides and positionals and positionals[0].endswith(".py")):
-        return function_help(COMMANDS[name], name)
+        return function_help(command, name)
     keys = experiment_help(positionals[0], name)
-    return keys if name == "train" else f"{function_help(COMMANDS[name], name)}\n{keys}"
+    return keys if name == "train" else f"{function_help(command, name)}\n{keys}"
 
 
 def _configure_logging() -> None:
@@ -143,8 +141,10 @@ def run(args: list[str]) -> None:
     if any(arg in HELP_FLAGS for arg in rest):
         print(command_help(name, rest))
         return
-    check_options(COMMANDS[name], flag_names(rest), name)
-    fire.Fire(COMMANDS, command=args, name=PROGRAM, serialize=lambda _: None)
+    check_options(read_command(COMMANDS[name]), flag_names(rest), name)
+    import fire  # (fire imports asyncio, pipes, ...: not needed for help)
+
+    fire.Fire({name: load_command(COMMANDS[name])}, command=args, name=PROGRAM, serialize=lambda _: None)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,12 +22,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ignite_fire.data.augment import MAGNITUDE_RANGES, POLICIES
-from ignite_fire.engines import AMP_MODES
+from ignite_fire.choices import (
+    AMP_MODES,
+    LOSSES,
+    MAGNITUDE_RANGES,
+    METRIC_ALIASES,
+    OPTIMIZERS,
+    PER_CLASS_METRICS,
+    POLICIES,
+    SCHEDULERS,
+    metric_names,
+)
 from ignite_fire.errors import UserError
-from ignite_fire.losses import LOSSES
-from ignite_fire.metrics import METRIC_ALIASES, PER_CLASS_METRICS, metric_names
-from ignite_fire.optim import OPTIMIZERS, SCHEDULERS
 
 NONE = type(None)
 LOGGERS = ("wandb", "tensorboard", "csv")  # metric loggers (ignite_fire/loggers.py)

@@ -25,7 +25,7 @@ import torch
 from ignite.engine import Engine, Events
 from torch import nn
 
-AMP_MODES = ("auto", "bf16", "fp16", False)
+from ignite_fire.choices import AMP_MODES
 
 
 def resolve_amp(amp: str | bool, device: torch.device) -> str | bool:

@@ -23,6 +23,7 @@ A run's ``config.json`` records its experiment file (``experiment``) and its com
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import logging
@@ -37,7 +38,6 @@ from typing import Any
 
 from ignite_fire import config as config_module
 from ignite_fire.errors import UserError
-from ignite_fire.models import check_model_name
 
 logger = logging.getLogger("ignite_fire")
 
@@ -99,6 +99,89 @@ def resolve_config(experiment_config: dict[str, Any], source: str) -> dict[str, 
     return resolved
 
 
+def literal_config(path: Path) -> dict[str, Any] | None:
+    """The ``config`` of the experiment file at ``path``, read without running the file; None when it cannot be.
+
+    It can when the file assigns ``config = {...}`` once, at the top level, as a literal (plain values only),
+    and no other top-level statement names ``config`` (which could change it). The command line reads
+    it for ``--help`` and checks it against the schema before importing the experiment, whose imports
+    (torch, torchvision) take seconds; a file that builds its config in code is imported as before.
+    """
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return None  # the import reports it, as before
+    found: list[ast.expr] = []
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and [_name(t) for t in statement.targets] == ["config"]:
+            found.append(statement.value)
+        elif any(_names_config(node) for node in ast.walk(_runs_now(statement))):
+            return None
+    if len(found) != 1:
+        return None
+    try:
+        value = ast.literal_eval(found[0])
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _name(node: ast.AST) -> str | None:
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _names_config(node: ast.AST) -> bool:
+    """Whether ``node`` could read or change a module-level ``config`` (a star import could bind it too)."""
+    if isinstance(node, ast.alias):
+        return node.name == "*" or (node.asname or node.name) == "config"
+    return _name(node) == "config" or (isinstance(node, ast.Global) and "config" in node.names)
+
+
+def _runs_now(statement: ast.stmt) -> ast.AST:
+    """What of a top-level statement can touch ``config``: a factory ``def f(config, ...)`` only runs later, on
+    its own argument, so only its decorators and defaults count; any other statement counts whole."""
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        arguments = statement.args
+        if "config" in [a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]]:
+            defaults = [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]
+            return ast.Module(body=[ast.Expr(node) for node in [*statement.decorator_list, *defaults]], type_ignores=[])
+    return statement
+
+
+def check_before_import(path: Path, overrides: dict[str, Any]) -> dict[str, Any] | None:
+    """The checked config of the experiment file at ``path`` when :func:`literal_config` reads it, else None.
+
+    The schema's checks (types, choices, ranges, the rules between keys) raise here, before the
+    experiment and torch are imported; what needs the code (the model's name, the data) is checked
+    after loading.
+    """
+    literal = literal_config(path)
+    if literal is None:
+        return None
+    config = config_module.apply_overrides(resolve_config(literal, str(path)), overrides)
+    config_module.check_config(config)
+    return config
+
+
+def read_config(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """The name and resolved config of an experiment file or a run's config.json, for ``--help``.
+
+    Without running the experiment where :func:`literal_config` reads it; by loading it otherwise.
+    """
+    path = Path(path)
+    if path.suffix == ".py" and path.is_file():
+        config = check_before_import(path, {})
+        if config is not None:
+            return path.stem, config
+    if path.suffix == ".json" and path.is_file():
+        experiment_path, recorded = _recorded_run(path)
+        config = check_before_import(experiment_path, recorded) if experiment_path.suffix == ".py" else None
+        if config is not None:
+            return experiment_path.stem, config
+    loaded = load_experiment(path)
+    return loaded.name, loaded.config
+
+
 RUN_KEYS = ("name", "resume")  # name a run rather than set it up: a re-run from config.json leaves them out
 
 
@@ -139,6 +222,7 @@ def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -
         return load_experiment(experiment_path, {**recorded, **(overrides or {})})
     if path.suffix != ".py":
         raise UserError(f"experiment must be a .py file or a run's config.json, got {path}")
+    check_before_import(path, overrides or {})  # a config error answers here, without importing torch
     module = _import_file(path.resolve())
     config = resolve_config(getattr(module, "config", {}), str(path))
     config = config_module.apply_overrides(config, overrides or {})
@@ -173,6 +257,8 @@ def _reads_key(function: Callable[..., Any], key: str) -> bool:
 def check_experiment(experiment: Experiment, overrides: dict[str, Any]) -> None:
     """Everything that can be checked before any data is read: the config schema and its rules, the
     default model's name and image size; a warning for an override the experiment makes meaningless."""
+    from ignite_fire.models import check_model_name  # torch: imported once the experiment is loaded
+
     config = experiment.config
     config_module.check_config(config)
     build_model = experiment.factories.get("build_model")

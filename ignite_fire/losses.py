@@ -9,13 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ignite_fire.choices import LOSSES  # the values of config key loss_function (see build_loss)
 from ignite_fire.errors import UserError
-
-# The values of config key loss_function (see build_loss).
-LOSSES = ("CrossEntropyLoss", "FocalLoss")
 
 
 class FocalLoss(nn.Module):
+    alpha: torch.Tensor  # a buffer (register_buffer), declared for the type checker
+
     """Softmax focal loss, as in the seed: ``alpha * (1 - p_t) ** gamma * CE``.
 
     Args:

@@ -87,7 +87,11 @@ def find_lr(
 def run_lr_find(
     experiment: str, num_iter: int = 100, start_lr: float = 1e-7, end_lr: float = 10.0, **overrides: Any
 ) -> None:
-    """Find a learning rate for ``experiment``: writes lr_find.png and prints --learning_rate=... to paste."""
+    """Find a learning rate for EXPERIMENT: writes lr_find.png and prints --learning_rate=... to paste.
+
+    The LR grows exponentially from --start_lr to --end_lr over --num_iter batches; nothing else in the
+    run directory changes. Any config key can be overridden as --key=value.
+    """
     from ignite_fire.experiment import load_experiment
 
     if isinstance(num_iter, bool) or not isinstance(num_iter, int) or num_iter < 2:

@@ -18,20 +18,11 @@ import torch
 from ignite.engine import Engine, Events
 from ignite.metrics import Accuracy, ConfusionMatrix, Loss
 
+# SCORE and metric_names are imported from here too (the metric names live in choices, torch-free).
+from ignite_fire.choices import PER_CLASS_METRICS, SCORE, metric_names  # noqa: F401
+
 # The competition score's weights for the Tianchi fire-safety classes; other classes weigh 1.
 TIANCHI_F1_WEIGHTS = {"高风险": 2.0, "中风险": 1.5, "低风险": 1.0, "无风险": 1.0, "非楼道": 1.0}
-SCORE = "val_score"
-# Old metric names still accepted (checkpoint_metric, a sweep's metric.name) -> their names now.
-METRIC_ALIASES = {"val_weighted_f1": SCORE}
-PER_CLASS_METRICS = ("precision", "recall", "f1")
-
-
-def metric_names(classes: Sequence[str]) -> list[str]:
-    """The names of the scalar validation metrics a run with ``classes`` computes."""
-    per_class = [f"val_{kind}/{name}" for kind in PER_CLASS_METRICS for name in classes]
-    return ["val_acc", "val_loss", "val_macro_f1", SCORE, *per_class]
-
-
 def per_class_scores(confusion: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Precision, recall and F1 per class from a confusion matrix (rows = true, columns = predicted).
 

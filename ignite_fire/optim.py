@@ -8,12 +8,9 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, LRScheduler, SequentialLR, StepLR
 
+from ignite_fire.choices import OPTIMIZERS, SCHEDULERS  # config keys optimizer and scheduler
 from ignite_fire.errors import UserError
 from ignite_fire.finetune import parameter_groups
-
-# The values of config keys optimizer and scheduler (see build_optimizer and build_scheduler).
-OPTIMIZERS = ("Adam", "AdamW", "SGD")
-SCHEDULERS = (None, "CosineAnnealingLR", "StepLR")
 
 
 def build_optimizer(config: dict[str, Any], model: nn.Module) -> torch.optim.Optimizer:

@@ -29,4 +29,4 @@ def compile_model(model: nn.Module, enabled: bool) -> nn.Module:
     """
     if not enabled:
         return model
-    return torch.compile(model)  # type: ignore[return-value]
+    return torch.compile(model)  # type: ignore[return-value]  # torch.compile of a Module returns a Module (OptimizedModule)

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ignite_fire.data.transforms import IMAGENET_MEAN
+from ignite_fire.choices import IMAGENET_MEAN
 from ignite_fire.errors import UserError
 
 logger = logging.getLogger("ignite_fire")
@@ -71,7 +71,7 @@ def cached_weights_file(architecture: str) -> Path:
             f"`huggingface-cli download {repo_id} model.safetensors` into {cache} (on a machine online, then copy "
             f"that folder), set IGNITE_FIRE_DOWNLOAD_WEIGHTS=1, or pass --pretrained=False"
         )
-    url = config.url or ""
+    url = config.url if isinstance(config.url, str) else ""  # (timm also allows a (url, file) pair; its cfgs do not)
     path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
     if not url or not path.is_file():
         raise UserError(
@@ -105,7 +105,7 @@ def build_timm_model(
         raise UserError(
             f"timm model {architecture} does not take these options ({error}): leave --drop_rate/--drop_path_rate unset"
         ) from error
-    mean = tuple(round(float(m), 3) for m in model.pretrained_cfg.get("mean", IMAGENET_MEAN))
+    mean = tuple(round(float(m), 3) for m in model.pretrained_cfg.get("mean", IMAGENET_MEAN))  # type: ignore[union-attr, operator]  # a dict timm sets
     if pretrained and mean != tuple(round(m, 3) for m in IMAGENET_MEAN):
         logger.warning(
             f"timm/{architecture} was pretrained with mean {mean}, but the data are normalised with the ImageNet "

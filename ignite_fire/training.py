@@ -45,7 +45,6 @@ from ignite.handlers import Checkpoint, EarlyStopping
 from torch.utils.data import DataLoader
 
 from ignite_fire import distributed
-from ignite_fire.competition.init_from import load_initial_weights
 from ignite_fire.config import check_data_keys, logger_names
 from ignite_fire.data.cache import cache_splits
 from ignite_fire.data.datasets import build_datasets
@@ -79,6 +78,7 @@ from ignite_fire.handlers.stable_best import StableBest
 from ignite_fire.handlers.stop_at import StopAt
 from ignite_fire.handlers.train_stats import TrainStats
 from ignite_fire.inference.tta import TTAModel, parse_modes
+from ignite_fire.init_from import load_initial_weights
 from ignite_fire.loggers import attach_loggers, train_scalars, val_scalars
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
@@ -596,7 +596,7 @@ def resume(run: Run, path: Path) -> None:
     run.history[:] = run.to_save["history"].value  # in place: the history Value reads this list
     iteration_in_epoch = run.trainer.state.iteration % len(run.train_loader)
     if iteration_in_epoch:
-        run.train_loader.sampler.skip(iteration_in_epoch * run.train_loader.batch_size)
+        run.train_loader.sampler.skip(iteration_in_epoch * run.train_loader.batch_size)  # type: ignore[attr-defined]  # build_train_loader's sampler (data/loaders.py) has skip
     logger.info(
         f"resumed {run.name} from {path} at epoch {run.trainer.state.epoch}, iteration {run.trainer.state.iteration}"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ignite_fire.commands.cv import cv
+from ignite_fire.competition.crossval import cross_validate as cv
 from tests.conftest import TINY_EXPERIMENT
 
 FOLDS = 2

@@ -155,7 +155,7 @@ def test_resnet18_baseline_trains_on_houses4(houses4: Path, tmp_path: Path) -> N
 from ignite.engine import Events  # noqa: E402
 from ignite.handlers import Checkpoint, EarlyStopping  # noqa: E402
 
-from ignite_fire.cli import train as cli_train  # noqa: E402
+from ignite_fire.commands.train import train as cli_train  # noqa: E402
 from ignite_fire.errors import UserError  # noqa: E402
 from ignite_fire.experiment import load_experiment  # noqa: E402
 from ignite_fire.handlers.scheduler_step import SchedulerStep  # noqa: E402

@@ -25,7 +25,9 @@ def gpu(
     Prints ignite_fire/plain and ignite_fire/seed (eager), and compiled ignite_fire / eager seed.
     """
     report: dict[str, Any] = {"sync": sync()}
-    common = {"model": model, "image_size": image_size, "batch_size": batch_size, "device": "cuda", "amp": "bf16"}
+    common: dict[str, Any] = {
+        "model": model, "image_size": image_size, "batch_size": batch_size, "device": "cuda", "amp": "bf16"
+    }
     eager = train(**common, steps=steps, warmup=5, rounds=rounds)
     compiled = train(**common, compile=True, steps=steps, warmup=5, rounds=rounds, contenders="ignite_fire,plain")
     seed_rate = eager["median_img_per_s"]["seed"]

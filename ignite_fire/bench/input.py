@@ -85,7 +85,7 @@ def time_train_pipeline(paths: list[str], image_size: int, batch_size: int, repe
     start = time.perf_counter()  # the cache's epoch 1 decodes (one thread here); later ones gather and augment
     store = decode_all(paths, resize_size(image_size), image_size, draft=True, threads=1)
     build = time.perf_counter() - start
-    datasets = {
+    datasets: dict[str, Any] = {  # an ImageListDataset and a CachedImages
         "plain": ImageListDataset(samples, ["all"], train_tf, None),
         "draft": ImageListDataset(samples, ["all"], train_tf, resize_size(image_size)),
         "cache": CachedImages(store, [0] * n, samples, ["all"], image_size, train=True),

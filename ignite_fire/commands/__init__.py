@@ -1,7 +1,9 @@
-"""The command-line commands, one module each, registered in :data:`ignite_fire.cli.COMMANDS`.
+"""What the command line needs beside the library functions it runs (:data:`ignite_fire.cli.COMMANDS`).
 
-A command is a plain function: a typed signature (its flags), a docstring whose first line is
-its one-line summary in ``python -m ignite_fire --help``, and no return value. It imports the
-library code it drives (training, sweeps, predict, ...) when it runs, so ``--help`` stays quick.
-Adding a command: a new module here, plus one line in ``COMMANDS``.
+Most commands are library functions named in ``COMMANDS`` by an import string ("module:function"):
+their signature is the flags, their docstring the help. A module here is a command only where the
+command line adds something of its own: ``train`` (the launch and the closing lines), ``sweep`` (the
+backend), ``graph`` and ``bench`` (the mode). :mod:`~ignite_fire.commands.lazy` reads a command
+without importing it (help stays quick, without torch); :mod:`~ignite_fire.commands.options` checks
+option names. Adding a command: one line in ``COMMANDS``.
 """

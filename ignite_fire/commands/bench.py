@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+from ignite_fire.commands.lazy import load_command, read_command
 from ignite_fire.commands.options import check_options
 from ignite_fire.errors import UserError
 
-
-def bench_modes() -> dict[str, Callable[..., Any]]:
-    """The benchmark of each mode (imported here, so ``--help`` does not load torch)."""
-    from ignite_fire.bench.gpu import gpu
-    from ignite_fire.bench.input import input_pipeline
-    from ignite_fire.bench.sync import sync
-    from ignite_fire.bench.train import train
-
-    return {"train": train, "input": input_pipeline, "sync": sync, "gpu": gpu}
+# The benchmark of each mode, as in cli.COMMANDS: `bench MODE --help` reads it without importing torch.
+BENCH_MODES = {
+    "train": "ignite_fire.bench.train:train",
+    "input": "ignite_fire.bench.input:input_pipeline",
+    "sync": "ignite_fire.bench.sync:sync",
+    "gpu": "ignite_fire.bench.gpu:gpu",
+}
 
 
 def bench(mode: str = "train", **options: Any) -> None:
@@ -28,8 +26,7 @@ def bench(mode: str = "train", **options: Any) -> None:
     gpu: the sync check, then resnet50 bf16 eager and compiled throughput (CUDA only).
     `bench MODE --help` lists the options of MODE.
     """
-    modes = bench_modes()
-    if mode not in modes:
-        raise UserError(f"bench has no mode {mode!r}: choose one of {', '.join(modes)}")
-    check_options(modes[mode], options, f"bench {mode}")
-    modes[mode](**options)
+    if mode not in BENCH_MODES:
+        raise UserError(f"bench has no mode {mode!r}: choose one of {', '.join(BENCH_MODES)}")
+    check_options(read_command(BENCH_MODES[mode]), options, f"bench {mode}")
+    load_command(BENCH_MODES[mode])(**options)

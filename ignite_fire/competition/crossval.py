@@ -20,14 +20,14 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from ignite_fire.competition.cv_dir import CV_FILE, DECISION_FILE, OOF_FILE, fold_dir, init_for_fold
+from ignite_fire.choices import SCORE
 from ignite_fire.competition.decision import build_decision, check_metric, scores_of
 from ignite_fire.competition.oof import predict_oof, write_oof
+from ignite_fire.cv_dir import CV_FILE, DECISION_FILE, OOF_FILE, fold_dir, init_for_fold
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment, load_experiment
 from ignite_fire.files import write_json_atomic
 from ignite_fire.handlers.checkpoints import LAST_CHECKPOINT
-from ignite_fire.metrics import SCORE
 
 logger = logging.getLogger("ignite_fire")
 
@@ -90,7 +90,19 @@ def cross_validate(
     decision_metric: str = SCORE,
     **overrides: Any,
 ) -> None:
-    """Cross-validate EXPERIMENT over --folds folds (--fold=k: only fold k); then OOF, decision and cv.json."""
+    """Cross-validate EXPERIMENT over --folds folds (--fold=k: only fold k); then OOF, decision and cv.json.
+
+    The folds are runs {output_dir}/{name}/fold{k}; --resume=auto skips finished folds and resumes the
+    unfinished one; any config key can be overridden as --key=value.
+
+    Args:
+        experiment: the experiment file (.py).
+        folds: the number of folds K.
+        fold: train only fold k (0..K-1), e.g. one per machine; OOF and decision come once every fold is finished.
+        tta: TTA modes for the out-of-fold predictions (hflip, scales, five_crop; comma-separated).
+        decision_metric: the score the decision is tuned for: val_acc, val_macro_f1 or val_score.
+        overrides: any config key, as --key=value.
+    """
     from ignite_fire.devices import resolve_device
     from ignite_fire.run_dir import run_name
 
@@ -186,12 +198,12 @@ def log_wandb_summary(config: dict[str, Any], cv_dir: Path, summary: dict[str, A
             group=cv_dir.name,
             job_type="cv",
             dir=str(cv_dir),
-            mode=mode,
+            mode=mode,  # type: ignore[arg-type]  # a str (config or $WANDB_MODE); wandb.init checks it
             settings=wandb.Settings(console="off", silent=True, x_disable_stats=True),
         )
         columns = ["fold", *TABLE_METRICS]
         rows = [[r["fold"], *(r[m] for m in TABLE_METRICS)] for r in summary["per_fold"]]
-        run.log({"folds": wandb.Table(columns=columns, data=rows)})
+        run.log({"folds": wandb.Table(columns=columns, data=rows)})  # type: ignore[arg-type]  # list[str | int]: invariant
         run.summary.update({f"oof/{m}": v for m, v in summary["oof"].items()})
         run.summary.update({f"decision/{k}": summary["decision"][k] for k in ("in_sample_gain", "cross_fitted_gain")})
         run.finish()

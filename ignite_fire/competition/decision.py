@@ -3,7 +3,8 @@
 Plain argmax does not maximise a weighted F1 when the classes are imbalanced and weigh differently.
 :func:`tune_bias` searches one additive bias per class (coordinate search on a grid) that maximises
 the chosen score on out-of-fold probabilities; :func:`cross_fitted_gain` estimates honestly what that
-is worth (tune on K-1 folds, score the held-out fold); :func:`apply_decision` is what predict uses::
+is worth (tune on K-1 folds, score the held-out fold); :func:`~ignite_fire.inference.decision.apply_decision`
+(in inference/decision.py) is what predict uses::
 
     bias = tune_bias(probabilities, labels, classes, "val_score")
     labels = apply_decision(probabilities, {"classes": classes, "bias": bias})
@@ -14,17 +15,16 @@ is worth (tune on K-1 folds, score the held-out fold); :func:`apply_decision` is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 
+from ignite_fire.choices import METRIC_ALIASES, SCORE
 from ignite_fire.errors import UserError
-from ignite_fire.metrics import METRIC_ALIASES, SCORE, TIANCHI_F1_WEIGHTS, derived_scores
+from ignite_fire.inference.decision import EPSILON, decide
+from ignite_fire.metrics import TIANCHI_F1_WEIGHTS, derived_scores
 
-EPSILON = 1e-7
 GRID = [round(-3.0 + 0.1 * i, 1) for i in range(61)]  # bias values tried for each class
 ROUNDS = 4  # coordinate-search passes over the classes
 
@@ -90,14 +90,6 @@ def fast_score(
     return float((f1 * torch.tensor([float(weights.get(c, 1.0)) for c in classes], dtype=torch.float64)).sum())
 
 
-def decide(probabilities: torch.Tensor, bias: Sequence[float] | None = None) -> torch.Tensor:
-    """Class indices ``argmax(log p + bias)``."""
-    logits = probabilities.double().clamp(min=EPSILON).log()
-    if bias is not None:
-        logits = logits + torch.tensor(list(bias), dtype=torch.float64)
-    return logits.argmax(dim=1)
-
-
 def tune_bias(
     probabilities: torch.Tensor,
     labels: torch.Tensor,
@@ -135,7 +127,7 @@ def cross_fitted_gain(
 
     Returns the mean gain and one record per fold: fold, bias, rows tuned on, rows scored, both scores.
     """
-    records = []
+    records: list[dict[str, Any]] = []
     for k in sorted(set(folds.tolist())):
         held = folds == k
         bias = tune_bias(probabilities[~held], labels[~held], classes, metric, f1_weights)
@@ -185,44 +177,3 @@ def build_decision(
         if helps
         else "plain argmax kept: the cross-fitted gain is not positive",
     }
-
-
-def read_decision(path: str | Path) -> dict[str, Any]:
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise UserError(f"--decision file not found: {path} (pass a decision.json or --decision=none)")
-    try:
-        decision = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise UserError(f"--decision {path} is not JSON ({error.msg} at line {error.lineno})") from error
-    if not isinstance(decision, dict) or not isinstance(decision.get("bias"), list):
-        raise UserError(f"--decision {path} has no 'bias' list: pass a decision.json written by cv")
-    return decision
-
-
-def apply_decision(probabilities: torch.Tensor, decision: Mapping[str, Any], classes: Sequence[str]) -> torch.Tensor:
-    """Class indices of ``decision`` (its classes must be ``classes``, in that order)."""
-    if list(decision.get("classes", classes)) != list(classes) or len(decision["bias"]) != len(classes):
-        raise UserError(
-            f"the decision is for classes {decision.get('classes')}, but the checkpoints predict {list(classes)}"
-        )
-    return decide(probabilities, decision["bias"])
-
-
-def choose_decision(spec: str | None, cv_decision: Path | None) -> tuple[dict[str, Any] | None, Path | None]:
-    """predict's ``--decision``: "auto" (a cv directory's decision.json, if any), "none", or a file."""
-    if spec is None or str(spec).lower() in ("none", ""):
-        return None, None
-    if spec == "auto":
-        return (read_decision(cv_decision), cv_decision) if cv_decision is not None else (None, None)
-    return read_decision(spec), Path(spec).expanduser()
-
-
-def decision_text(decision: Mapping[str, Any] | None, path: Path | None) -> str:
-    """What predict says about its decision, in one phrase."""
-    if decision is None:
-        return "decision: plain argmax (--decision=none, or no decision.json)"
-    if decision.get("kind") == "argmax":
-        return f"decision {path}: plain argmax ({decision.get('note', 'biases all 0')})"
-    bias = ", ".join(f"{b:+.1f}" for b in decision["bias"])
-    return f"decision {path}: argmax(log p + bias), bias [{bias}] tuned for {decision.get('metric')}"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from ignite_fire.competition.cv_dir import fold_dir
+from ignite_fire.cv_dir import fold_dir
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.loaders import default_num_workers
 from ignite_fire.data.transforms import build_transforms

@@ -15,11 +15,11 @@ import logging
 import os
 from pathlib import Path
 
-from ignite_fire.competition.cv_dir import CV_FILE, expand_checkpoints, is_cv_dir
-from ignite_fire.competition.decision import apply_decision, choose_decision, decision_text
+from ignite_fire.cv_dir import CV_FILE, expand_checkpoints, is_cv_dir
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment
 from ignite_fire.files import check_outputs, write_text_atomic
+from ignite_fire.inference.decision import apply_decision, choose_decision, decision_text
 from ignite_fire.inference.predict import (
     checkpoint_inputs,
     find_checkpoint,
@@ -70,10 +70,23 @@ def pseudo_label(
     num_workers: int = 0,
     experiment: str | Experiment | None = None,
 ) -> dict[str, int]:
-    """Write OUTPUT with the images of --input whose ensemble probability reaches --threshold; returns counts.
+    """Write OUTPUT with the images of --input whose cv-ensemble probability reaches --threshold.
 
-    ``experiment``: the cv's experiment .py file, when it defines its own build_model or build_transforms
-    (a checkpoint never names code to run: only this option imports an experiment).
+    Train on them with --extra_train=OUTPUT: they only ever go to training, never to validation or the OOF.
+    Returns the counts (images, kept).
+
+    Args:
+        cv_dir: a directory written by the cv command (its folds are the ensemble).
+        input: the folder of images (default: the --list file's name without .txt, e.g. A.txt -> A/).
+        list: a file naming the images (``file_name[<TAB>anything]`` lines).
+        threshold: the probability an image's predicted class must reach to be kept.
+        output: the label file to write (Tianchi layout, ``file_name<TAB>class`` lines).
+        tta: TTA modes (hflip, scales, five_crop; comma-separated).
+        decision: "auto" (the cv directory's decision.json), "none" (plain argmax) or a decision.json file.
+        device: "auto", "cpu", "cuda", "cuda:1", ...
+        num_workers: DataLoader worker processes.
+        experiment: the cv's experiment .py file, when it defines its own build_model or build_transforms
+            (a checkpoint never names code to run: only this option imports an experiment).
     """
     from ignite_fire.devices import resolve_device
 

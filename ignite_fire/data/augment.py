@@ -27,14 +27,11 @@ from typing import Any
 import torch
 from torchvision.transforms import v2
 
-POLICIES = ("none", "randaugment", "trivialaugment", "autoaugment", "augmix")
-MAGNITUDE_RANGES = {"randaugment": (0, 30), "augmix": (1, 10)}  # augment_magnitude of each policy that has one
-
 
 def build_policy(name: str, magnitude: int | None = None) -> v2.Transform | None:
-    """The v2 policy ``name`` (one of :data:`POLICIES`; None for ``none``), at ``magnitude`` where it has one.
+    """The v2 policy ``name`` (one of choices.POLICIES; None for ``none``), at ``magnitude`` where it has one.
 
-    The config schema checks ``augment`` and ``augment_magnitude`` (:data:`MAGNITUDE_RANGES`) before any data.
+    The config schema checks ``augment`` and ``augment_magnitude`` (choices.MAGNITUDE_RANGES) before any data.
     """
     if name == "randaugment":
         return v2.RandAugment(magnitude=9 if magnitude is None else magnitude)

@@ -346,12 +346,12 @@ def cache_splits(
         f"{threads} threads x {idist.get_world_size()} processes), {nbytes / 2**20:.0f} MiB on {where}"
     )
     seed, jitter = config["seed"], config["color_jitter"]
-    cached = DataSplits(
-        train=CachedImages(
+    cached = DataSplits(  # CachedImages has ImageListDataset's interface: a LabelledSamples Dataset
+        train=CachedImages(  # type: ignore[arg-type]  # (the same interface, see above)
             stores[0], splits.train.targets, splits.train.samples, splits.classes, image_size, True, jitter, seed,
             *policies_of(config),  # the augment policy and random_erasing of the default transforms
         ),
-        val=CachedImages(stores[1], splits.val.targets, splits.val.samples, splits.classes, image_size, False),
+        val=CachedImages(stores[1], splits.val.targets, splits.val.samples, splits.classes, image_size, False),  # type: ignore[arg-type]  # (as train)
         classes=list(splits.classes),
     )
     options: dict[str, Any] = {"collate_fn": keep_batch}

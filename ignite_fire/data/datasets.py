@@ -69,7 +69,7 @@ class ImageListDataset(LabelledSamples, Dataset):
 
     def __getitem__(self, index: int) -> tuple[Any, int]:
         path, label = self.samples[index]
-        image = load_image(path, self.draft_size)
+        image: Any = load_image(path, self.draft_size)  # a PIL image, then what the transform returns
         if self.transform is not None:
             image = self.transform(image)
         return image, label

@@ -63,7 +63,7 @@ def write_digits(root: str | Path, size: int = 32, per_class: int | None = None,
             folder.mkdir(parents=True, exist_ok=True)
             for index in chosen:
                 pixels = (digits.images[index] * (255.0 / 16.0)).astype(np.uint8)
-                image = Image.fromarray(pixels, mode="L").resize((size, size), Image.BILINEAR).convert("RGB")
+                image = Image.fromarray(pixels, mode="L").resize((size, size), Image.Resampling.BILINEAR).convert("RGB")
                 image.save(folder / f"digit{index:04d}.png")
     marker.write_text("ok\n")
     (root / WRITING).unlink(missing_ok=True)

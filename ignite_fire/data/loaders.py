@@ -219,7 +219,7 @@ def build_eval_loader(
 ) -> DataLoader:
     """The evaluation DataLoader: in order, this process's share (:class:`ShardSampler`) when ``world_size`` > 1."""
     num_workers = resolve_num_workers(config, num_workers)
-    sampler = ShardSampler(len(dataset), rank, world_size) if world_size > 1 else None  # type: ignore[arg-type]
+    sampler = ShardSampler(len(dataset), rank, world_size) if world_size > 1 else None  # type: ignore[arg-type]  # a map-style Dataset: it has __len__
     return SignalSafeLoader(
         dataset,
         batch_size=batch_size,

@@ -199,7 +199,7 @@ def from_label_file(path: Path, wanted: Sequence[str] | None) -> LabelledImages:
             names = sorted(Path(p).name for p in shared)
             raise UserError(f"{path} and {val_path} list the same images: {_shown(names)}")
     kind = "CSV" if path.suffix.lower() == ".csv" else "label file"
-    return LabelledImages(train, val, classes, f"{kind} {path}" + (f" + {val_path.name}" if val else ""))
+    return LabelledImages(train, val, classes, f"{kind} {path}" + (f" + {val_path.name}" if val and val_path else ""))
 
 
 # ---------------------------------------------------------------------------------------------

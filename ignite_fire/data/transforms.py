@@ -7,10 +7,8 @@ from typing import Any
 import torch
 from torchvision import transforms as T
 
+from ignite_fire.choices import IMAGENET_MEAN, IMAGENET_STD
 from ignite_fire.data.augment import policies_of
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def build_transforms(config: dict[str, Any]) -> tuple[T.Compose, T.Compose]:

@@ -63,5 +63,5 @@ class Interrupt:
 
     def restore(self) -> None:
         for signum, previous in self._previous.items():
-            signal.signal(signum, previous)  # type: ignore[arg-type]
+            signal.signal(signum, previous)  # type: ignore[arg-type]  # getsignal may have returned None (a handler not set from Python)
         self._previous = {}

@@ -20,7 +20,7 @@ class RNGState:
     """
 
     def state_dict(self) -> dict[str, Any]:
-        numpy_state = np.random.get_state()
+        numpy_state: tuple[Any, ...] = np.random.get_state(legacy=True)  # type: ignore[assignment]  # the tuple form
         version, *rest = random.getstate()
         state: dict[str, Any] = {
             "torch": torch.get_rng_state(),

@@ -68,6 +68,8 @@ def explain(
         output: the folder the overlays go to (``{output}/{name}.png``).
         target: a class name: explain this class instead of the predicted one.
         layer: the module to explain (a name from ``model.named_modules()``); default: the last conv block.
+        batch_size: images per batch.
+        device: "auto", "cpu", "cuda", "cuda:1", ...
         experiment: the experiment .py file whose own build_model/build_transforms rebuild the model.
     """
     from ignite_fire.devices import resolve_device
@@ -89,11 +91,10 @@ def explain(
     names = list_images(root, None)
     dataset = PredictDataset(root, names, predictor.transform, skip_bad=False, draft_size=predictor.draft_size)
     mean, std = normalization_of(dataset)
+    shape = tuple(dataset[0][1].shape)  # type: ignore[union-attr]  # skip_bad=False: an image, or it raised
     if layer is not None:
-        first = dataset[0][1]
-        assert first is not None  # skip_bad=False: an unreadable image has raised
-        check_layer(predictor.model, str(layer), tuple(first.shape))
-    cam = GradCam(predictor.model, tuple(dataset[0][1].shape), mean, std, layer=None if layer is None else str(layer))
+        check_layer(predictor.model, str(layer), shape)
+    cam = GradCam(predictor.model, shape, mean, std, layer=None if layer is None else str(layer))
     logger.info(f"explain: {len(names)} images in {root} with {predictor.path.name}, Grad-CAM of {cam.layer_name}")
     written = []
     for indices, images, _ in DataLoader(dataset, batch_size=batch_size, collate_fn=collate_predictions):

@@ -178,6 +178,9 @@ def export(
 ) -> Path:
     """Export CHECKPOINT's model as ONNX or TorchScript (dynamic batch size), checked against PyTorch.
 
+    ONNX files carry the classes and the preprocessing in their metadata:
+    `predict MODEL.onnx --backend=onnxruntime` predicts from them.
+
     Args:
         checkpoint: a checkpoint file, or a run directory (its best checkpoint).
         format: "onnx" or "torchscript".

@@ -41,9 +41,8 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from ignite_fire.competition.cv_dir import expand_checkpoints
-from ignite_fire.competition.decision import apply_decision, choose_decision, decision_text
 from ignite_fire.config import DEFAULTS
+from ignite_fire.cv_dir import expand_checkpoints
 from ignite_fire.data.decode import draft_size
 from ignite_fire.data.images import BadImageError, is_image_file, load_image
 from ignite_fire.data.loaders import SignalSafeLoader, default_num_workers, worker_init
@@ -56,6 +55,7 @@ from ignite_fire.experiment import Experiment, load_experiment
 from ignite_fire.files import check_outputs, write_text_atomic
 from ignite_fire.handlers.checkpoints import load_checkpoint, load_model_state
 from ignite_fire.handlers.stable_best import BEST_CHECKPOINT
+from ignite_fire.inference.decision import apply_decision, choose_decision, decision_text
 from ignite_fire.inference.onnx_model import read_export
 from ignite_fire.inference.tta import DEFAULT_SCALES, check_scales, parse_modes, tta_probabilities
 from ignite_fire.models import build_model
@@ -155,7 +155,7 @@ def load_predictor(path: Path, device: torch.device, experiment: Experiment | No
             raise UserError(f"{needs_experiment(path, config, ['build_model'])} ({error})") from error
         raise
     channels_last = bool(config["channels_last"])
-    model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+    model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)  # type: ignore[call-overload]  # Module.to takes memory_format; torch's overloads omit it
     model.eval()
     transform = transforms_factory(config)[1]
     return Predictor(path, model, list(classes), transform, channels_last, draft_size(config))
@@ -176,7 +176,7 @@ def list_images(root: Path, list_file: Path | None) -> list[str]:
         return names
     if not list_file.is_file():
         raise UserError(f"--list file not found: {list_file}")
-    names: list[str] = []
+    names = []
     missing: list[str] = []
     seen: dict[str, int] = {}
     for number, line in enumerate(read_utf8(list_file).splitlines(), start=1):
@@ -338,7 +338,7 @@ def write_outputs(files: dict[Path, str]) -> None:
 
 def check_options(
     tta: Any, tta_scales: Any, on_bad_image: str, batch_size: Any, num_workers: Any, backend: str
-) -> tuple[tuple[str, ...], list[float]]:
+) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """The TTA modes and scales to use; a one-line UserError for a bad option."""
     modes = parse_modes(tta)  # hflip, scales, five_crop: ignite_fire/inference/tta.py
     scales = check_scales([tta_scales] if isinstance(tta_scales, (int, float)) else tta_scales)
@@ -529,6 +529,9 @@ def predict(
         probabilities: the probabilities CSV (default: probabilities.csv beside the output).
         tta: None, or TTA modes "hflip", "scales", "five_crop", comma-separated (e.g. hflip,scales).
         tta_scales: the image scales of the "scales" mode (default 0.875, 1.0, 1.125).
+        batch_size: images per batch.
+        device: "auto", "cpu", "cuda", "cuda:1", ...
+        num_workers: DataLoader worker processes (default: min(8, CPU count)).
         on_bad_image: "error" (stop, naming the file) or "skip" (leave it out of the submission).
         decision: "auto" (a cv directory's decision.json), "none" (plain argmax) or a decision.json file.
         backend: "torch" (checkpoints) or "onnxruntime" (.onnx files written by ``export``).

@@ -278,7 +278,7 @@ class PredictionGallery:
 
             columns = ["image", "true", "pred", "confidence", "kind", "file"]
             columns += [f"p({name})" for name in self.classes] + (["gradcam"] if self.explainer is not None else [])
-            table = wandb.Table(columns=columns)
+            table = wandb.Table(columns=columns)  # type: ignore[arg-type]  # wandb: list[str | int]; list is invariant
             images = []
             for s in self.samples:
                 image = wandb.Image(s.image, caption=self.caption(s))

@@ -41,10 +41,10 @@ from optuna.distributions import (
     distribution_to_json,
 )
 
+from ignite_fire.choices import METRIC_ALIASES
 from ignite_fire.config import check_value
 from ignite_fire.errors import UserError
 from ignite_fire.handlers.checkpoints import score_sign
-from ignite_fire.metrics import METRIC_ALIASES
 
 METHODS = ("bayes", "random", "grid")
 # W&B keys that only its server reads (program, command, ...) are accepted and ignored here.

@@ -12,10 +12,10 @@ import json
 import logging
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import optuna
-from optuna.distributions import CategoricalDistribution
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from ignite_fire.files import atomic_path
@@ -179,7 +179,8 @@ def plot(study: optuna.Study, path: Path) -> None:
     if complete:
         best, steps = None, []
         for t in complete:
-            best = t.value if best is None or (t.value > best if maximize else t.value < best) else best
+            value = cast(float, t.value)  # a complete trial of a single-objective study has its value
+            best = value if best is None or (value > best if maximize else value < best) else best
             steps.append((t.number, best))
         ax.step(*zip(*steps, strict=True), where="post", color="tab:green", label="best so far")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -198,12 +199,12 @@ def plot(study: optuna.Study, path: Path) -> None:
                 continue
             xs, ys = zip(*points, strict=True)
             if isinstance(distribution, CategoricalDistribution):
-                xs = [list(distribution.choices).index(x) for x in xs]
+                xs = tuple(list(distribution.choices).index(x) for x in xs)
             ax.scatter(xs, ys, marker=marker, color=color, label=label)
         if isinstance(distribution, CategoricalDistribution):
             ax.set_xticks(range(len(distribution.choices)), [str(c) for c in distribution.choices])
             ax.set_xlim(-0.5, len(distribution.choices) - 0.5)
-        elif getattr(distribution, "log", False):
+        elif isinstance(distribution, (FloatDistribution, IntDistribution)) and distribution.log:
             log_axis(ax, float(distribution.low), float(distribution.high))
         ax.set_xlabel(name)
         ax.set_ylabel(metric)

@@ -22,6 +22,7 @@ import os
 import signal
 import socket
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -90,7 +91,7 @@ def open_study(sweep: Sweep, resume: bool, storage: optuna.storages.BaseStorage)
     study = optuna.create_study(
         storage=storage,
         study_name=sweep.name,
-        direction=sweep.spec.goal,
+        direction=sweep.spec.goal,  # type: ignore[arg-type]  # sweeps/config.py checked it: maximize or minimize
         sampler=build_sampler(sweep.spec, sweep.experiment.config["seed"]),
         pruner=build_pruner(sweep.spec),
         load_if_exists=True,
@@ -285,7 +286,7 @@ def run_sweep(
     previous = stop_on_signals(objective)
     try:
         if n_trials:
-            callbacks = [rules, SweepProgress(n_trials)]
+            callbacks: list[Callable[[optuna.Study, FrozenTrial], None]] = [rules, SweepProgress(n_trials)]
             study.optimize(objective, n_trials=n_trials, catch=(TrialFailed,), callbacks=callbacks, gc_after_trial=True)
     except KeyboardInterrupt:
         results.report(study, sweep.sweep_dir)
@@ -307,7 +308,11 @@ def run_sweep(
 
 
 def sweep_status(sweep_dir: str, storage: str | None = None) -> FrozenTrial | None:
-    """Print the table of the sweep in ``sweep_dir`` (its study: ``sweep_dir/study.db`` or ``storage``)."""
+    """Print the table of trials of the sweep in SWEEP_DIR and rewrite its trials.csv and trials.png.
+
+    Its study is SWEEP_DIR/study.db; --storage=URL reads it from that storage instead (the sweep's name
+    is SWEEP_DIR's last part).
+    """
     path = Path(sweep_dir).expanduser()
     url = storage_url(str(storage)) if storage else default_storage_url(path)
     if not storage and not (path / "study.db").is_file():

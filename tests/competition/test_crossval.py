@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ignite_fire.commands.cv import cv
+from ignite_fire.competition.crossval import cross_validate as cv
 from ignite_fire.competition.crossval import cv_table, log_wandb_summary
 from ignite_fire.config import DEFAULTS
 from ignite_fire.errors import UserError

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ignite_fire.competition.cv_dir import expand_checkpoints, init_for_fold
-from ignite_fire.competition.decision import decide
+from ignite_fire.cv_dir import expand_checkpoints, init_for_fold
 from ignite_fire.errors import UserError
+from ignite_fire.inference.decision import decide
 from ignite_fire.inference.predict import predict
 from tests.conftest import TINY_EXPERIMENT
 

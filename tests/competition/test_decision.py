@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from ignite_fire.competition.decision import (
-    apply_decision,
     build_decision,
     cross_fitted_gain,
     fast_score,
@@ -16,6 +15,7 @@ from ignite_fire.competition.decision import (
     tune_bias,
 )
 from ignite_fire.errors import UserError
+from ignite_fire.inference.decision import apply_decision
 from ignite_fire.metrics import SCORE
 
 CLASSES = ["高风险", "中风险", "低风险"]  # weights 2.0, 1.5, 1.0

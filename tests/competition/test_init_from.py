@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from ignite_fire.competition.init_from import init_checkpoint, load_initial_weights
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.handlers.checkpoints import load_checkpoint
+from ignite_fire.init_from import init_checkpoint, load_initial_weights
 from ignite_fire.training import train
 from tests.conftest import TINY_EXPERIMENT
 from tests.tiny_experiment import build_model

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from ignite_fire.competition.cv_dir import is_cv_dir
+from ignite_fire.cv_dir import is_cv_dir
 from ignite_fire.errors import UserError
 from ignite_fire.handlers.checkpoints import load_checkpoint, load_model_state
 
