@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ignite_fire.data.augment import MAGNITUDE_RANGES, POLICIES
+from ignite_fire.data.crop import EVAL_CROP
 from ignite_fire.engines import AMP_MODES
 from ignite_fire.errors import UserError
 from ignite_fire.losses import LOSSES
@@ -152,7 +153,7 @@ SPEED: dict[str, Key] = {
     "cache": Key(
         None, (NONE, str), "None, or 'memory': decode every image once, augment per batch", choices=(None, "memory")
     ),
-    "jpeg_draft": Key(True, (bool,), "decode large JPEGs at a reduced scale (>= image_size / 0.875)"),
+    "jpeg_draft": Key(True, (bool,), f"decode large JPEGs at a reduced scale (>= image_size / {EVAL_CROP})"),
     "nproc_per_node": Key(1, (int,), "processes (GPUs) on this machine; batch_size is their global batch", ge=1),
 }
 
