@@ -27,7 +27,7 @@ from ignite_fire.data.crop import EVAL_CROP
 from ignite_fire.engines import AMP_MODES
 from ignite_fire.errors import UserError
 from ignite_fire.losses import LOSSES
-from ignite_fire.metrics import METRIC_ALIASES, PER_CLASS_METRICS, metric_names
+from ignite_fire.metric_names import METRIC_ALIASES, PER_CLASS_METRICS, metric_names, unknown_metric_error
 from ignite_fire.optim import OPTIMIZERS, SCHEDULERS
 
 NONE = type(None)
@@ -297,7 +297,7 @@ def _check_rules(config: Mapping[str, Any]) -> None:
         raise UserError(f"--f1_weights={f1_weights!r} has the wrong type: expected {{class name: weight}}")
     metric = config["checkpoint_metric"]
     if not _metric_form_ok(metric):
-        raise UserError(f"--checkpoint_metric={metric!r} is not a validation metric: {_metric_choices(None)}")
+        raise unknown_metric_error("--checkpoint_metric", metric)
     _check_magnitude(config["augment"], config["augment_magnitude"])
 
 
@@ -320,13 +320,6 @@ def _metric_form_ok(metric: str) -> bool:
     return metric in metric_names([]) or metric in METRIC_ALIASES
 
 
-def _metric_choices(classes: Sequence[str] | None) -> str:
-    names = ", ".join(metric_names([]))
-    per_class = ", ".join(f"val_{k}/CLASS" for k in PER_CLASS_METRICS)
-    where = f" with CLASS one of {', '.join(classes)}" if classes else ""
-    return f"choose one of {names}, {per_class}{where}"
-
-
 def check_config(config: Mapping[str, Any]) -> None:
     """Check every schema key of ``config`` (type, choices, range) and the rules between keys.
 
@@ -344,8 +337,7 @@ def check_data_keys(config: Mapping[str, Any], classes: Sequence[str], metrics: 
     """
     metric = METRIC_ALIASES.get(config["checkpoint_metric"], config["checkpoint_metric"])
     if metric not in (metric_names(classes) if metrics is None else metrics):
-        choices = _metric_choices(classes) if metrics is None else f"choose one of {', '.join(metrics)}"
-        raise UserError(f"--checkpoint_metric={metric!r} is not a validation metric: {choices}")
+        raise unknown_metric_error("--checkpoint_metric", metric, classes, metrics)
     unknown = sorted(set(config["f1_weights"] or {}) - set(classes))
     if unknown:
         raise UserError(

@@ -18,18 +18,13 @@ import torch
 from ignite.engine import Engine, Events
 from ignite.metrics import Accuracy, ConfusionMatrix, Loss
 
+# The names live in the torch-free metric_names (the config check reads them); re-exported here.
+from ignite_fire.metric_names import METRIC_ALIASES as METRIC_ALIASES
+from ignite_fire.metric_names import PER_CLASS_METRICS, SCORE
+from ignite_fire.metric_names import metric_names as metric_names
+
 # The competition score's weights for the Tianchi fire-safety classes; other classes weigh 1.
 TIANCHI_F1_WEIGHTS = {"高风险": 2.0, "中风险": 1.5, "低风险": 1.0, "无风险": 1.0, "非楼道": 1.0}
-SCORE = "val_score"
-# Old metric names still accepted (checkpoint_metric, a sweep's metric.name) -> their names now.
-METRIC_ALIASES = {"val_weighted_f1": SCORE}
-PER_CLASS_METRICS = ("precision", "recall", "f1")
-
-
-def metric_names(classes: Sequence[str]) -> list[str]:
-    """The names of the scalar validation metrics a run with ``classes`` computes."""
-    per_class = [f"val_{kind}/{name}" for kind in PER_CLASS_METRICS for name in classes]
-    return ["val_acc", "val_loss", "val_macro_f1", SCORE, *per_class]
 
 
 def f1_per_class(confusion: torch.Tensor) -> torch.Tensor:
