@@ -23,6 +23,7 @@ from typing import Any
 from ignite_fire.competition.cv_dir import CV_FILE, DECISION_FILE, OOF_FILE, fold_dir, init_for_fold
 from ignite_fire.competition.decision import build_decision, check_metric, scores_of
 from ignite_fire.competition.oof import predict_oof, write_oof
+from ignite_fire.data.splits import SPLIT_VERSION
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment, load_experiment
 from ignite_fire.files import write_json_atomic
@@ -77,9 +78,16 @@ def start_cv_dir(cv_dir: Path, folds: int, experiment: str, overrides: dict[str,
         existing = json.loads(path.read_text(encoding="utf-8"))
         if int(existing.get("folds", folds)) != folds:
             raise UserError(f"{cv_dir} is a cv with --folds={existing['folds']}, not {folds}: use another --name")
+        version = existing.get("split_version", 1)  # cv.json without one: ignite_fire 0.1's own folds
+        if version != SPLIT_VERSION:
+            raise UserError(
+                f"{cv_dir} was split into folds by split version {version}, this ignite_fire splits by version "
+                f"{SPLIT_VERSION} (scikit-learn's StratifiedKFold): its folds cannot be continued; use another --name"
+            )
         return
     cv_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, {"folds": folds, "experiment": str(experiment), "overrides": overrides})
+    start = {"folds": folds, "split_version": SPLIT_VERSION, "experiment": str(experiment), "overrides": overrides}
+    write_json_atomic(path, start)
 
 
 def cross_validate(
