@@ -179,29 +179,9 @@ def cv_table(summary: dict[str, Any]) -> str:
 
 def log_wandb_summary(config: dict[str, Any], cv_dir: Path, summary: dict[str, Any]) -> None:
     """One W&B run (job_type "cv") in the folds' group with the per-fold table and the pooled OOF metrics."""
-    from ignite_fire.handlers.wandb_logging import wandb_mode
-    from ignite_fire.warn import warn_once
+    from ignite_fire.loggers.wandb import log_cv_summary
 
-    mode = wandb_mode(config)
-    if mode == "disabled":
-        return
-    try:
-        import wandb
-
-        run = wandb.init(
-            project=config["wandb_project"],
-            name=f"{cv_dir.name}-cv",
-            group=cv_dir.name,
-            job_type="cv",
-            dir=str(cv_dir),
-            mode=mode,
-            settings=wandb.Settings(console="off", silent=True, x_disable_stats=True),
-        )
-        columns = ["fold", *TABLE_METRICS]
-        rows = [[r["fold"], *(r[m] for m in TABLE_METRICS)] for r in summary["per_fold"]]
-        run.log({"folds": wandb.Table(columns=columns, data=rows)})
-        run.summary.update({f"oof/{m}": v for m, v in summary["oof"].items()})
-        run.summary.update({f"decision/{k}": summary["decision"][k] for k in ("in_sample_gain", "cross_fitted_gain")})
-        run.finish()
-    except Exception as error:
-        warn_once(f"W&B cv summary not logged ({type(error).__name__}: {error})")
+    rows = [[r["fold"], *(r[m] for m in TABLE_METRICS)] for r in summary["per_fold"]]
+    values = {f"oof/{m}": v for m, v in summary["oof"].items()}
+    values |= {f"decision/{k}": summary["decision"][k] for k in ("in_sample_gain", "cross_fitted_gain")}
+    log_cv_summary(config, cv_dir, ["fold", *TABLE_METRICS], rows, values)
