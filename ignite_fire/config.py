@@ -31,7 +31,7 @@ from ignite_fire.metric_names import METRIC_ALIASES, PER_CLASS_METRICS, metric_n
 from ignite_fire.optim import OPTIMIZERS, SCHEDULERS
 
 NONE = type(None)
-LOGGERS = ("wandb", "tensorboard", "csv")  # metric loggers (ignite_fire/loggers.py)
+LOGGERS = ("wandb", "tensorboard", "csv")  # metric loggers (ignite_fire/loggers/)
 NUMBER = (float, int)
 
 
