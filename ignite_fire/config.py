@@ -24,6 +24,7 @@ from typing import Any
 
 from ignite_fire.choices import (
     AMP_MODES,
+    EVAL_CROP,
     LOSSES,
     MAGNITUDE_RANGES,
     METRIC_ALIASES,
@@ -32,11 +33,12 @@ from ignite_fire.choices import (
     POLICIES,
     SCHEDULERS,
     metric_names,
+    unknown_metric_error,
 )
 from ignite_fire.errors import UserError
 
 NONE = type(None)
-LOGGERS = ("wandb", "tensorboard", "csv")  # metric loggers (ignite_fire/loggers.py)
+LOGGERS = ("wandb", "tensorboard", "csv")  # metric loggers (ignite_fire/loggers/)
 NUMBER = (float, int)
 
 
@@ -158,7 +160,7 @@ SPEED: dict[str, Key] = {
     "cache": Key(
         None, (NONE, str), "None, or 'memory': decode every image once, augment per batch", choices=(None, "memory")
     ),
-    "jpeg_draft": Key(True, (bool,), "decode large JPEGs at a reduced scale (>= image_size / 0.875)"),
+    "jpeg_draft": Key(True, (bool,), f"decode large JPEGs at a reduced scale (>= image_size / {EVAL_CROP})"),
     "nproc_per_node": Key(1, (int,), "processes (GPUs) on this machine; batch_size is their global batch", ge=1),
 }
 
@@ -302,7 +304,7 @@ def _check_rules(config: Mapping[str, Any]) -> None:
         raise UserError(f"--f1_weights={f1_weights!r} has the wrong type: expected {{class name: weight}}")
     metric = config["checkpoint_metric"]
     if not _metric_form_ok(metric):
-        raise UserError(f"--checkpoint_metric={metric!r} is not a validation metric: {_metric_choices(None)}")
+        raise unknown_metric_error("--checkpoint_metric", metric)
     _check_magnitude(config["augment"], config["augment_magnitude"])
 
 
@@ -325,13 +327,6 @@ def _metric_form_ok(metric: str) -> bool:
     return metric in metric_names([]) or metric in METRIC_ALIASES
 
 
-def _metric_choices(classes: Sequence[str] | None) -> str:
-    names = ", ".join(metric_names([]))
-    per_class = ", ".join(f"val_{k}/CLASS" for k in PER_CLASS_METRICS)
-    where = f" with CLASS one of {', '.join(classes)}" if classes else ""
-    return f"choose one of {names}, {per_class}{where}"
-
-
 def check_config(config: Mapping[str, Any]) -> None:
     """Check every schema key of ``config`` (type, choices, range) and the rules between keys.
 
@@ -349,8 +344,7 @@ def check_data_keys(config: Mapping[str, Any], classes: Sequence[str], metrics: 
     """
     metric = METRIC_ALIASES.get(config["checkpoint_metric"], config["checkpoint_metric"])
     if metric not in (metric_names(classes) if metrics is None else metrics):
-        choices = _metric_choices(classes) if metrics is None else f"choose one of {', '.join(metrics)}"
-        raise UserError(f"--checkpoint_metric={metric!r} is not a validation metric: {choices}")
+        raise unknown_metric_error("--checkpoint_metric", metric, classes, metrics)
     unknown = sorted(set(config["f1_weights"] or {}) - set(classes))
     if unknown:
         raise UserError(

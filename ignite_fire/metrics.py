@@ -19,10 +19,32 @@ from ignite.engine import Engine, Events
 from ignite.metrics import Accuracy, ConfusionMatrix, Loss
 
 # SCORE and metric_names are imported from here too (the metric names live in choices, torch-free).
-from ignite_fire.choices import PER_CLASS_METRICS, SCORE, metric_names  # noqa: F401
+from ignite_fire.choices import METRIC_ALIASES as METRIC_ALIASES
+from ignite_fire.choices import PER_CLASS_METRICS, SCORE
+from ignite_fire.choices import metric_names as metric_names
 
 # The competition score's weights for the Tianchi fire-safety classes; other classes weigh 1.
 TIANCHI_F1_WEIGHTS = {"高风险": 2.0, "中风险": 1.5, "低风险": 1.0, "无风险": 1.0, "非楼道": 1.0}
+
+
+def f1_per_class(confusion: torch.Tensor) -> torch.Tensor:
+    """F1 per class from a confusion matrix (rows = true, columns = predicted): ``2 TP / (predicted + actual)``.
+
+    The package's one F1: the validation metrics and the decision search (which scores thousands of
+    decisions, so this stays a few tensor operations) both call it. A class that is never predicted
+    and never present scores 0, as scikit-learn's ``zero_division=0``.
+    """
+    confusion = confusion.double()
+    denominator = confusion.sum(dim=0) + confusion.sum(dim=1)
+    return torch.where(denominator > 0, 2 * confusion.diag() / denominator.clamp(min=1), torch.zeros_like(denominator))
+
+
+def weighted_score(f1: torch.Tensor, classes: Sequence[str], f1_weights: Mapping[str, float] | None) -> float:
+    """The competition score: sum of ``weight_C * F1_C`` (:data:`TIANCHI_F1_WEIGHTS` when ``f1_weights`` is None)."""
+    weights = f1_weights if f1_weights is not None else TIANCHI_F1_WEIGHTS
+    return float((f1 * torch.tensor([float(weights.get(c, 1.0)) for c in classes], dtype=torch.float64)).sum())
+
+
 def per_class_scores(confusion: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Precision, recall and F1 per class from a confusion matrix (rows = true, columns = predicted).
 
@@ -34,11 +56,7 @@ def per_class_scores(confusion: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     actual = confusion.sum(dim=1)
     precision = torch.where(predicted > 0, true_positive / predicted.clamp(min=1), torch.zeros_like(predicted))
     recall = torch.where(actual > 0, true_positive / actual.clamp(min=1), torch.zeros_like(actual))
-    denominator = precision + recall
-    f1 = torch.where(
-        denominator > 0, 2 * precision * recall / denominator.clamp(min=1e-12), torch.zeros_like(denominator)
-    )
-    return precision, recall, f1
+    return precision, recall, f1_per_class(confusion)
 
 
 def derived_scores(
@@ -46,11 +64,7 @@ def derived_scores(
 ) -> dict[str, float]:
     """Macro-F1, the competition score and the per-class scores, keyed as in the module docstring."""
     precision, recall, f1 = per_class_scores(confusion)
-    weights = f1_weights if f1_weights is not None else TIANCHI_F1_WEIGHTS
-    scores = {
-        "val_macro_f1": f1.mean().item(),
-        SCORE: sum(float(weights.get(name, 1.0)) * f1[i].item() for i, name in enumerate(classes)),
-    }
+    scores = {"val_macro_f1": f1.mean().item(), SCORE: weighted_score(f1, classes, f1_weights)}
     for i, name in enumerate(classes):
         for kind, values in zip(PER_CLASS_METRICS, (precision, recall, f1), strict=True):
             scores[f"val_{kind}/{name}"] = values[i].item()

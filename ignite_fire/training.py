@@ -28,8 +28,6 @@ import json
 import logging
 import math
 import os
-import secrets
-import string
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -57,7 +55,6 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment
 from ignite_fire.files import write_json_atomic
 from ignite_fire.finetune import describe_groups, group_learning_rates
-from ignite_fire.handlers import wandb_logging
 from ignite_fire.handlers.checkpoints import (
     LAST_CHECKPOINT,
     Value,
@@ -79,7 +76,8 @@ from ignite_fire.handlers.stop_at import StopAt
 from ignite_fire.handlers.train_stats import TrainStats
 from ignite_fire.inference.tta import TTAModel, parse_modes
 from ignite_fire.init_from import load_initial_weights
-from ignite_fire.loggers import attach_loggers, train_scalars, val_scalars
+from ignite_fire.loggers import attach_loggers
+from ignite_fire.loggers import wandb as wandb_logging
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
 from ignite_fire.models import build_model, check_model_output, first_images
@@ -535,23 +533,6 @@ def validate_epoch(engine: Engine, run: Run, clock: dict[str, float]) -> None:
         logger.info("  lr " + ", ".join(f"{name[3:]} {lr:.3g}" for name, lr in groups.items()))
 
 
-def _attach_wandb(run: Run) -> None:
-    """Start the W&B run and log train scalars every ``log_every`` iterations and validation every epoch."""
-    run_id = run.wandb_run_id.value
-    if run_id is None:
-        run_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
-        run.wandb_run_id.value = run_id
-    wandb_logger = wandb_logging.start_wandb(run.config, run.run_dir, run.name, run_id)
-    run.wandb_logger = wandb_logger
-    if wandb_logger is None:
-        return
-
-    train_values = wandb_logging.LogScalars(wandb_logger, lambda e: train_scalars(e, run.optimizer), run.trainer)
-    val_values = wandb_logging.LogScalars(wandb_logger, lambda e: val_scalars(e, run.trainer), run.trainer)
-    wandb_logger.attach(run.trainer, train_values, Events.ITERATION_COMPLETED(every=run.settings.log_every))
-    wandb_logger.attach(run.evaluator, val_values, Events.COMPLETED)
-
-
 def _attach_pictures(run: Run) -> None:
     """The run's pictures (rank 0, after W&B has started), from the config's plain values."""
     config = run.config
@@ -564,7 +545,7 @@ def _attach_pictures(run: Run) -> None:
         run.val_loader,
         lambda: run.history,
         config["checkpoint_metric"],
-        run.wandb_logger,
+        wandb_logging.picture_log(run.wandb_logger),
         plots=config["plots"],
         graph=config["graph"],
         gallery_every=config["gallery_every"],
@@ -671,7 +652,9 @@ def _prepare(run: Run, resume_path: Path | None, attach: Callable[[Run], None] |
         if distributed.is_main_process():  # checkpoints, files, W&B and pictures: rank 0 only
             write_json_atomic(run.run_dir / "config.json", run.config)
             if "wandb" in logger_names(run.config):
-                _attach_wandb(run)
+                run.wandb_logger = wandb_logging.attach_wandb(
+                    run.config, run.run_dir, run.name, run.wandb_run_id, run.trainer, run.evaluator, run.optimizer
+                )
             _attach_pictures(run)  # graph, gallery, confusion matrix, train batch, curves, index.html; wandb.watch
             # metrics.csv and TensorBoard (after the pictures: TensorBoard reads them)
             attach_loggers(run.config, run.run_dir, run.trainer, run.evaluator, run.optimizer, lambda: run.history)

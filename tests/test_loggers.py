@@ -50,3 +50,19 @@ def test_logger_names_accepts_a_list_or_comma_separated_names() -> None:
     assert logger_names({"loggers": ["wandb"]}) == ["wandb"]
     with pytest.raises(UserError, match=r"--loggers=\['csv', 'mlflow'\] is not allowed: 'mlflow' is not one of wandb"):
         load_experiment(TINY_EXPERIMENT, {"loggers": ["csv", "mlflow"]})  # the schema checks the names
+
+
+def test_only_the_loggers_talk_to_wandb() -> None:
+    """W&B has one home: ``loggers/wandb.py`` (and the sweep agent, which drives W&B's sweep service)."""
+    import ast
+
+    package = Path(__file__).parents[1] / "ignite_fire"
+    allowed = {package / "loggers" / "wandb.py", package / "sweeps" / "wandb_backend.py"}
+    importers = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            if any(name == "wandb" or name.startswith("wandb.") for name in names) and path not in allowed:
+                importers.append(str(path.relative_to(package)))
+    assert importers == []

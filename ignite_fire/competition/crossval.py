@@ -24,6 +24,7 @@ from ignite_fire.choices import SCORE
 from ignite_fire.competition.decision import build_decision, check_metric, scores_of
 from ignite_fire.competition.oof import predict_oof, write_oof
 from ignite_fire.cv_dir import CV_FILE, DECISION_FILE, OOF_FILE, fold_dir, init_for_fold
+from ignite_fire.data.splits import SPLIT_VERSION
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment, load_experiment
 from ignite_fire.files import write_json_atomic
@@ -77,9 +78,16 @@ def start_cv_dir(cv_dir: Path, folds: int, experiment: str, overrides: dict[str,
         existing = json.loads(path.read_text(encoding="utf-8"))
         if int(existing.get("folds", folds)) != folds:
             raise UserError(f"{cv_dir} is a cv with --folds={existing['folds']}, not {folds}: use another --name")
+        version = existing.get("split_version", 1)  # cv.json without one: ignite_fire 0.1's own folds
+        if version != SPLIT_VERSION:
+            raise UserError(
+                f"{cv_dir} was split into folds by split version {version}, this ignite_fire splits by version "
+                f"{SPLIT_VERSION} (scikit-learn's StratifiedKFold): its folds cannot be continued; use another --name"
+            )
         return
     cv_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, {"folds": folds, "experiment": str(experiment), "overrides": overrides})
+    start = {"folds": folds, "split_version": SPLIT_VERSION, "experiment": str(experiment), "overrides": overrides}
+    write_json_atomic(path, start)
 
 
 def cross_validate(
@@ -183,29 +191,9 @@ def cv_table(summary: dict[str, Any]) -> str:
 
 def log_wandb_summary(config: dict[str, Any], cv_dir: Path, summary: dict[str, Any]) -> None:
     """One W&B run (job_type "cv") in the folds' group with the per-fold table and the pooled OOF metrics."""
-    from ignite_fire.handlers.wandb_logging import wandb_mode
-    from ignite_fire.warn import warn_once
+    from ignite_fire.loggers.wandb import log_cv_summary
 
-    mode = wandb_mode(config)
-    if mode == "disabled":
-        return
-    try:
-        import wandb
-
-        run = wandb.init(
-            project=config["wandb_project"],
-            name=f"{cv_dir.name}-cv",
-            group=cv_dir.name,
-            job_type="cv",
-            dir=str(cv_dir),
-            mode=mode,  # type: ignore[arg-type]  # a str (config or $WANDB_MODE); wandb.init checks it
-            settings=wandb.Settings(console="off", silent=True, x_disable_stats=True),
-        )
-        columns = ["fold", *TABLE_METRICS]
-        rows = [[r["fold"], *(r[m] for m in TABLE_METRICS)] for r in summary["per_fold"]]
-        run.log({"folds": wandb.Table(columns=columns, data=rows)})  # type: ignore[arg-type]  # list[str | int]: invariant
-        run.summary.update({f"oof/{m}": v for m, v in summary["oof"].items()})
-        run.summary.update({f"decision/{k}": summary["decision"][k] for k in ("in_sample_gain", "cross_fitted_gain")})
-        run.finish()
-    except Exception as error:
-        warn_once(f"W&B cv summary not logged ({type(error).__name__}: {error})")
+    rows = [[r["fold"], *(r[m] for m in TABLE_METRICS)] for r in summary["per_fold"]]
+    values = {f"oof/{m}": v for m, v in summary["oof"].items()}
+    values |= {f"decision/{k}": summary["decision"][k] for k in ("in_sample_gain", "cross_fitted_gain")}
+    log_cv_summary(config, cv_dir, ["fold", *TABLE_METRICS], rows, values)

@@ -23,7 +23,7 @@ import torch
 from ignite_fire.choices import METRIC_ALIASES, SCORE
 from ignite_fire.errors import UserError
 from ignite_fire.inference.decision import EPSILON, decide
-from ignite_fire.metrics import TIANCHI_F1_WEIGHTS, derived_scores
+from ignite_fire.metrics import derived_scores, f1_per_class, weighted_score
 
 GRID = [round(-3.0 + 0.1 * i, 1) for i in range(61)]  # bias values tried for each class
 ROUNDS = 4  # coordinate-search passes over the classes
@@ -45,13 +45,16 @@ def check_metric(metric: str) -> str:
     return key
 
 
+def confusion_of(predicted: torch.Tensor, labels: torch.Tensor, n: int) -> torch.Tensor:
+    """The (n, n) confusion matrix of ``predicted`` class indices (rows = true), in one bincount."""
+    return torch.bincount(labels * n + predicted, minlength=n * n).reshape(n, n)
+
+
 def scores_of(
     predicted: torch.Tensor, labels: torch.Tensor, classes: Sequence[str], f1_weights: Mapping[str, float] | None
 ) -> dict[str, float]:
     """val_acc, val_macro_f1, the competition score and the per-class scores of ``predicted`` class indices."""
-    n = len(classes)
-    confusion = torch.bincount(labels * n + predicted, minlength=n * n).reshape(n, n)
-    scores = derived_scores(confusion, classes, f1_weights)
+    scores = derived_scores(confusion_of(predicted, labels, len(classes)), classes, f1_weights)
     scores["val_acc"] = float((predicted == labels).double().mean().item()) if len(labels) else 0.0
     return scores
 
@@ -79,15 +82,10 @@ def fast_score(
     key = check_metric(metric)
     if key == "val_acc":
         return float((predicted == labels).double().mean()) if len(labels) else 0.0
-    n = len(classes)
-    confusion = torch.bincount(labels * n + predicted, minlength=n * n).reshape(n, n).double()
-    true_positive = confusion.diag()
-    denominator = confusion.sum(dim=0) + confusion.sum(dim=1)  # F1 = 2 TP / (predicted + actual)
-    f1 = torch.where(denominator > 0, 2 * true_positive / denominator.clamp(min=1), torch.zeros_like(denominator))
+    f1 = f1_per_class(confusion_of(predicted, labels, len(classes)))  # the validation metrics' own F1
     if key == "val_macro_f1":
         return float(f1.mean())
-    weights = f1_weights if f1_weights is not None else TIANCHI_F1_WEIGHTS
-    return float((f1 * torch.tensor([float(weights.get(c, 1.0)) for c in classes], dtype=torch.float64)).sum())
+    return weighted_score(f1, classes, f1_weights)
 
 
 def tune_bias(

@@ -7,7 +7,7 @@ A competition set of a few thousand photos fits in memory once decoded and resiz
 decodes its share and the shares are gathered), and later epochs do no JPEG decoding at all:
 
 * each image is decoded (JPEG draft mode when ``jpeg_draft``), its shorter side resized to
-  ``round(image_size / 0.875)`` and a square of that side cut around the centre;
+  ``round(image_size / EVAL_CROP)`` (:mod:`ignite_fire.data.crop`) and a square of that side cut around the centre;
 * the store is one uint8 tensor (N, S, S, 3). On a GPU it lives in GPU memory when it takes less
   than a fifth of it (batches are then gathered and augmented on the GPU, in the main process);
   otherwise in host memory, read by the DataLoader workers (shared with them, copy-on-write);
@@ -47,9 +47,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+from ignite_fire.choices import resize_size
 from ignite_fire.data.augment import apply_per_image, policies_of
 from ignite_fire.data.datasets import DataSplits, LabelledSamples
-from ignite_fire.data.decode import centered_offset, decode_square, resize_size
+from ignite_fire.data.decode import centered_offset, decode_square
 from ignite_fire.data.loaders import default_num_workers
 from ignite_fire.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from ignite_fire.errors import UserError

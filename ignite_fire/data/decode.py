@@ -9,7 +9,8 @@ validation images lose nothing; PNGs and other formats decode as before.
 
 Example::
 
-    from ignite_fire.data.decode import decode_square, resize_size
+    from ignite_fire.choices import resize_size
+    from ignite_fire.data.decode import decode_square
 
     side = resize_size(224)  # 256
     pixels = decode_square("photo.jpg", side, crop_size=224)  # (256, 256, 3) uint8, numpy
@@ -23,12 +24,8 @@ from typing import Any
 import numpy as np
 import torchvision.transforms.functional as F
 
+from ignite_fire.choices import resize_size
 from ignite_fire.data.images import load_image
-
-
-def resize_size(image_size: int) -> int:
-    """The shorter side the evaluation transform resizes to before its centre crop (``image_size / 0.875``)."""
-    return round(int(image_size) / 0.875)
 
 
 def draft_size(config: dict[str, Any]) -> int | None:

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torchvision import transforms as T
 
-from ignite_fire.choices import IMAGENET_MEAN, IMAGENET_STD
+from ignite_fire.choices import IMAGENET_MEAN, IMAGENET_STD, resize_size
 from ignite_fire.data.augment import policies_of
 
 
@@ -16,7 +16,7 @@ def build_transforms(config: dict[str, Any]) -> tuple[T.Compose, T.Compose]:
 
     train: RandomResizedCrop, horizontal flip, the ``augment`` policy, optional colour jitter
     (``color_jitter`` > 0), then after normalising optional RandomErasing (``random_erasing``);
-    eval: resize the shorter side to ``image_size / 0.875``, centre crop. Both normalise with
+    eval: resize the shorter side to ``image_size / EVAL_CROP`` (0.875), centre crop. Both normalise with
     the ImageNet mean and std.
     """
     size = config["image_size"]
@@ -29,7 +29,7 @@ def build_transforms(config: dict[str, Any]) -> tuple[T.Compose, T.Compose]:
         train.append(T.ColorJitter(jitter, jitter, jitter))
     train += [T.ToTensor(), normalize]
     train += [erasing] if erasing is not None else []
-    evaluate = [T.Resize(round(size / 0.875), antialias=True), T.CenterCrop(size), T.ToTensor(), normalize]
+    evaluate = [T.Resize(resize_size(size), antialias=True), T.CenterCrop(size), T.ToTensor(), normalize]
     return T.Compose(train), T.Compose(evaluate)
 
 

@@ -20,6 +20,7 @@ import torch
 from ignite.engine import Engine
 from ignite.handlers import Checkpoint, global_step_from_engine
 
+from ignite_fire.choices import unknown_metric_error
 from ignite_fire.errors import UserError
 from ignite_fire.handlers.disk_saver import SafeDiskSaver
 
@@ -54,8 +55,8 @@ def metric_score(metric: str) -> Callable[[Engine], float]:
 
     def score(engine: Engine) -> float:
         if metric not in engine.state.metrics:
-            names = ", ".join(sorted(k for k in engine.state.metrics if not k.endswith("matrix"))[:12])
-            raise UserError(f"--checkpoint_metric={metric!r} is not a validation metric; choose one of {names}")
+            names = sorted(k for k in engine.state.metrics if not k.endswith("matrix"))[:12]
+            raise unknown_metric_error("--checkpoint_metric", metric, metrics=names)
         return score_sign(metric) * float(engine.state.metrics[metric])
 
     return score

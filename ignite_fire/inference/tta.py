@@ -5,7 +5,7 @@ Modes (any combination, e.g. ``"hflip,scales"``):
 * ``hflip``: the image and its mirror image;
 * ``scales``: the batch resized to each of ``scales`` times its size (the model must accept other
   sizes: CNNs and most timm models do; ViTs with a fixed input size do not);
-* ``five_crop``: the four corner crops and the centre crop of side 0.875 x the image size,
+* ``five_crop``: the four corner crops and the centre crop of side ``EVAL_CROP`` (0.875) x the image size,
   each resized back to the image size.
 
 Views combine as a product: ``hflip,scales`` with three scales is 6 views, all three modes 30.
@@ -26,11 +26,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ignite_fire.choices import EVAL_CROP
 from ignite_fire.errors import UserError
 
 MODES = ("hflip", "scales", "five_crop")
 DEFAULT_SCALES = (0.875, 1.0, 1.125)
-CROP_FRACTION = 0.875
 MIN_SCALE, MAX_SCALE = 0.25, 4.0  # a quarter of the image size still leaves a CNN a feature map; 4x is 16x the work
 
 
@@ -66,9 +66,9 @@ def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def five_crops(images: torch.Tensor) -> Iterator[torch.Tensor]:
-    """The corner and centre crops of side ``CROP_FRACTION`` x (H, W), resized back to (H, W)."""
+    """The corner and centre crops of side ``EVAL_CROP`` (0.875) x (H, W), resized back to (H, W)."""
     height, width = images.shape[-2:]
-    h, w = max(1, round(height * CROP_FRACTION)), max(1, round(width * CROP_FRACTION))
+    h, w = max(1, round(height * EVAL_CROP)), max(1, round(width * EVAL_CROP))
     top, left = (height - h) // 2, (width - w) // 2
     for y, x in ((0, 0), (0, width - w), (height - h, 0), (height - h, width - w), (top, left)):
         yield resize(images[..., y : y + h, x : x + w], (height, width))

@@ -17,7 +17,7 @@ from ignite.engine import Engine
 from torch.utils.data import DataLoader, SequentialSampler
 
 from ignite_fire.handlers.checkpoints import best_record
-from ignite_fire.handlers.wandb_logging import run_files_dir
+from ignite_fire.loggers.wandb import RunLog
 from ignite_fire.pictures.confusion_matrix import ConfusionMatrixPlot
 from ignite_fire.pictures.curves import CurvesPlot
 from ignite_fire.pictures.gallery import PredictionGallery, normalization_of
@@ -25,7 +25,6 @@ from ignite_fire.pictures.gradcam import GradCam
 from ignite_fire.pictures.model_graph import GraphExport
 from ignite_fire.pictures.report import IndexPage
 from ignite_fire.pictures.train_batch import TrainBatchPicture
-from ignite_fire.warn import warn_once
 
 History = Sequence[Mapping[str, Any]]
 
@@ -57,21 +56,11 @@ def gallery_files(val_loader: DataLoader, data_dir: str | None) -> list[str] | N
     return files
 
 
-def watch_model(wandb_logger: Any, model: torch.nn.Module, log: str | None, every: int) -> None:
-    """``wandb.watch`` the model's ``log`` ("gradients", "parameters", "all") every ``every`` batches."""
-    if not log or wandb_logger is None:
-        return
-    try:
-        wandb_logger.watch(model, log=log, log_freq=every)
-    except Exception as error:
-        warn_once(f"W&B could not watch the model ({type(error).__name__}: {error}); training goes on")
-
-
 def confusion_matrix(
-    classes: Sequence[str], run_dir: Path, trainer: Engine, metric: str, wandb_logger: Any, history: History
+    classes: Sequence[str], run_dir: Path, trainer: Engine, metric: str, log: RunLog | None, history: History
 ) -> ConfusionMatrixPlot:
     """The confusion-matrix handler; a resumed run goes on from the best epoch of its ``history`` so far."""
-    confusion = ConfusionMatrixPlot(classes, run_dir, trainer, metric, wandb_logger)
+    confusion = ConfusionMatrixPlot(classes, run_dir, trainer, metric, log)
     best = best_record(history, metric)
     if best is not None:
         confusion.load_state_dict({"best_score": float(best[metric]), "best_epoch": int(best["epoch"])})
@@ -87,7 +76,7 @@ def attach_pictures(
     val_loader: DataLoader,
     history: Callable[[], History],
     metric: str,
-    wandb_logger: Any = None,
+    log: RunLog | None = None,
     *,
     plots: bool = True,
     graph: bool = True,
@@ -115,25 +104,22 @@ def attach_pictures(
         attach_pictures(trainer, evaluator, model, classes, run_dir, val_loader, lambda: history, "val_acc")
     """
     every = gallery_every or 0  # the ranges are checked with the config (ignite_fire.config)
-    if watch and wandb_logger is not None:
-        watch_model(wandb_logger, model, watch, watch_every)
+    if watch and log is not None:
+        log.watch(model, watch, watch_every)
     if not plots:
         return
     if graph:
-        GraphExport(model, image_shape(val_loader, image_size), run_dir, wandb_logger).attach(trainer)
-    confusion_matrix(classes, run_dir, trainer, metric, wandb_logger, history()).attach(evaluator)
+        GraphExport(model, image_shape(val_loader, image_size), run_dir, log).attach(trainer)
+    confusion_matrix(classes, run_dir, trainer, metric, log, history()).attach(evaluator)
     mean, std = normalization_of(val_loader.dataset) if every or train_batch_title is not None else ((), ())
     if every:
         files = gallery_files(val_loader, data_dir)
         explainer = GradCam(gradcam, image_shape(val_loader, image_size), mean, std).overlays if gradcam else None
-        gallery = PredictionGallery(
-            classes, run_dir, trainer, every, gallery_size, mean, std, wandb_logger, files, explainer
-        )
+        gallery = PredictionGallery(classes, run_dir, trainer, every, gallery_size, mean, std, log, files, explainer)
         gallery.attach(evaluator)
     if train_batch_title is not None:  # the first augmented batch, as the model sees it
         path = run_dir / "train_batch.png"
-        TrainBatchPicture(path, classes, train_batch_title, wandb_logger=wandb_logger, mean=mean, std=std).attach(
-            trainer
-        )
+        TrainBatchPicture(path, classes, train_batch_title, log=log, mean=mean, std=std).attach(trainer)
     CurvesPlot(history, run_dir, metric, title=title).attach(trainer)
-    IndexPage(run_dir, run_files_dir(wandb_logger)).attach(trainer)  # last: it shows what the others drew
+    wandb_dir = log.files_dir() if log is not None else None
+    IndexPage(run_dir, wandb_dir).attach(trainer)  # last: it shows what the others drew

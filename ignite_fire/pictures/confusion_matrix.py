@@ -10,7 +10,7 @@ from typing import Any
 from ignite.engine import Engine, Events
 
 from ignite_fire.handlers.checkpoints import score_sign
-from ignite_fire.handlers.wandb_logging import safe_log
+from ignite_fire.loggers.wandb import RunLog
 from ignite_fire.pictures.drawing import plot_confusion_matrix
 from ignite_fire.pictures.fonts import LabelFonts, display_label, label_fonts
 from ignite_fire.pictures.guard import guarded
@@ -22,7 +22,7 @@ class ConfusionMatrixPlot:
 
     Reads ``evaluator.state.metrics[key]`` (a (C, C) tensor of counts, rows = true class). When
     the evaluation's ``metric`` is the best so far (lower is better for losses), it draws
-    ``{output_dir}/confusion_matrix.png`` (counts and row-normalised). With a ``wandb_logger`` it logs
+    ``{output_dir}/confusion_matrix.png`` (counts and row-normalised). With a ``log`` (the W&B run) it logs
     ``val_confusion_matrix`` (W&B's confusion-matrix chart) at the trainer's iteration every time.
 
     Args:
@@ -30,7 +30,7 @@ class ConfusionMatrixPlot:
         output_dir: where ``confusion_matrix.png`` goes.
         trainer: the trainer; its epoch goes in the title and its iteration is the W&B step.
         metric: the validation metric that decides the best epoch (the checkpoint metric).
-        wandb_logger: the run's WandBLogger, or None.
+        log: the run's :class:`~ignite_fire.loggers.wandb.RunLog` (W&B), or None.
         key: the confusion-matrix metric's name in ``evaluator.state.metrics``.
 
     Its state (the best score and epoch so far) is in ``state_dict()``.
@@ -49,7 +49,7 @@ class ConfusionMatrixPlot:
         output_dir: str | Path,
         trainer: Engine,
         metric: str = "val_acc",
-        wandb_logger: Any = None,
+        log: RunLog | None = None,
         key: str = "val_confusion_matrix",
     ) -> None:
         if not classes:
@@ -60,7 +60,7 @@ class ConfusionMatrixPlot:
         self.output_dir = Path(output_dir)
         self.trainer = trainer
         self.metric = metric
-        self.wandb_logger = wandb_logger
+        self.log = log
         self.key = key
         self.best_score: float | None = None
         self.best_epoch: int | None = None
@@ -93,28 +93,12 @@ class ConfusionMatrixPlot:
             plot_confusion_matrix(confusion, labels, self.path, title=title, fonts=self.fonts)
 
     def _log_wandb(self, confusion: Any) -> None:
-        if self.wandb_logger is None:
+        if self.log is None:
             return
-        try:
-            import wandb
-
-            counts = confusion.tolist()
-            data = [
-                [self.classes[i], self.classes[j], counts[i][j]]
-                for i in range(len(self.classes))
-                for j in range(len(self.classes))
-            ]
-            table = wandb.Table(columns=["Actual", "Predicted", "nPredictions"], data=data)
-            chart = wandb.plot_table(
-                "wandb/confusion_matrix/v1",
-                table,
-                {"Actual": "Actual", "Predicted": "Predicted", "nPredictions": "nPredictions"},
-                {"title": f"validation confusion matrix (epoch {self.trainer.state.epoch})"},
-            )
-        except Exception as error:  # W&B must never stop training
-            warn_once(f"W&B confusion matrix could not be built: {type(error).__name__}: {error}")
-            return
-        safe_log(self.wandb_logger, {"val_confusion_matrix": chart}, self.trainer.state.iteration)
+        title = f"validation confusion matrix (epoch {self.trainer.state.epoch})"
+        self.log.log_confusion_matrix(
+            "val_confusion_matrix", self.classes, confusion.tolist(), title, self.trainer.state.iteration
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return {"best_score": self.best_score, "best_epoch": self.best_epoch}

@@ -12,7 +12,7 @@ import torch
 from ignite.engine import Engine, Events
 
 from ignite_fire.data.transforms import IMAGENET_MEAN, IMAGENET_STD, denormalize
-from ignite_fire.handlers.wandb_logging import safe_log
+from ignite_fire.loggers.wandb import Picture, RunLog
 from ignite_fire.pictures.drawing import GalleryItem, plot_gallery, to_uint8_image
 from ignite_fire.pictures.fonts import LabelFonts, display_label, label_fonts
 from ignite_fire.pictures.guard import guarded
@@ -85,7 +85,7 @@ class PredictionGallery:
     Attached to the evaluator, it keeps, during every evaluation, the first images of each class
     (the same ones every epoch, to watch them change) and the most confident mistakes. After the
     evaluations of every ``every``-th epoch and of the last epoch it writes
-    ``{output_dir}/gallery_epoch{N}.png`` and logs to W&B (when ``wandb_logger`` is given) a table
+    ``{output_dir}/gallery_epoch{N}.png`` and logs to W&B (when ``log`` is given) a table
     ``val_predictions`` (image, true, pred, confidence, kind, file, one probability column per class)
     and the images ``val_gallery`` with their captions. Images are shown in their original colours:
     the normalisation ``(mean, std)`` is undone.
@@ -98,7 +98,7 @@ class PredictionGallery:
         size: at most this many images per gallery (>= 1): about half class examples, half mistakes.
         mean: per-channel mean the images were normalised with.
         std: per-channel std the images were normalised with.
-        wandb_logger: the run's WandBLogger, or None.
+        log: the run's :class:`~ignite_fire.loggers.wandb.RunLog` (W&B), or None.
         files: the image file of each position in the evaluation order (shown in the W&B table), or None.
         explainer: ``(images, classes) -> overlays`` (e.g. :meth:`GradCam.overlays`): the mistakes are drawn
             with the heat map of their predicted class, and the W&B table gets a ``gradcam`` column; or None.
@@ -118,7 +118,7 @@ class PredictionGallery:
         size: int = 16,
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
-        wandb_logger: Any = None,
+        log: RunLog | None = None,
         files: Sequence[str] | None = None,
         explainer: Callable[[torch.Tensor, Sequence[int]], list[Any]] | None = None,
     ) -> None:
@@ -137,7 +137,7 @@ class PredictionGallery:
         self.size = size
         self.mean = tuple(float(m) for m in mean)
         self.std = tuple(float(s) for s in std)
-        self.wandb_logger = wandb_logger
+        self.log = log
         self.files = list(files) if files is not None else None
         self.explainer = explainer
         n = len(self.classes)
@@ -271,23 +271,16 @@ class PredictionGallery:
         return True
 
     def _log_wandb(self) -> None:
-        if self.wandb_logger is None:
+        if self.log is None:
             return
-        try:
-            import wandb
-
-            columns = ["image", "true", "pred", "confidence", "kind", "file"]
-            columns += [f"p({name})" for name in self.classes] + (["gradcam"] if self.explainer is not None else [])
-            table = wandb.Table(columns=columns)  # type: ignore[arg-type]  # wandb: list[str | int]; list is invariant
-            images = []
-            for s in self.samples:
-                image = wandb.Image(s.image, caption=self.caption(s))
-                images.append(image)
-                true, pred = self.classes[s.target], self.classes[s.pred]
-                cam = [wandb.Image(s.overlay, caption=f"Grad-CAM of {pred}") if s.overlay is not None else None]
-                cam = cam if self.explainer is not None else []
-                table.add_data(image, true, pred, s.confidence, s.kind, s.file or str(s.position), *s.probs, *cam)
-        except Exception as error:  # W&B must never stop training
-            warn_once(f"W&B gallery could not be built: {type(error).__name__}: {error}")
-            return
-        safe_log(self.wandb_logger, {"val_predictions": table, "val_gallery": images}, self.trainer.state.iteration)
+        columns = ["image", "true", "pred", "confidence", "kind", "file"]
+        columns += [f"p({name})" for name in self.classes] + (["gradcam"] if self.explainer is not None else [])
+        rows, images = [], []
+        for s in self.samples:
+            image = Picture(s.image, self.caption(s))
+            images.append(image)
+            true, pred = self.classes[s.target], self.classes[s.pred]
+            cam = [Picture(s.overlay, f"Grad-CAM of {pred}") if s.overlay is not None else None]
+            cam = cam if self.explainer is not None else []
+            rows.append([image, true, pred, s.confidence, s.kind, s.file or str(s.position), *s.probs, *cam])
+        self.log.log_table("val_predictions", columns, rows, self.trainer.state.iteration, {"val_gallery": images})

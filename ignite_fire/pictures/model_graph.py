@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ignite.engine import Engine, Events
 
 from ignite_fire.files import atomic_path, write_text_atomic
-from ignite_fire.handlers.wandb_logging import safe_log
+from ignite_fire.loggers.wandb import Picture, RunLog
 from ignite_fire.pictures.guard import guarded
 from ignite_fire.warn import warn_once
 
@@ -125,13 +125,13 @@ def example_batch(model: torch.nn.Module, shape: Sequence[int]) -> torch.Tensor:
 class GraphExport:
     """Writes the model graph (``{output_dir}/model_graph.dot``, ``.png``, ``.svg``) when training starts.
 
-    With a ``wandb_logger``, the PNG is also logged as the image ``model_graph`` at the trainer's iteration.
+    With a ``log`` (the W&B run), the PNG is also logged as the image ``model_graph`` at the trainer's iteration.
 
     Args:
         model: the model to draw.
         image_shape: (C, H, W) of one input image; the graph is traced on a batch of one zero image.
         output_dir: where the ``model_graph.*`` files go.
-        wandb_logger: the run's WandBLogger, or None.
+        log: the run's :class:`~ignite_fire.loggers.wandb.RunLog` (W&B), or None.
 
     Example::
 
@@ -145,14 +145,14 @@ class GraphExport:
         model: torch.nn.Module,
         image_shape: Sequence[int],
         output_dir: str | Path,
-        wandb_logger: Any = None,
+        log: RunLog | None = None,
     ) -> None:
         if len(image_shape) != 3 or any(not isinstance(s, int) or s < 1 for s in image_shape):
             raise ValueError(f"Argument image_shape should be three positive integers (C, H, W), got {image_shape}")
         self.model = model
         self.image_shape = tuple(image_shape)
         self.output_dir = Path(output_dir)
-        self.wandb_logger = wandb_logger
+        self.log = log
 
     def attach(self, trainer: Engine) -> None:
         """Export when ``trainer`` starts; a failure only warns (:func:`guarded`)."""
@@ -161,11 +161,6 @@ class GraphExport:
     def __call__(self, engine: Engine) -> list[Path]:
         paths = export_graph(self.model, example_batch(self.model, self.image_shape), self.output_dir / self.stem)
         png = self.output_dir / f"{self.stem}.png"
-        if self.wandb_logger is not None and png in paths:
-            try:
-                import wandb
-
-                safe_log(self.wandb_logger, {"model_graph": wandb.Image(str(png))}, engine.state.iteration)
-            except Exception as error:
-                warn_once(f"W&B could not log the model graph: {type(error).__name__}: {error}")
+        if self.log is not None and png in paths:
+            self.log.log_images({"model_graph": Picture(png)}, engine.state.iteration)
         return paths

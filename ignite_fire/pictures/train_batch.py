@@ -23,7 +23,7 @@ from ignite.engine import Engine, Events
 from matplotlib.figure import Figure
 
 from ignite_fire.data.transforms import IMAGENET_MEAN, IMAGENET_STD, denormalize
-from ignite_fire.handlers.wandb_logging import safe_log
+from ignite_fire.loggers.wandb import Picture, RunLog
 from ignite_fire.pictures.drawing import fit_tile, save_figure, to_uint8_image
 from ignite_fire.pictures.fonts import display_label, label_fonts
 from ignite_fire.pictures.guard import guarded
@@ -85,7 +85,7 @@ class TrainBatchPicture:
         classes: class names, by index.
         title: the picture's title.
         size: at most this many images are drawn.
-        wandb_logger: when given, the picture is also logged to W&B as ``train_batch``.
+        log: the run's :class:`~ignite_fire.loggers.wandb.RunLog` (W&B): the picture is also logged as ``train_batch``.
         mean, std: the normalisation of the images, undone for display.
     """
 
@@ -95,7 +95,7 @@ class TrainBatchPicture:
         classes: Sequence[str],
         title: str = "",
         size: int = 16,
-        wandb_logger: Any = None,
+        log: RunLog | None = None,
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
     ) -> None:
@@ -105,7 +105,7 @@ class TrainBatchPicture:
         self.classes = list(classes)
         self.title = title
         self.size = size
-        self.wandb_logger = wandb_logger
+        self.log = log
         self.mean, self.std = tuple(mean), tuple(std)
         self.done = False
 
@@ -118,14 +118,8 @@ class TrainBatchPicture:
             return
         labels = [int(i) for i in labels[: self.size]]
         plot_batch(images[: self.size], labels, self.classes, self.path, self.title, self.mean, self.std)
-        if self.wandb_logger is not None:
-            import wandb
-
-            safe_log(
-                self.wandb_logger,
-                {"train_batch": wandb.Image(str(self.path), caption=self.title)},
-                engine.state.iteration,
-            )
+        if self.log is not None:
+            self.log.log_images({"train_batch": Picture(self.path, self.title)}, engine.state.iteration)
 
     def attach(self, engine: Engine) -> None:
         """Draw at the first iteration; a failure only warns (:func:`~ignite_fire.pictures.guard.guarded`)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from ignite_fire.config import apply_overrides
 from ignite_fire.errors import UserError
-from ignite_fire.handlers.wandb_logging import wandb_mode
+from ignite_fire.loggers.wandb import wandb_mode
 from ignite_fire.sweeps.runner import Sweep, make_sweep_dir
 from ignite_fire.training import train
 

@@ -12,7 +12,7 @@ from ignite_fire.competition.crossval import cross_validate as cv
 from ignite_fire.competition.crossval import cv_table, log_wandb_summary
 from ignite_fire.config import DEFAULTS
 from ignite_fire.errors import UserError
-from ignite_fire.handlers.wandb_logging import finish, start_wandb
+from ignite_fire.loggers.wandb import finish, start_wandb
 from tests.conftest import TINY_EXPERIMENT
 
 

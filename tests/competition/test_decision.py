@@ -83,3 +83,17 @@ def test_the_search_score_equals_the_validation_metrics() -> None:
     assert fast_score(predicted, labels, CLASSES, SCORE, weights) == pytest.approx(
         scores_of(predicted, labels, CLASSES, weights)[SCORE]
     )
+
+
+def test_the_search_and_the_validation_metrics_share_one_f1_that_matches_scikit_learn() -> None:
+    """A class never predicted and one never present: both callers give scikit-learn's zero_division=0 F1."""
+    from sklearn.metrics import f1_score
+
+    labels = torch.tensor([0, 0, 0, 1, 1, 1, 1, 0])  # class 2 is never present
+    predicted = torch.tensor([0, 0, 1, 1, 1, 0, 1, 0])  # ... and never predicted; weights 2.0, 1.5, 1.0
+    f1 = f1_score(labels, predicted, average=None, labels=[0, 1, 2], zero_division=0)
+    metrics = scores_of(predicted, labels, CLASSES, None)
+    assert [metrics[f"val_f1/{c}"] for c in CLASSES] == pytest.approx(list(f1))
+    assert fast_score(predicted, labels, CLASSES, "val_macro_f1", None) == pytest.approx(f1.mean())
+    weighted = fast_score(predicted, labels, CLASSES, SCORE, None)
+    assert weighted == metrics[SCORE] == pytest.approx(2.0 * f1[0] + 1.5 * f1[1])

@@ -46,6 +46,37 @@ def test_folds_partition_the_data_with_every_class_in_every_fold(folds: int) -> 
             assert n // folds <= per_class[label] <= -(-n // folds)
 
 
+def test_folds_are_scikit_learns_stratified_k_fold_whatever_the_input_order() -> None:
+    from sklearn.model_selection import StratifiedKFold
+
+    parts = stratified_folds(list(reversed(SAMPLES)), 5, seed=3)
+    ordered = sorted(SAMPLES)
+    splitter = StratifiedKFold(n_splits=5, shuffle=True, random_state=3)
+    assert parts == [[ordered[i] for i in val] for _, val in splitter.split(ordered, [y for _, y in ordered])]
+    assert stratified_folds(SAMPLES, 5, seed=3) == parts
+    assert stratified_folds(SAMPLES, 5, seed=4) != parts
+
+
+def test_a_cv_directory_records_its_split_version_and_refuses_another(tmp_path: Path) -> None:
+    import json
+
+    from ignite_fire.competition.crossval import start_cv_dir
+    from ignite_fire.data.splits import SPLIT_VERSION
+
+    start_cv_dir(tmp_path / "new", 3, "x.py", {})
+    assert json.loads((tmp_path / "new" / "cv.json").read_text(encoding="utf-8"))["split_version"] == SPLIT_VERSION
+    start_cv_dir(tmp_path / "new", 3, "x.py", {})  # the same cv continues
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "cv.json").write_text(json.dumps({"folds": 3, "experiment": "x.py", "overrides": {}}), encoding="utf-8")
+    with pytest.raises(UserError) as error:
+        start_cv_dir(old, 3, "x.py", {})  # a cv started before the folds came from scikit-learn
+    assert str(error.value) == (
+        f"{old} was split into folds by split version 1, this ignite_fire splits by version {SPLIT_VERSION} "
+        "(scikit-learn's StratifiedKFold): its folds cannot be continued; use another --name"
+    )
+
+
 def test_fold_split_is_the_fold_and_the_rest() -> None:
     parts = stratified_folds(SAMPLES, 5, seed=3)
     for fold in range(5):

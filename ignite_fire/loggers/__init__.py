@@ -3,7 +3,9 @@
 ``loggers`` lists any of ``wandb`` (the W&B run, offline by default), ``csv`` (``metrics.csv``,
 one row per epoch) and ``tensorboard`` (``tensorboard/`` in the run directory: the W&B scalars,
 the prediction gallery and the confusion matrix). The default is ``["wandb", "csv"]``.
-``--wandb_mode=disabled`` turns off W&B only; the others still write.
+``--wandb_mode=disabled`` turns off W&B only; the others still write. W&B lives in
+:mod:`ignite_fire.loggers.wandb` (the one module that talks to a W&B run); the CSV and TensorBoard
+handlers are in ``handlers/metrics_csv.py`` and ``handlers/tensorboard_logging.py``.
 
     python -m ignite_fire experiments/quickstart.py --loggers=wandb,csv,tensorboard
     tensorboard --logdir runs/
@@ -69,8 +71,9 @@ def attach_loggers(
     optimizer: Optimizer,
     history: Callable[[], Sequence[Mapping[str, Any]]],
 ) -> None:
-    """``metrics.csv`` (rows from ``history()``) and TensorBoard, as ``loggers`` asks; W&B is started by
-    training.py. Attach after the handler that appends each epoch's record and after the pictures."""
+    """``metrics.csv`` (rows from ``history()``) and TensorBoard, as ``loggers`` asks; W&B is started
+    before the pictures (:func:`ignite_fire.loggers.wandb.attach_wandb`). Attach after the handler that
+    appends each epoch's record and after the pictures."""
     names = logger_names(config)
     if "csv" in names:
         MetricsCSV(run_dir / "metrics.csv", history).attach(trainer)
