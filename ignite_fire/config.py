@@ -358,37 +358,38 @@ def check_value(key: str, value: Any, default: Any = None) -> Any:
     return value
 
 
-def logger_names(config: Mapping[str, Any]) -> list[Any]:
-    """``config["loggers"]`` as a list of names (one name, a list, or comma-separated names: ``wandb,csv``)."""
-    value = config["loggers"]
-    return [n.strip() if isinstance(n, str) else n for n in (value.split(",") if isinstance(value, str) else value)]
+def logger_names(loggers: list[str] | str) -> list[Any]:
+    """The ``loggers`` key as a list of names (one name, a list, or comma-separated names: ``wandb,csv``)."""
+    names: list[Any] = loggers.split(",") if isinstance(loggers, str) else loggers
+    return [n.strip() if isinstance(n, str) else n for n in names]  # a non-name is refused by _check_rules
 
 
-def _check_rules(config: Mapping[str, Any]) -> None:
+def _check_rules(config: RunConfig) -> None:
     """The rules between keys, and the shapes a type alone does not say."""
-    unknown = [n for n in logger_names(config) if n not in LOGGERS]
+    loggers = config.bookkeeping.loggers
+    unknown = [n for n in logger_names(loggers) if n not in LOGGERS]
     if unknown:
-        loggers = config["loggers"]
         raise UserError(f"--loggers={loggers!r} is not allowed: {unknown[0]!r} is not one of {', '.join(LOGGERS)}")
-    folds, fold = config["folds"], config["fold"]
-    if folds is not None and fold >= folds:
+    data, training = config.data, config.training
+    if data.folds is not None and data.fold >= data.folds:
+        folds, fold = data.folds, data.fold
         raise UserError(f"--fold={fold} is out of range: with --folds={folds} it must be 0 .. {folds - 1}")
-    weights = config["class_weights"]
+    weights = training.class_weights
     if isinstance(weights, str) and weights != "auto":
         raise UserError(f"--class_weights={weights!r} is not allowed: use 'auto', None, or one number per class")
-    classes = config["classes"]
+    classes = data.classes
     if classes is not None:
         if not all(isinstance(c, str) and c for c in classes):
             raise UserError(f"--classes={classes!r} has the wrong type: expected a list of class names (strings)")
         if len(set(classes)) != len(classes) or len(classes) < 2:
             raise UserError(f"--classes={classes!r} is not allowed: name two or more different classes")
-    f1_weights = config["f1_weights"]
+    f1_weights = config.validation.f1_weights
     if f1_weights is not None and not all(isinstance(name, str) for name in f1_weights):
         raise UserError(f"--f1_weights={f1_weights!r} has the wrong type: expected {{class name: weight}}")
-    metric = config["checkpoint_metric"]
+    metric = config.validation.checkpoint_metric
     if not _metric_form_ok(metric):
         raise UserError(f"--checkpoint_metric={metric!r} is not a validation metric: {_metric_choices(None)}")
-    _check_magnitude(config["augment"], config["augment_magnitude"])
+    _check_magnitude(config.augmentation.augment, config.augmentation.augment_magnitude)
 
 
 def _check_magnitude(policy: str, magnitude: int | None) -> None:
@@ -424,26 +425,26 @@ def check_config(config: Mapping[str, Any]) -> None:
     """
     for key, spec in SCHEMA.items():
         check_value(key, config[key], spec.default)
-    _check_rules(config)
+    _check_rules(RunConfig.from_dict(config))
 
 
-def check_data_keys(config: Mapping[str, Any], classes: Sequence[str], metrics: Sequence[str] | None = None) -> None:
+def check_data_keys(config: RunConfig, classes: Sequence[str], metrics: Sequence[str] | None = None) -> None:
     """Check the keys that name classes or metrics, once the data's ``classes`` are known.
 
     ``metrics``: the validation metrics the run computes (default: the framework's for ``classes``).
     """
-    metric = METRIC_ALIASES.get(config["checkpoint_metric"], config["checkpoint_metric"])
+    metric = config.validation.checkpoint_metric
+    metric = METRIC_ALIASES.get(metric, metric)
     if metric not in (metric_names(classes) if metrics is None else metrics):
         choices = _metric_choices(classes) if metrics is None else f"choose one of {', '.join(metrics)}"
         raise UserError(f"--checkpoint_metric={metric!r} is not a validation metric: {choices}")
-    unknown = sorted(set(config["f1_weights"] or {}) - set(classes))
+    unknown = sorted(set(config.validation.f1_weights or {}) - set(classes))
     if unknown:
         raise UserError(
             f"--f1_weights names {', '.join(map(repr, unknown))}, not a class of this data: "
             f"the classes are {', '.join(classes)}"
         )
-    for key in ("focal_alpha", "class_weights"):
-        value = config[key]
+    for key, value in (("focal_alpha", config.training.focal_alpha), ("class_weights", config.training.class_weights)):
         if isinstance(value, list) and len(value) != len(classes):
             raise UserError(
                 f"--{key} has {len(value)} values but there are {len(classes)} classes ({', '.join(classes)})"

@@ -53,7 +53,7 @@ def find_lr(
     """Run FastaiLRFinder on ``experiment``'s run, built in a temporary directory; returns (suggestion, history)."""
     from ignite_fire.training import build_run
 
-    base_lr = experiment.config["learning_rate"]
+    base_lr = experiment.settings.training.learning_rate
     with tempfile.TemporaryDirectory(prefix="lr_find-") as scratch:
         experiment.config = {**experiment.config, "output_dir": scratch, "name": "lr_find", "resume": None}
         experiment.config.update(stop_after_epoch=None, stop_after_iteration=None, patience=None)
@@ -95,7 +95,8 @@ def run_lr_find(
     if not 0 < float(start_lr) < float(end_lr):
         raise UserError(f"--start_lr ({start_lr}) must be positive and below --end_lr ({end_lr})")
     loaded = load_experiment(experiment, overrides)
-    output = Path(loaded.config["output_dir"]).expanduser() / str(loaded.config["name"] or loaded.name)
+    keys = loaded.settings.bookkeeping
+    output = Path(keys.output_dir).expanduser() / str(keys.name or loaded.name)
     suggestion, history = find_lr(loaded, num_iter, float(start_lr), float(end_lr))
     if len(history["lr"]) < 2:
         raise UserError("the LR finder stopped after fewer than 2 iterations: lower --start_lr or use more data")

@@ -14,17 +14,16 @@ import os
 import shutil
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from ignite_fire import distributed
 from ignite_fire.errors import UserError
 from ignite_fire.handlers.checkpoints import LAST_CHECKPOINT
 
 
-def run_name(config: dict[str, Any], experiment_name: str) -> str:
-    """``--name``, or the experiment's name and the time: ``{experiment}-YYYYmmdd-HHMMSS``."""
-    if config["name"]:
-        return str(config["name"])
+def run_name(name: str | int | None, experiment_name: str) -> str:
+    """``--name`` when given, or the experiment's name and the time: ``{experiment}-YYYYmmdd-HHMMSS``."""
+    if name:
+        return str(name)
     return f"{experiment_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from ignite_fire.competition.cv_dir import CV_FILE, DECISION_FILE, OOF_FILE, fold_dir, init_for_fold
 from ignite_fire.competition.decision import build_decision, check_metric, scores_of
 from ignite_fire.competition.oof import predict_oof, write_oof
+from ignite_fire.config import Bookkeeping
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment, load_experiment
 from ignite_fire.files import write_json_atomic
@@ -104,10 +105,11 @@ def cross_validate(
     if (fold is not None or overrides.get("resume")) and not overrides.get("name"):
         raise UserError("--fold and --resume=auto with cv need --name=NAME, the cv directory of the folds")
     loaded = load_experiment(experiment, overrides)  # checks every key once, before any fold runs
-    if loaded.config["nproc_per_node"] > 1:
+    settings = loaded.settings
+    if settings.speed.nproc_per_node > 1:
         raise UserError("cv runs folds in one process: run one fold per GPU with --fold=k instead of --nproc_per_node")
-    name = run_name(loaded.config, loaded.name)
-    cv_dir = Path(loaded.config["output_dir"]).expanduser() / name
+    name = run_name(settings.bookkeeping.name, loaded.name)
+    cv_dir = Path(settings.bookkeeping.output_dir).expanduser() / name
     start_cv_dir(cv_dir, folds, experiment, overrides)
     for k in range(folds) if fold is None else [fold]:
         run_fold(experiment, {**overrides, "name": name}, cv_dir, folds, k)
@@ -115,17 +117,17 @@ def cross_validate(
     if waiting:
         logger.info(f"cv: folds {waiting} are not finished yet; OOF and decision come when they are")
         return
-    device = resolve_device(loaded.config["device"])
+    device = resolve_device(settings.update.device)
     summary = summarise(loaded, cv_dir, folds, device, tta, decision_metric)
     logger.info(cv_table(summary))
-    log_wandb_summary(loaded.config, cv_dir, summary)
+    log_wandb_summary(settings.bookkeeping, cv_dir, summary)
 
 
 def summarise(
     experiment: Experiment, cv_dir: Path, folds: int, device: Any, tta: str | None, decision_metric: str
 ) -> dict[str, Any]:
     """Write oof.csv, decision.json and cv.json; returns cv.json's content."""
-    f1_weights = experiment.config["f1_weights"]
+    f1_weights = experiment.settings.validation.f1_weights
     oof = predict_oof(experiment, cv_dir, folds, device, tta)
     write_oof(cv_dir / OOF_FILE, oof)
     per_fold = []
@@ -169,19 +171,19 @@ def cv_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def log_wandb_summary(config: dict[str, Any], cv_dir: Path, summary: dict[str, Any]) -> None:
+def log_wandb_summary(keys: Bookkeeping, cv_dir: Path, summary: dict[str, Any]) -> None:
     """One W&B run (job_type "cv") in the folds' group with the per-fold table and the pooled OOF metrics."""
     from ignite_fire.handlers.wandb_logging import wandb_mode
     from ignite_fire.warn import warn_once
 
-    mode = wandb_mode(config)
+    mode = wandb_mode(keys.wandb_mode)
     if mode == "disabled":
         return
     try:
         import wandb
 
         run = wandb.init(
-            project=config["wandb_project"],
+            project=keys.wandb_project,
             name=f"{cv_dir.name}-cv",
             group=cv_dir.name,
             job_type="cv",

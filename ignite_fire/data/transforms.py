@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torchvision import transforms as T
 
+from ignite_fire.config import RunConfig
 from ignite_fire.data.augment import policies_of
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -24,7 +25,7 @@ def build_transforms(config: dict[str, Any]) -> tuple[T.Compose, T.Compose]:
     size = config["image_size"]
     normalize = T.Normalize(IMAGENET_MEAN, IMAGENET_STD)
     jitter = config["color_jitter"]
-    policy, erasing = policies_of(config)  # augment, random_erasing: ignite_fire/data/augment.py
+    policy, erasing = policies_of(RunConfig.from_dict(config).augmentation)  # augment, random_erasing
     train = [T.RandomResizedCrop(size, scale=(0.35, 1.0), antialias=True), T.RandomHorizontalFlip()]
     train += [policy] if policy is not None else []
     if jitter > 0:

@@ -15,14 +15,15 @@ from typing import Any
 from ignite.engine import Engine
 from ignite.handlers.wandb_logger import WandBLogger
 
+from ignite_fire.config import Bookkeeping
 from ignite_fire.warn import warn_once
 
 logger = logging.getLogger(__name__)
 
 
-def wandb_mode(config: Mapping[str, Any]) -> str:
-    """``config["wandb_mode"]``, else ``$WANDB_MODE``, else ``"offline"``."""
-    return config["wandb_mode"] or os.environ.get("WANDB_MODE") or "offline"
+def wandb_mode(given: str | None) -> str:
+    """``--wandb_mode`` when ``given``, else ``$WANDB_MODE``, else ``"offline"``."""
+    return given or os.environ.get("WANDB_MODE") or "offline"
 
 
 class LogScalars:
@@ -62,22 +63,25 @@ def safe_log(wandb_logger: WandBLogger | None, data: dict[str, Any], step: int) 
         warn_once(f"W&B logging failed, training goes on: {type(error).__name__}: {error}")
 
 
-def start_wandb(config: dict[str, Any], run_dir: Path, run_name: str, run_id: str | None) -> WandBLogger | None:
+def start_wandb(
+    config: dict[str, Any], keys: Bookkeeping, run_dir: Path, run_name: str, run_id: str | None
+) -> WandBLogger | None:
     """Start (or resume, when ``run_id`` names an earlier run) the W&B run of this training run.
 
+    ``config`` is what the run page shows; ``keys`` the project, group, job type and mode.
     Returns None, with a warning, when W&B cannot start; training goes on without it.
     """
-    mode = wandb_mode(config)
+    mode = wandb_mode(keys.wandb_mode)
     if mode == "disabled":
         return None
     try:
         import wandb
 
         wandb_logger = WandBLogger(
-            project=config["wandb_project"],
+            project=keys.wandb_project,
             name=run_name,
-            group=config["wandb_group"],
-            job_type=config["wandb_job_type"],
+            group=keys.wandb_group,
+            job_type=keys.wandb_job_type,
             config=config,
             dir=str(run_dir),
             id=run_id,
