@@ -79,7 +79,7 @@ def test_the_folds_and_the_cv_summary_share_a_wandb_group(tiny_cv, tmp_path: Pat
     cv_dir = tmp_path / "mycv"
     cv_dir.mkdir()
     config = {**DEFAULTS, "wandb_mode": "offline", "wandb_project": "ignite_fire-tests"}
-    log_wandb_summary(config, cv_dir, summary)
+    log_wandb_summary(RunConfig.from_dict(config).bookkeeping, cv_dir, summary)
     records = offline_run_records(cv_dir / "wandb")
     assert '"job_type":"cv"' in records and '"run_group":"mycv"' in records
     table = json.loads(next((cv_dir / "wandb").rglob("folds_*.table.json")).read_text(encoding="utf-8"))
