@@ -22,7 +22,7 @@ import difflib
 import types as types_module
 import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ignite_fire.data.augment import MAGNITUDE_RANGES, POLICIES
@@ -281,7 +281,7 @@ def _schema_of(group: type) -> dict[str, Key]:
     hints = typing.get_type_hints(group)
     keys = {}
     for f in fields(group):
-        default = f.default_factory() if f.default is MISSING else f.default  # type: ignore[misc]  # factory set
+        default = f.default_factory() if callable(f.default_factory) else f.default
         keys[f.name] = Key(default, _types_of(hints[f.name]), **f.metadata["key"])
     return keys
 

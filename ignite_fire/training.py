@@ -584,7 +584,8 @@ def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -
     A second run with the same name refuses while this one runs (see :class:`RunDirClaim`).
     """
     keys = RunConfig.from_dict(experiment.config).bookkeeping
-    resume_path = find_resume_checkpoint(keys.resume, keys.output_dir, keys.name)
+    name = None if keys.name is None else str(keys.name)  # --name=3 is a name too
+    resume_path = find_resume_checkpoint(keys.resume, keys.output_dir, name)
     run = build_run(experiment, resume_path)
     try:
         finished = _prepare(run, resume_path, attach)
