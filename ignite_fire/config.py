@@ -17,9 +17,12 @@ Checks, all raising :class:`~ignite_fire.errors.UserError` with one line naming 
 
 from __future__ import annotations
 
+import copy
 import difflib
+import types as types_module
+import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ignite_fire.choices import (
@@ -73,137 +76,225 @@ class Key:
         )
 
 
-TRAINING: dict[str, Key] = {
-    "model": Key("resnet18", (str,), "torchvision model name (ignored by experiments with their own build_model)"),
-    "pretrained": Key(
-        True, (bool, str), "ImageNet weights (cached, True), none (False), or a .pth/.pt/.safetensors file"
-    ),
-    "drop_rate": Key(None, (NONE, *NUMBER), "timm models: dropout before the head (None = the model's)", ge=0, lt=1),
-    "drop_path_rate": Key(None, (NONE, *NUMBER), "timm models: stochastic depth (None = the model's)", ge=0, lt=1),
-    "layer_decay": Key(None, (NONE, *NUMBER), "layer-wise LR decay, e.g. 0.75 (timm, ResNet, EffNet)", gt=0, le=1),
-    "head_lr_scale": Key(1.0, NUMBER, "the classifier head's LR = learning_rate x head_lr_scale", gt=0),
-    "weight_decay_norm_bias": Key(False, (bool,), "weight decay on norm weights and biases too (off, as in timm)"),
-    "freeze_epochs": Key(0, (int,), "train only the classifier head for this many epochs, then everything", ge=0),
-    "epochs": Key(5, (int,), "training epochs", ge=1),
-    "batch_size": Key(32, (int,), "images per batch (the global batch over all processes)", ge=1),
-    "learning_rate": Key(0.005, NUMBER, "peak learning rate", gt=0),
-    "optimizer": Key("Adam", (str,), "the optimizer", choices=OPTIMIZERS),
-    "weight_decay": Key(0.0, NUMBER, "weight decay (L2 for Adam and SGD, decoupled for AdamW)", ge=0),
-    "momentum": Key(0.9, NUMBER, "SGD momentum (SGD only)", ge=0, lt=1),
-    "loss_function": Key("CrossEntropyLoss", (str,), "the loss", choices=LOSSES),
-    "focal_alpha": Key(
-        0.25, (*NUMBER, list), "FocalLoss alpha: a number, or one number per class (in class order)", ge=0
-    ),
-    "focal_gamma": Key(2.0, NUMBER, "FocalLoss focusing parameter (0 = cross-entropy)", ge=0),
-    "label_smoothing": Key(0.0, NUMBER, "label smoothing of the targets", ge=0, lt=1),
-    "class_weights": Key(
-        None, (NONE, str, list), "cross-entropy class weights: None, 'auto' (inverse frequency) or one per class", ge=0
-    ),
-    "scheduler": Key("CosineAnnealingLR", (NONE, str), "learning-rate schedule (None = constant)", choices=SCHEDULERS),
-    "scheduler_interval": Key(
-        "iteration", (str,), "step the scheduler every iteration or every epoch", choices=("iteration", "epoch")
-    ),
-    "cosine_t_max": Key(None, (NONE, *NUMBER), "epochs of one cosine half-period (None = epochs)", gt=0),
-    "step_size": Key(3, (int,), "StepLR: epochs between decays", ge=1),
-    "step_gamma": Key(0.1, NUMBER, "StepLR: factor of the learning rate every step_size epochs", gt=0),
-    "warmup_epochs": Key(0.0, NUMBER, "linear warm-up before the schedule, in epochs (may be fractional)", ge=0),
-}
+def key(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[Any, ...] | None = None,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+) -> Any:
+    """A config key as a dataclass field: its default, meaning and allowed values (the type is the annotation)."""
+    spec = {"help": help, "choices": choices, "ge": ge, "gt": gt, "le": le, "lt": lt}
+    if isinstance(default, (list, dict)):  # a fresh copy per instance, as dataclasses require
+        return field(default_factory=lambda: copy.deepcopy(default), metadata={"key": spec})
+    return field(default=default, metadata={"key": spec})
 
-DATA: dict[str, Key] = {
-    "data_dir": Key("data", (str,), "the images: class folders, or a label file (train.txt/train.csv)"),
-    "classes": Key(None, (NONE, list), "None = discovered from the data; a list = these classes, in this order"),
-    "image_size": Key(224, (int,), "side of the square images the model sees, in pixels", ge=16),
-    "val_fraction": Key(0.2, NUMBER, "fraction of each class held out when data_dir has no val/ split", gt=0, lt=1),
-    "num_workers": Key(None, (NONE, int), "DataLoader worker processes (None = min(8, CPU count))", ge=0),
-    "sampler": Key(
-        None,
-        (NONE, str),
-        "training sampler: None (shuffle) or 'balanced' (classes equally often)",
-        choices=(None, "balanced"),
-    ),
-    "color_jitter": Key(0.0, NUMBER, "brightness/contrast/saturation jitter of training images (0 = off)", ge=0),
-    "label_file": Key(None, (NONE, str), "None = data_dir/train.txt or train.csv if there; or a .txt/.csv path"),
-    "folds": Key(None, (NONE, int), "k-fold cross-validation over all labelled images: the number of folds", ge=2),
-    "fold": Key(0, (int,), "with folds: the fold validated on (0 .. folds-1)", ge=0),
-    "on_bad_image": Key(
-        "error", (str,), "an unreadable image: 'error' (name it and stop) or 'skip' it", choices=("error", "skip")
-    ),
-    "mixup_alpha": Key(0.0, NUMBER, "MixUp of training batches, Beta(alpha, alpha) (0 = off)", ge=0),
-    "cutmix_alpha": Key(0.0, NUMBER, "CutMix of training batches (0 = off; with MixUp each batch gets one)", ge=0),
-    "ema_decay": Key(None, (NONE, float), "validate and checkpoint an EMA of the weights, e.g. 0.999", gt=0, lt=1),
-    "augment": Key("none", (str,), "augmentation policy of training images (torchvision v2)", choices=POLICIES),
-    "augment_magnitude": Key(None, (NONE, int), "randaugment 0-30 (default 9); augmix 1-10 (default 3)", ge=0),
-    "random_erasing": Key(0.0, NUMBER, "probability of RandomErasing per training image (0 = off)", ge=0, le=1),
-    "tta": Key(None, (NONE, str, list), "test-time augmentation at validation: hflip, scales, five_crop (a,b: both)"),
-    "tta_scales": Key([0.875, 1.0, 1.125], (list,), "image scales of the 'scales' TTA mode", gt=0),
-    "init_from": Key(None, (NONE, str), "start from this checkpoint's (or run/cv dir's) weights; fresh optimizer"),
-    "extra_train": Key(None, (NONE, str), "label file of images only ever added to training (pseudo-labels)"),
-    "groups": Key(None, (NONE, str), "'file<TAB>group' file: folds keep a group on one side (StratifiedGroupKFold)"),
-}
 
-UPDATE: dict[str, Key] = {
-    "amp": Key(
-        "auto",
-        (str, bool),
-        "mixed precision: auto (bf16 on GPUs, fp32 on CPU), bf16, fp16 (CUDA) or False",
-        choices=AMP_MODES,
-    ),
-    "device": Key("auto", (str,), "auto, cpu, cuda or cuda:N"),
-    "channels_last": Key(True, (bool,), "channels-last memory format (faster convolutions on GPUs)"),
-    "grad_clip": Key(None, (NONE, *NUMBER), "clip the gradient norm to this value (None = off)", gt=0),
-    "accumulation_steps": Key(1, (int,), "batches whose gradients are summed before each optimizer step", ge=1),
-    "seed": Key(42, (int,), "random seed (data split, initialisation, augmentation)", ge=0, le=2**32 - 1),
-}
+# The config groups. Each is a frozen dataclass whose fields are the keys: the annotation is the
+# type a value may have (``float`` also takes an int), ``key()`` its default, meaning and range.
+# The training layer receives these typed groups (RunConfig); SCHEMA, DEFAULTS and GROUPS below
+# are derived from them, so a key is declared exactly once.
 
-SPEED: dict[str, Key] = {
-    "compile": Key(False, (bool,), "torch.compile the model (the compile time is logged)"),
-    "cache": Key(
-        None, (NONE, str), "None, or 'memory': decode every image once, augment per batch", choices=(None, "memory")
-    ),
-    "jpeg_draft": Key(True, (bool,), f"decode large JPEGs at a reduced scale (>= image_size / {EVAL_CROP})"),
-    "nproc_per_node": Key(1, (int,), "processes (GPUs) on this machine; batch_size is their global batch", ge=1),
-}
 
-BOOKKEEPING: dict[str, Key] = {
-    "log_every": Key(10, (int,), "iterations between train loss/accuracy/lr logs", ge=1),
-    "checkpoint_metric": Key(
-        "val_acc", (str,), "metric of the best checkpoint, e.g. val_acc, val_macro_f1, val_score, val_f1/CLASS"
-    ),
-    "f1_weights": Key(None, (NONE, dict), "{class: weight} for val_score (None = the Tianchi weights, others 1)", ge=0),
-    "n_saved": Key(1, (int,), "best checkpoints kept", ge=1),
-    "patience": Key(None, (NONE, int), "stop after this many epochs without improvement (None = never)", ge=1),
-    "output_dir": Key("runs", (str,), "folder of the run directories"),
-    "name": Key(None, (NONE, str, int), "run name (None = experiment name + timestamp)"),
-    "wandb_project": Key("ignite_fire", (str,), "W&B project"),
-    "wandb_group": Key(None, (NONE, str), "W&B group (a sweep puts its trials in one group)"),
-    "wandb_job_type": Key(None, (NONE, str), "W&B job_type of the run ('fold' for the folds of a cv)"),
-    "wandb_mode": Key(
-        None, (NONE, str), "None = $WANDB_MODE, else offline", choices=(None, "offline", "online", "disabled")
-    ),
-    "resume": Key(None, (NONE, str), "None, 'auto' (this --name's last checkpoint) or a checkpoint path"),
-    "stop_after_epoch": Key(None, (NONE, int), "stop cleanly after this epoch, as a pre-emption would", ge=1),
-    "stop_after_iteration": Key(None, (NONE, int), "stop cleanly after this iteration", ge=1),
-    "loggers": Key(["wandb", "csv"], (list, str), f"where metrics go, any of {', '.join(LOGGERS)} (a list or a,b)"),
-}
+@dataclass(frozen=True)
+class Training:
+    """What to train"""
 
-PICTURES: dict[str, Key] = {
-    "plots": Key(True, (bool,), "False turns off every picture (files and W&B media); watch is separate"),
-    "graph": Key(True, (bool,), "draw the torchviz model graph at the start"),
-    "gallery_every": Key(1, (NONE, int), "epochs between prediction galleries (0 or None = none)", ge=0),
-    "gallery_size": Key(16, (int,), "images per gallery: class examples and the most confident mistakes", ge=1),
-    "watch": Key("gradients", (NONE, str), "wandb.watch histograms", choices=(None, "gradients", "parameters", "all")),
-    "gradcam": Key(False, (bool,), "draw the gallery's mistakes with Grad-CAM heat maps (needs the explain extra)"),
-    "watch_every": Key(100, (int,), "iterations between wandb.watch histograms", ge=1),
-}
+    model: str = key("resnet18", "torchvision model name (ignored by experiments with their own build_model)")
+    pretrained: bool | str = key(True, "ImageNet weights (cached, True), none (False), or a .pth/.pt/.safetensors file")
+    init_from: None | str = key(None, "start from this checkpoint's (or run/cv dir's) weights; fresh optimizer")
+    drop_rate: None | float = key(None, "timm models: dropout before the head (None = the model's)", ge=0, lt=1)
+    drop_path_rate: None | float = key(None, "timm models: stochastic depth (None = the model's)", ge=0, lt=1)
+    layer_decay: None | float = key(None, "layer-wise LR decay, e.g. 0.75 (timm, ResNet, EffNet)", gt=0, le=1)
+    head_lr_scale: float = key(1.0, "the classifier head's LR = learning_rate x head_lr_scale", gt=0)
+    weight_decay_norm_bias: bool = key(False, "weight decay on norm weights and biases too (off, as in timm)")
+    freeze_epochs: int = key(0, "train only the classifier head for this many epochs, then everything", ge=0)
+    epochs: int = key(5, "training epochs", ge=1)
+    batch_size: int = key(32, "images per batch (the global batch over all processes)", ge=1)
+    learning_rate: float = key(0.005, "peak learning rate", gt=0)
+    optimizer: str = key("Adam", "the optimizer", choices=OPTIMIZERS)
+    weight_decay: float = key(0.0, "weight decay (L2 for Adam and SGD, decoupled for AdamW)", ge=0)
+    momentum: float = key(0.9, "SGD momentum (SGD only)", ge=0, lt=1)
+    loss_function: str = key("CrossEntropyLoss", "the loss", choices=LOSSES)
+    focal_alpha: float | list[float] = key(
+        0.25, "FocalLoss alpha: a number, or one number per class (in class order)", ge=0
+    )
+    focal_gamma: float = key(2.0, "FocalLoss focusing parameter (0 = cross-entropy)", ge=0)
+    label_smoothing: float = key(0.0, "label smoothing of the targets", ge=0, lt=1)
+    class_weights: None | str | list[float] = key(
+        None, "cross-entropy class weights: None, 'auto' (inverse frequency) or one per class", ge=0
+    )
+    scheduler: None | str = key("CosineAnnealingLR", "learning-rate schedule (None = constant)", choices=SCHEDULERS)
+    scheduler_interval: str = key(
+        "iteration", "step the scheduler every iteration or every epoch", choices=("iteration", "epoch")
+    )
+    cosine_t_max: None | float = key(None, "epochs of one cosine half-period (None = epochs)", gt=0)
+    step_size: int = key(3, "StepLR: epochs between decays", ge=1)
+    step_gamma: float = key(0.1, "StepLR: factor of the learning rate every step_size epochs", gt=0)
+    warmup_epochs: float = key(0.0, "linear warm-up before the schedule, in epochs (may be fractional)", ge=0)
 
-GROUPS: dict[str, dict[str, Key]] = {
-    "What to train": TRAINING,
-    "Data": DATA,
-    "The update step": UPDATE,
-    "Speed and scale": SPEED,
-    "Bookkeeping": BOOKKEEPING,
-    "Pictures": PICTURES,
-}
+
+@dataclass(frozen=True)
+class Data:
+    """Data"""
+
+    data_dir: str = key("data", "the images: class folders, or a label file (train.txt/train.csv)")
+    classes: None | list[str] = key(None, "None = discovered from the data; a list = these classes, in this order")
+    image_size: int = key(224, "side of the square images the model sees, in pixels", ge=16)
+    val_fraction: float = key(0.2, "fraction of each class held out when data_dir has no val/ split", gt=0, lt=1)
+    num_workers: None | int = key(None, "DataLoader worker processes (None = min(8, CPU count))", ge=0)
+    sampler: None | str = key(
+        None, "training sampler: None (shuffle) or 'balanced' (classes equally often)", choices=(None, "balanced")
+    )
+    label_file: None | str = key(None, "None = data_dir/train.txt or train.csv if there; or a .txt/.csv path")
+    folds: None | int = key(None, "k-fold cross-validation over all labelled images: the number of folds", ge=2)
+    fold: int = key(0, "with folds: the fold validated on (0 .. folds-1)", ge=0)
+    on_bad_image: str = key(
+        "error", "an unreadable image: 'error' (name it and stop) or 'skip' it", choices=("error", "skip")
+    )
+    extra_train: None | str = key(None, "label file of images only ever added to training (pseudo-labels)")
+    groups: None | str = key(None, "'file<TAB>group' file: folds keep a group on one side (StratifiedGroupKFold)")
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Augmentation"""
+
+    color_jitter: float = key(0.0, "brightness/contrast/saturation jitter of training images (0 = off)", ge=0)
+    augment: str = key("none", "augmentation policy of training images (torchvision v2)", choices=POLICIES)
+    augment_magnitude: None | int = key(None, "randaugment 0-30 (default 9); augmix 1-10 (default 3)", ge=0)
+    random_erasing: float = key(0.0, "probability of RandomErasing per training image (0 = off)", ge=0, le=1)
+    mixup_alpha: float = key(0.0, "MixUp of training batches, Beta(alpha, alpha) (0 = off)", ge=0)
+    cutmix_alpha: float = key(0.0, "CutMix of training batches (0 = off; with MixUp each batch gets one)", ge=0)
+
+
+@dataclass(frozen=True)
+class Update:
+    """The update step"""
+
+    amp: str | bool = key(
+        "auto", "mixed precision: auto (bf16 on GPUs, fp32 on CPU), bf16, fp16 (CUDA) or False", choices=AMP_MODES
+    )
+    device: str = key("auto", "auto, cpu, cuda or cuda:N")
+    channels_last: bool = key(True, "channels-last memory format (faster convolutions on GPUs)")
+    grad_clip: None | float = key(None, "clip the gradient norm to this value (None = off)", gt=0)
+    accumulation_steps: int = key(1, "batches whose gradients are summed before each optimizer step", ge=1)
+    ema_decay: None | float = key(None, "validate and checkpoint an EMA of the weights, e.g. 0.999", gt=0, lt=1)
+    seed: int = key(42, "random seed (data split, initialisation, augmentation)", ge=0, le=2**32 - 1)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Validation and the best checkpoint"""
+
+    checkpoint_metric: str = key(
+        "val_acc", "metric of the best checkpoint, e.g. val_acc, val_macro_f1, val_score, val_f1/CLASS"
+    )
+    f1_weights: None | dict[str, float] = key(
+        None, "{class: weight} for val_score (None = the Tianchi weights, others 1)", ge=0
+    )
+    n_saved: int = key(1, "best checkpoints kept", ge=1)
+    patience: None | int = key(None, "stop after this many epochs without improvement (None = never)", ge=1)
+    tta: None | str | list[str] = key(
+        None, "test-time augmentation at validation: hflip, scales, five_crop (a,b: both)"
+    )
+    tta_scales: list[float] = key([0.875, 1.0, 1.125], "image scales of the 'scales' TTA mode", gt=0)
+
+
+@dataclass(frozen=True)
+class Speed:
+    """Speed and scale"""
+
+    compile: bool = key(False, "torch.compile the model (the compile time is logged)")
+    cache: None | str = key(
+        None, "None, or 'memory': decode every image once, augment per batch", choices=(None, "memory")
+    )
+    jpeg_draft: bool = key(True, f"decode large JPEGs at a reduced scale (>= image_size / {EVAL_CROP})")
+    nproc_per_node: int = key(1, "processes (GPUs) on this machine; batch_size is their global batch", ge=1)
+
+
+@dataclass(frozen=True)
+class Bookkeeping:
+    """Bookkeeping"""
+
+    log_every: int = key(10, "iterations between train loss/accuracy/lr logs", ge=1)
+    output_dir: str = key("runs", "folder of the run directories")
+    name: None | str | int = key(None, "run name (None = experiment name + timestamp)")
+    wandb_project: str = key("ignite_fire", "W&B project")
+    wandb_group: None | str = key(None, "W&B group (a sweep puts its trials in one group)")
+    wandb_job_type: None | str = key(None, "W&B job_type of the run ('fold' for the folds of a cv)")
+    wandb_mode: None | str = key(
+        None, "None = $WANDB_MODE, else offline", choices=(None, "offline", "online", "disabled")
+    )
+    resume: None | str = key(None, "None, 'auto' (this --name's last checkpoint) or a checkpoint path")
+    stop_after_epoch: None | int = key(None, "stop cleanly after this epoch, as a pre-emption would", ge=1)
+    stop_after_iteration: None | int = key(None, "stop cleanly after this iteration", ge=1)
+    loggers: list[str] | str = key(["wandb", "csv"], f"where metrics go, any of {', '.join(LOGGERS)} (a list or a,b)")
+
+
+@dataclass(frozen=True)
+class Pictures:
+    """Pictures"""
+
+    plots: bool = key(True, "False turns off every picture (files and W&B media); watch is separate")
+    graph: bool = key(True, "draw the torchviz model graph at the start")
+    gallery_every: None | int = key(1, "epochs between prediction galleries (0 or None = none)", ge=0)
+    gallery_size: int = key(16, "images per gallery: class examples and the most confident mistakes", ge=1)
+    watch: None | str = key("gradients", "wandb.watch histograms", choices=(None, "gradients", "parameters", "all"))
+    gradcam: bool = key(False, "draw the gallery's mistakes with Grad-CAM heat maps (needs the explain extra)")
+    watch_every: int = key(100, "iterations between wandb.watch histograms", ge=1)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A resolved config as typed, frozen groups: what the training layer and everything under it read.
+
+    The experiment contract keeps the dict (an experiment's ``config``, its factories, config.json,
+    W&B); :meth:`from_dict` types it once, after :func:`check_config` has checked every value.
+    """
+
+    training: Training
+    data: Data
+    augmentation: Augmentation
+    update: Update
+    validation: Validation
+    speed: Speed
+    bookkeeping: Bookkeeping
+    pictures: Pictures
+
+    @classmethod
+    def from_dict(cls, config: Mapping[str, Any]) -> RunConfig:
+        groups = typing.get_type_hints(cls)  # each field's type is its group's dataclass
+        return cls(
+            **{g.name: groups[g.name](**{f.name: config[f.name] for f in fields(groups[g.name])}) for g in fields(cls)}
+        )
+
+
+GROUP_CLASSES: tuple[type, ...] = tuple(typing.get_type_hints(RunConfig)[g.name] for g in fields(RunConfig))
+
+
+def _types_of(hint: Any) -> tuple[type, ...]:
+    """The runtime types an annotation accepts, in its order: ``None | float`` -> (NoneType, float, int)."""
+    types: list[type] = []
+    for part in typing.get_args(hint) if isinstance(hint, types_module.UnionType) else (hint,):
+        part = typing.get_origin(part) or part  # list[float] -> list
+        types += NUMBER if part is float else (part,)
+    return tuple(types)
+
+
+def _schema_of(group: type) -> dict[str, Key]:
+    hints = typing.get_type_hints(group)
+    keys = {}
+    for f in fields(group):
+        default = f.default_factory() if callable(f.default_factory) else f.default
+        keys[f.name] = Key(default, _types_of(hints[f.name]), **f.metadata["key"])
+    return keys
+
+
+GROUPS: dict[str, dict[str, Key]] = {(g.__doc__ or g.__name__).strip(): _schema_of(g) for g in GROUP_CLASSES}
 SCHEMA: dict[str, Key] = {name: key for keys in GROUPS.values() for name, key in keys.items()}
 DEFAULTS: dict[str, Any] = {name: key.default for name, key in SCHEMA.items()}
 
@@ -275,37 +366,38 @@ def check_value(key: str, value: Any, default: Any = None) -> Any:
     return value
 
 
-def logger_names(config: Mapping[str, Any]) -> list[Any]:
-    """``config["loggers"]`` as a list of names (one name, a list, or comma-separated names: ``wandb,csv``)."""
-    value = config["loggers"]
-    return [n.strip() if isinstance(n, str) else n for n in (value.split(",") if isinstance(value, str) else value)]
+def logger_names(loggers: list[str] | str) -> list[Any]:
+    """The ``loggers`` key as a list of names (one name, a list, or comma-separated names: ``wandb,csv``)."""
+    names: list[Any] = loggers.split(",") if isinstance(loggers, str) else loggers
+    return [n.strip() if isinstance(n, str) else n for n in names]  # a non-name is refused by _check_rules
 
 
-def _check_rules(config: Mapping[str, Any]) -> None:
+def _check_rules(config: RunConfig) -> None:
     """The rules between keys, and the shapes a type alone does not say."""
-    unknown = [n for n in logger_names(config) if n not in LOGGERS]
+    loggers = config.bookkeeping.loggers
+    unknown = [n for n in logger_names(loggers) if n not in LOGGERS]
     if unknown:
-        loggers = config["loggers"]
         raise UserError(f"--loggers={loggers!r} is not allowed: {unknown[0]!r} is not one of {', '.join(LOGGERS)}")
-    folds, fold = config["folds"], config["fold"]
-    if folds is not None and fold >= folds:
+    data, training = config.data, config.training
+    if data.folds is not None and data.fold >= data.folds:
+        folds, fold = data.folds, data.fold
         raise UserError(f"--fold={fold} is out of range: with --folds={folds} it must be 0 .. {folds - 1}")
-    weights = config["class_weights"]
+    weights = training.class_weights
     if isinstance(weights, str) and weights != "auto":
         raise UserError(f"--class_weights={weights!r} is not allowed: use 'auto', None, or one number per class")
-    classes = config["classes"]
+    classes = data.classes
     if classes is not None:
         if not all(isinstance(c, str) and c for c in classes):
             raise UserError(f"--classes={classes!r} has the wrong type: expected a list of class names (strings)")
         if len(set(classes)) != len(classes) or len(classes) < 2:
             raise UserError(f"--classes={classes!r} is not allowed: name two or more different classes")
-    f1_weights = config["f1_weights"]
+    f1_weights = config.validation.f1_weights
     if f1_weights is not None and not all(isinstance(name, str) for name in f1_weights):
         raise UserError(f"--f1_weights={f1_weights!r} has the wrong type: expected {{class name: weight}}")
-    metric = config["checkpoint_metric"]
+    metric = config.validation.checkpoint_metric
     if not _metric_form_ok(metric):
         raise unknown_metric_error("--checkpoint_metric", metric)
-    _check_magnitude(config["augment"], config["augment_magnitude"])
+    _check_magnitude(config.augmentation.augment, config.augmentation.augment_magnitude)
 
 
 def _check_magnitude(policy: str, magnitude: int | None) -> None:
@@ -334,25 +426,25 @@ def check_config(config: Mapping[str, Any]) -> None:
     """
     for key, spec in SCHEMA.items():
         check_value(key, config[key], spec.default)
-    _check_rules(config)
+    _check_rules(RunConfig.from_dict(config))
 
 
-def check_data_keys(config: Mapping[str, Any], classes: Sequence[str], metrics: Sequence[str] | None = None) -> None:
+def check_data_keys(config: RunConfig, classes: Sequence[str], metrics: Sequence[str] | None = None) -> None:
     """Check the keys that name classes or metrics, once the data's ``classes`` are known.
 
     ``metrics``: the validation metrics the run computes (default: the framework's for ``classes``).
     """
-    metric = METRIC_ALIASES.get(config["checkpoint_metric"], config["checkpoint_metric"])
+    metric = config.validation.checkpoint_metric
+    metric = METRIC_ALIASES.get(metric, metric)
     if metric not in (metric_names(classes) if metrics is None else metrics):
         raise unknown_metric_error("--checkpoint_metric", metric, classes, metrics)
-    unknown = sorted(set(config["f1_weights"] or {}) - set(classes))
+    unknown = sorted(set(config.validation.f1_weights or {}) - set(classes))
     if unknown:
         raise UserError(
             f"--f1_weights names {', '.join(map(repr, unknown))}, not a class of this data: "
             f"the classes are {', '.join(classes)}"
         )
-    for key in ("focal_alpha", "class_weights"):
-        value = config[key]
+    for key, value in (("focal_alpha", config.training.focal_alpha), ("class_weights", config.training.class_weights)):
         if isinstance(value, list) and len(value) != len(classes):
             raise UserError(
                 f"--{key} has {len(value)} values but there are {len(classes)} classes ({', '.join(classes)})"

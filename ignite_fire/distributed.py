@@ -33,7 +33,6 @@ import logging
 import os
 import socket
 from collections.abc import Iterable
-from typing import Any
 
 import ignite.distributed as idist
 import torch
@@ -54,9 +53,9 @@ def under_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not idist.get_world_size() > 1
 
 
-def wants_processes(config: dict[str, Any]) -> bool:
+def wants_processes(nproc_per_node: int) -> bool:
     """Whether the run needs :func:`launch` (several processes) rather than a plain ``train``."""
-    return under_torchrun() or config["nproc_per_node"] > 1
+    return under_torchrun() or nproc_per_node > 1
 
 
 def is_main_process() -> bool:

@@ -62,6 +62,11 @@ class Experiment:
     sweep: dict[str, Any] | None = None
     overrides: dict[str, Any] = field(default_factory=dict)  # the command line's, recorded in config.json
 
+    @property
+    def settings(self) -> config_module.RunConfig:
+        """The config as typed, frozen groups (checked: every key is there, typed and in range)."""
+        return config_module.RunConfig.from_dict(self.config)
+
     def factory(self, name: str, default: Callable[..., Any]) -> Callable[..., Any]:
         """The experiment's own ``name`` factory if it defines one, else ``default``."""
         return self.factories.get(name, default)
@@ -259,11 +264,11 @@ def check_experiment(experiment: Experiment, overrides: dict[str, Any]) -> None:
     default model's name and image size; a warning for an override the experiment makes meaningless."""
     from ignite_fire.models import check_model_name  # torch: imported once the experiment is loaded
 
-    config = experiment.config
-    config_module.check_config(config)
+    config_module.check_config(experiment.config)
+    settings = experiment.settings
     build_model = experiment.factories.get("build_model")
     if build_model is None:
-        check_model_name(config["model"], config["image_size"])
+        check_model_name(settings.training.model, settings.data.image_size)
         return
     for key in ("model", "pretrained"):
         if key in overrides and not _reads_key(build_model, key):
@@ -285,6 +290,6 @@ def experiment_from_config(
 
 def resolved_json(experiment: Experiment) -> str:
     """The config ``experiment`` would train with, as config.json records it (``--print_config``)."""
-    config = {**experiment.config, "experiment": str(experiment.path) if experiment.path else None}
-    config["overrides"] = experiment.overrides
+    experiment_file = str(experiment.path) if experiment.path else None
+    config = {**experiment.config, "experiment": experiment_file, "overrides": experiment.overrides}
     return json.dumps(config, indent=2, ensure_ascii=False, default=str)

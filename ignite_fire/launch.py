@@ -17,6 +17,7 @@ from typing import Any
 import ignite.distributed as idist
 import torch
 
+from ignite_fire.config import RunConfig
 from ignite_fire.devices import resolve_device
 from ignite_fire.distributed import backend_for, free_port, under_torchrun
 from ignite_fire.errors import UserError, show_warning
@@ -50,12 +51,12 @@ def _worker(local_rank: int, experiment_path: str, overrides: dict[str, Any], sp
         raise SystemExit(error.exit_code) from None
 
 
-def launch(experiment_path: str | Path, overrides: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    """Train in ``config["nproc_per_node"]`` spawned processes, or in the process group of ``torchrun``.
+def launch(experiment_path: str | Path, overrides: dict[str, Any], settings: RunConfig) -> dict[str, Any]:
+    """Train in ``nproc_per_node`` spawned processes, or in the process group of ``torchrun``.
 
     Returns rank 0's results (the run's ``results.json``).
     """
-    device = resolve_device(config["device"])
+    device = resolve_device(settings.update.device)
     backend = backend_for(device)
     box: list[dict[str, Any]] = []
     if under_torchrun():
@@ -63,17 +64,18 @@ def launch(experiment_path: str | Path, overrides: dict[str, Any], config: dict[
             parallel.run(_worker, str(experiment_path), overrides, False, box)
         return box[0]
 
-    nproc = config["nproc_per_node"]
+    nproc = settings.speed.nproc_per_node
     if device.type == "cuda" and nproc > torch.cuda.device_count():
         raise UserError(f"--nproc_per_node={nproc} but this machine has {torch.cuda.device_count()} GPUs")
     overrides = dict(overrides)
-    name = run_name(config, Path(experiment_path).stem)
+    name = run_name(settings.bookkeeping.name, Path(experiment_path).stem, settings.bookkeeping.output_dir)
     overrides["name"] = name  # every process writes (rank 0) or reads the same run directory
     hidden = device.type == "cpu" and torch.cuda.is_available()
     previous = os.environ.get("CUDA_VISIBLE_DEVICES")
     if hidden:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # gloo on the CPU: the processes must not see the GPUs
-    logger.info(f"starting {nproc} processes ({backend}); batch_size {config['batch_size']} is the global batch")
+    batch = settings.training.batch_size
+    logger.info(f"starting {nproc} processes ({backend}); batch_size {batch} is the global batch")
     try:
         with idist.Parallel(backend=backend, nproc_per_node=nproc, master_port=free_port()) as parallel:
             parallel.run(_worker, str(experiment_path), overrides, True, box)
@@ -89,5 +91,5 @@ def launch(experiment_path: str | Path, overrides: dict[str, Any], config: dict[
                 os.environ.pop("CUDA_VISIBLE_DEVICES", None)
             else:
                 os.environ["CUDA_VISIBLE_DEVICES"] = previous
-    results_path = Path(config["output_dir"]).expanduser() / name / "results.json"
+    results_path = Path(settings.bookkeeping.output_dir).expanduser() / name / "results.json"
     return json.loads(results_path.read_text(encoding="utf-8"))

@@ -53,7 +53,7 @@ def find_lr(
     """Run FastaiLRFinder on ``experiment``'s run, built in a temporary directory; returns (suggestion, history)."""
     from ignite_fire.training import build_run
 
-    base_lr = experiment.config["learning_rate"]
+    base_lr = experiment.settings.training.learning_rate
     with tempfile.TemporaryDirectory(prefix="lr_find-") as scratch:
         experiment.config = {**experiment.config, "output_dir": scratch, "name": "lr_find", "resume": None}
         experiment.config.update(stop_after_epoch=None, stop_after_iteration=None, patience=None)
@@ -102,10 +102,11 @@ def run_lr_find(
     from ignite_fire.files import check_outputs
     from ignite_fire.run_dir import check_run_name
 
-    name = check_run_name(str(loaded.config["name"] or loaded.name), loaded.config["output_dir"])
-    output = Path(loaded.config["output_dir"]).expanduser() / name
-    if loaded.config["data_dir"]:
-        check_outputs({"--output_dir": output / "lr_find.png"}, {"--data_dir": Path(loaded.config["data_dir"])})
+    keys, data_dir = loaded.settings.bookkeeping, loaded.settings.data.data_dir
+    name = check_run_name(str(keys.name or loaded.name), keys.output_dir)
+    output = Path(keys.output_dir).expanduser() / name
+    if data_dir:
+        check_outputs({"--output_dir": output / "lr_find.png"}, {"--data_dir": Path(data_dir)})
     suggestion, history = find_lr(loaded, num_iter, float(start_lr), float(end_lr))
     if len(history["lr"]) < 2:
         raise UserError("the LR finder stopped after fewer than 2 iterations: lower --start_lr or use more data")

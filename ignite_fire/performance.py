@@ -3,7 +3,7 @@
 Example::
 
     configure_cuda(device)
-    forward_model = compile_model(model, config["compile"])
+    forward_model = compile_model(model, enabled=True)
 """
 
 from __future__ import annotations

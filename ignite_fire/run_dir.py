@@ -14,7 +14,6 @@ import os
 import shutil
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from ignite_fire import distributed
 from ignite_fire.errors import UserError
@@ -55,11 +54,11 @@ def check_run_name(name: str, output_dir: str | Path) -> str:
     return name
 
 
-def run_name(config: dict[str, Any], experiment_name: str) -> str:
-    """``--name``, or the experiment's name and the time: ``{experiment}-YYYYmmdd-HHMMSS``; checked one folder name."""
-    if config["name"]:
-        return check_run_name(str(config["name"]), config["output_dir"])
-    return check_run_name(f"{experiment_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}", config["output_dir"])
+def run_name(name: str | int | None, experiment_name: str, output_dir: str) -> str:
+    """``--name`` when given, or ``{experiment}-YYYYmmdd-HHMMSS``; checked to be one folder name in ``output_dir``."""
+    if name:
+        return check_run_name(str(name), output_dir)
+    return check_run_name(f"{experiment_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}", output_dir)
 
 
 def first_missing(path: Path) -> Path | None:

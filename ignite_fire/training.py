@@ -3,7 +3,7 @@
 :func:`build_run` assembles everything for an :class:`~ignite_fire.experiment.Experiment` from a
 few builders, each returning plain objects (as in Ignite's ``examples/cifar10/main.py``)::
 
-    settings = Settings.from_config(config)          # the config values read here, typed once
+    settings = RunConfig.from_dict(config)           # the config as typed, frozen groups
     claim = claim_run_dir(...)                       # names the run, locks {output_dir}/{name}
     dataflow = get_dataflow(...)                     # loaders, classes, class counts
     model, loss_fn, optimizer, scheduler = initialize(...)
@@ -30,9 +30,8 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,7 @@ from ignite.handlers import Checkpoint, EarlyStopping
 from torch.utils.data import DataLoader
 
 from ignite_fire import distributed
-from ignite_fire.config import check_data_keys, logger_names
+from ignite_fire.config import Bookkeeping, RunConfig, check_data_keys, logger_names
 from ignite_fire.data.cache import cache_splits
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.loaders import build_eval_loader, build_train_loader, reseed_for_epoch
@@ -94,74 +93,6 @@ logger = logging.getLogger("ignite_fire")
 EPOCH_LOG_NAMES = ("train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "lr")
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The config values the training layer reads, each read and typed once (the experiment's
-    own factories still receive the whole config: that is the experiment contract)."""
-
-    epochs: int
-    batch_size: int
-    seed: int
-    log_every: int
-    device: str
-    amp: str | bool
-    grad_clip: float | None
-    accumulation_steps: int
-    channels_last: bool
-    compile: bool
-    ema_decay: float | None
-    mixup_alpha: float
-    cutmix_alpha: float
-    f1_weights: dict[str, float] | None
-    checkpoint_metric: str
-    n_saved: int
-    patience: int | None
-    scheduler_interval: str
-    stop_after_epoch: int | None
-    stop_after_iteration: int | None
-    freeze_epochs: int
-    tta: tuple[str, ...]
-    tta_scales: list[float]
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Settings:
-        """The settings of a resolved config (every key is there, typed and in range: ignite_fire.config)."""
-        return cls(
-            epochs=config["epochs"],
-            batch_size=config["batch_size"],
-            seed=config["seed"],
-            log_every=config["log_every"],
-            device=config["device"],
-            amp=config["amp"],
-            grad_clip=config["grad_clip"],
-            accumulation_steps=config["accumulation_steps"],
-            channels_last=config["channels_last"],
-            compile=config["compile"],
-            ema_decay=config["ema_decay"],
-            mixup_alpha=config["mixup_alpha"],
-            cutmix_alpha=config["cutmix_alpha"],
-            f1_weights=config["f1_weights"],
-            checkpoint_metric=config["checkpoint_metric"],
-            n_saved=config["n_saved"],
-            patience=config["patience"],
-            scheduler_interval=config["scheduler_interval"],
-            stop_after_epoch=config["stop_after_epoch"],
-            stop_after_iteration=config["stop_after_iteration"],
-            freeze_epochs=config["freeze_epochs"],
-            tta=parse_modes(config["tta"]),
-            tta_scales=config["tta_scales"],
-        )
-
-
-@contextmanager
-def config_errors(*keys: str) -> Iterator[None]:
-    """A handler's ValueError (a bad argument) as a one-line UserError naming the config keys it came from."""
-    try:
-        yield
-    except ValueError as error:
-        raise UserError(f"{' / '.join('--' + k for k in keys)}: {error}") from error
-
-
 @dataclass
 class Dataflow:
     """What :func:`get_dataflow` returns: this process's loaders and the classes they hold."""
@@ -199,8 +130,8 @@ class Run:
     """Everything one training run is made of; handlers may be attached before :func:`train` runs it."""
 
     experiment: Experiment
-    config: dict[str, Any]
-    settings: Settings
+    config: dict[str, Any]  # what config.json, W&B and the checkpoints record
+    settings: RunConfig
     name: str
     run_dir: Path
     claim: RunDirClaim
@@ -232,29 +163,32 @@ def current_lr(optimizer: torch.optim.Optimizer) -> float:
     return float(optimizer.param_groups[0]["lr"])
 
 
-def claim_run_dir(config: dict[str, Any], experiment_name: str, resume_path: Path | None) -> RunDirClaim:
+def claim_run_dir(keys: Bookkeeping, experiment_name: str, resume_path: Path | None) -> RunDirClaim:
     """Name the run (``--name``, or the run ``resume_path`` belongs to) and claim its directory."""
     if resume_path is not None:
         run_dir = resume_path.parent.parent
         return RunDirClaim(str(run_dir.parent), run_dir.name, resuming=True)
-    name = distributed.same_on_all_ranks(run_name(config, experiment_name))
-    return RunDirClaim(config["output_dir"], name, resuming=False)
+    name = distributed.same_on_all_ranks(run_name(keys.name, experiment_name, keys.output_dir))
+    return RunDirClaim(keys.output_dir, name, resuming=False)
 
 
-def get_dataflow(experiment: Experiment, config: dict[str, Any], batch_size: int, device: torch.device) -> Dataflow:
+def get_dataflow(experiment: Experiment, settings: RunConfig, device: torch.device) -> Dataflow:
     """Transforms, datasets (decoded once with ``cache="memory"``) and this process's loaders.
 
     ``batch_size`` is the global batch; each process loads its share of it and of every epoch.
     """
+    config = experiment.config  # the experiment's factories receive the dict (the experiment contract)
     transforms = experiment.factory("build_transforms", build_transforms)(config)
     splits = experiment.factory("build_datasets", build_datasets)(config, transforms)
-    splits, loader_options = cache_splits(experiment, splits, config, device)
-    process_batch = distributed.process_batch_size(batch_size)
+    splits, cache_options = cache_splits(experiment, splits, settings, device)
+    process_batch = distributed.process_batch_size(settings.training.batch_size)
     shard = (idist.get_rank(), idist.get_world_size())
+    options = {"num_workers": settings.data.num_workers, **cache_options}  # the cache may set num_workers=0
+    seed, balanced = settings.update.seed, settings.data.sampler == "balanced"
     train_loader = build_train_loader(
-        splits.train, splits.train.targets, config, process_batch, *shard, **loader_options
+        splits.train, splits.train.targets, process_batch, seed, balanced, *shard, **options
     )
-    val_loader = build_eval_loader(splits.val, config, process_batch, *shard, **loader_options)
+    val_loader = build_eval_loader(splits.val, process_batch, *shard, **options)
     return Dataflow(train_loader, val_loader, list(splits.classes), splits.train.class_counts())
 
 
@@ -295,35 +229,36 @@ def create_engines(
     optimizer: torch.optim.Optimizer,
     device: torch.device,
     classes: list[str],
-    settings: Settings,
+    settings: RunConfig,
 ) -> Engines:
     """The trainer (with MixUp/CutMix and EMA when set) and the evaluator with the validation metrics."""
-    with config_errors("mixup_alpha", "cutmix_alpha"):
-        mix = build_batch_transform(len(classes), settings.mixup_alpha, settings.cutmix_alpha)
-    freezing = settings.freeze_epochs > 0  # DDP must then expect parameters without gradients
+    augmentation, update, compiled = settings.augmentation, settings.update, settings.speed.compile
+    mix = build_batch_transform(len(classes), augmentation.mixup_alpha, augmentation.cutmix_alpha)
+    freeze_epochs = settings.training.freeze_epochs
+    freezing = freeze_epochs > 0  # DDP must then expect parameters without gradients
     trainer = create_trainer(
-        compile_model(distributed.distributed_model(model, device, freezing), settings.compile),
+        compile_model(distributed.distributed_model(model, device, freezing), compiled),
         optimizer,
         loss_fn,
         device,
-        amp=settings.amp,
-        grad_clip=settings.grad_clip,
-        accumulation_steps=settings.accumulation_steps,
-        channels_last=settings.channels_last,
+        amp=update.amp,
+        grad_clip=update.grad_clip,
+        accumulation_steps=update.accumulation_steps,
+        channels_last=update.channels_last,
         batch_transform=mix,
     )
-    freeze = attach_freeze(trainer, model, settings.freeze_epochs)  # freeze_epochs: the head alone first
-    with config_errors("ema_decay"):
-        ema = attach_ema(trainer, model, settings.ema_decay)  # validation and the best checkpoint use EMA weights
+    freeze = attach_freeze(trainer, model, freeze_epochs)  # freeze_epochs: the head alone first
+    ema = attach_ema(trainer, model, update.ema_decay)  # validation and the best checkpoint use EMA weights
     eval_model = ema.ema_model if ema is not None else model
-    validated = TTAModel(eval_model, settings.tta, settings.tta_scales) if settings.tta else eval_model  # opt-in
+    tta = parse_modes(settings.validation.tta)
+    validated = TTAModel(eval_model, tta, settings.validation.tta_scales) if tta else eval_model  # opt-in
     evaluator = create_evaluator(
-        compile_model(validated, settings.compile), device, amp=trainer.state.amp, channels_last=settings.channels_last
+        compile_model(validated, compiled), device, amp=trainer.state.amp, channels_last=update.channels_last
     )
-    if settings.compile:
+    if compiled:
         FirstIterationTime("training").attach(trainer)
         FirstIterationTime("validation").attach(evaluator)
-    attach_validation_metrics(evaluator, classes, loss_fn, settings.f1_weights, device)
+    attach_validation_metrics(evaluator, classes, loss_fn, settings.validation.f1_weights, device)
     return Engines(trainer, evaluator, eval_model, ema, freeze)
 
 
@@ -332,7 +267,7 @@ def create_checkpointers(
     engines: Engines,
     classes: list[str],
     config: dict[str, Any],
-    settings: Settings,
+    settings: RunConfig,
     checkpoint_dir: Path,
 ) -> Checkpointers:
     """The best checkpoint (``eval_model``), early stopping, ``last.pt`` (``to_save`` and these) and StopAt.
@@ -340,7 +275,8 @@ def create_checkpointers(
     ``to_save`` holds what the run's own objects are (model, optimizer, ...); the checkpointers'
     state is added here, so a resumed run restores them too.
     """
-    trainer, evaluator, metric = engines.trainer, engines.evaluator, settings.checkpoint_metric
+    trainer, evaluator, validation = engines.trainer, engines.evaluator, settings.validation
+    metric = validation.checkpoint_metric
 
     def meta() -> dict[str, Any]:
         score = float(evaluator.state.metrics.get(metric, math.nan))
@@ -352,7 +288,7 @@ def create_checkpointers(
         "config": Value(config),
         "meta": Value(getter=meta),
     }
-    best = best_checkpointer(best_to_save, checkpoint_dir, metric, settings.n_saved, trainer)
+    best = best_checkpointer(best_to_save, checkpoint_dir, metric, validation.n_saved, trainer)
     to_save = {**to_save, "best_checkpointer": best}
     if trainer.state.scaler is not None:
         to_save["scaler"] = trainer.state.scaler
@@ -361,11 +297,13 @@ def create_checkpointers(
     if engines.freeze is not None:
         to_save["freeze_backbone"] = engines.freeze
     early_stopping = None
-    if settings.patience is not None:
-        early_stopping = EarlyStopping(patience=settings.patience, score_function=metric_score(metric), trainer=trainer)
+    if validation.patience is not None:
+        score = metric_score(metric)
+        early_stopping = EarlyStopping(patience=validation.patience, score_function=score, trainer=trainer)
         to_save["early_stopping"] = early_stopping
     last = last_checkpointer(to_save, checkpoint_dir)
-    stop_at = StopAt(settings.stop_after_epoch, settings.stop_after_iteration, last)
+    keys = settings.bookkeeping
+    stop_at = StopAt(keys.stop_after_epoch, keys.stop_after_iteration, last)
     return Checkpointers(best, last, to_save, early_stopping, stop_at)
 
 
@@ -375,8 +313,8 @@ def build_run(experiment: Experiment, resume_path: Path | None = None) -> Run:
     The run directory is claimed first (a second run with the same name refuses); if anything
     fails before the run is built, the directory is removed again when this run created it.
     """
-    settings = Settings.from_config(experiment.config)
-    claim = claim_run_dir(experiment.config, experiment.name, resume_path)
+    settings = RunConfig.from_dict(experiment.config)
+    claim = claim_run_dir(settings.bookkeeping, experiment.name, resume_path)
     try:
         return _assemble(experiment, settings, claim, resuming=resume_path is not None)
     except BaseException:
@@ -391,30 +329,35 @@ def run_config(experiment: Experiment, run_dir: Path, classes: list[str]) -> dic
     """The config a run saves: the experiment's, with the run's name, experiment file, overrides and classes."""
     # The experiment file is recorded so `predict` can rebuild a model the experiment defines itself.
     experiment_file = str(experiment.path) if experiment.path else None
-    config = {**experiment.config, "name": run_dir.name, "experiment": experiment_file}
-    config["overrides"] = dict(experiment.overrides)  # with "experiment": `train runs/NAME/config.json` re-runs it
-    config["classes"] = classes
-    config["experiment_factories"] = sorted(experiment.factories)  # predict: needs --experiment?
-    return config
+    return {
+        **experiment.config,
+        "name": run_dir.name,
+        "experiment": experiment_file,
+        "overrides": dict(experiment.overrides),  # with "experiment": `train runs/NAME/config.json` re-runs it
+        "classes": classes,
+        "experiment_factories": sorted(experiment.factories),  # predict: needs --experiment?
+    }
 
 
-def _assemble(experiment: Experiment, settings: Settings, claim: RunDirClaim, resuming: bool) -> Run:
+def _assemble(experiment: Experiment, settings: RunConfig, claim: RunDirClaim, resuming: bool) -> Run:
     if distributed.is_main_process() and remove_partial_writes(claim.run_dir):  # safe: the run dir is ours
         logger.info(f"removed half-written checkpoint files of a killed run in {claim.run_dir / 'checkpoints'}")
-    device = distributed.process_device(resolve_device(settings.device))
+    device = distributed.process_device(resolve_device(settings.update.device))
     configure_cuda(device)
-    seed_everything(settings.seed)
-    dataflow = get_dataflow(experiment, experiment.config, settings.batch_size, device)
+    seed_everything(settings.update.seed)
+    dataflow = get_dataflow(experiment, settings, device)
     config = run_config(experiment, claim.run_dir, dataflow.classes)
-    check_data_keys(config, dataflow.classes)  # checkpoint_metric, f1_weights, focal_alpha, class_weights
+    check_data_keys(settings, dataflow.classes)  # checkpoint_metric, f1_weights, focal_alpha, class_weights
     steps_per_epoch = len(dataflow.train_loader)
     model, loss_fn, optimizer, scheduler = initialize(
         experiment, config, dataflow.classes, dataflow.class_counts, device, steps_per_epoch,
-        settings.channels_last, first_images(dataflow.val_loader.dataset, device),
-        init_from=None if resuming else config["init_from"],  # a resumed run has its own weights
+        settings.update.channels_last, first_images(dataflow.val_loader.dataset, device),
+        init_from=None if resuming else settings.training.init_from,  # a resumed run has its own weights
     )
     engines = create_engines(model, loss_fn, optimizer, device, dataflow.classes, settings)
-    config["amp"] = engines.trainer.state.amp  # what really runs on this device
+    amp = engines.trainer.state.amp  # what really runs on this device (config.json, checkpoints, results.json)
+    config.update(amp=amp)
+    settings = replace(settings, update=replace(settings.update, amp=amp))
     history: list[dict[str, Any]] = []
     wandb_run_id = Value()
     to_save = {
@@ -475,8 +418,8 @@ END_OF_EPOCH_ORDER = (
 def attach_end_of_epoch(run: Run) -> None:
     """Attach the handlers every run has, in :data:`END_OF_EPOCH_ORDER` (Ignite calls them in the order added)."""
     trainer, evaluator, settings = run.trainer, run.evaluator, run.settings
-    clock = attach_epoch_clock(trainer, run.train_loader, settings.seed)
-    TrainStats(settings.log_every, run.optimizer).attach(trainer)
+    clock = attach_epoch_clock(trainer, run.train_loader, settings.update.seed)
+    TrainStats(settings.bookkeeping.log_every, run.optimizer).attach(trainer)
     trainer.add_event_handler(Events.EPOCH_COMPLETED, validate_epoch, run, clock)
     evaluator.add_event_handler(Events.COMPLETED, run.best_checkpointer)
     if distributed.is_main_process():  # checkpoints/best.pt: a copy of the best file under a stable name
@@ -484,7 +427,7 @@ def attach_end_of_epoch(run: Run) -> None:
     if run.early_stopping is not None:
         evaluator.add_event_handler(Events.COMPLETED, run.early_stopping)
     if run.scheduler is not None:
-        SchedulerStep(run.scheduler, settings.scheduler_interval).attach(trainer)
+        SchedulerStep(run.scheduler, settings.training.scheduler_interval).attach(trainer)
     trainer.add_event_handler(Events.EPOCH_COMPLETED, run.last_checkpointer)
     run.stop_at.attach(trainer)
     if sys.stderr.isatty() and not os.environ.get("CI") and distributed.is_main_process():
@@ -519,7 +462,7 @@ def validate_epoch(engine: Engine, run: Run, clock: dict[str, float]) -> None:
     groups = group_learning_rates(run.optimizer)  # lr/NAME of each parameter group, when several
     record.update(groups)
     record["train_seconds"] = train_seconds
-    record["train_samples"] = iterations * run.settings.batch_size
+    record["train_samples"] = iterations * run.settings.training.batch_size
     record["val_seconds"] = time.perf_counter() - start
     run.history.append(record)
     if distributed.is_main_process():
@@ -534,8 +477,8 @@ def validate_epoch(engine: Engine, run: Run, clock: dict[str, float]) -> None:
 
 
 def _attach_pictures(run: Run) -> None:
-    """The run's pictures (rank 0, after W&B has started), from the config's plain values."""
-    config = run.config
+    """The run's pictures (rank 0, after W&B has started)."""
+    pictures, data = run.settings.pictures, run.settings.data
     attach_pictures(
         run.trainer,
         run.evaluator,
@@ -544,19 +487,19 @@ def _attach_pictures(run: Run) -> None:
         run.run_dir,
         run.val_loader,
         lambda: run.history,
-        config["checkpoint_metric"],
+        run.settings.validation.checkpoint_metric,
         wandb_logging.picture_log(run.wandb_logger),
-        plots=config["plots"],
-        graph=config["graph"],
-        gallery_every=config["gallery_every"],
-        gallery_size=config["gallery_size"],
-        watch=config["watch"],
-        watch_every=config["watch_every"],
+        plots=pictures.plots,
+        graph=pictures.graph,
+        gallery_every=pictures.gallery_every,
+        gallery_size=pictures.gallery_size,
+        watch=pictures.watch,
+        watch_every=pictures.watch_every,
         title=run.name,
-        data_dir=config["data_dir"],
-        image_size=config["image_size"],
-        gradcam=run.to_save["model"] if config["gradcam"] else None,  # Grad-CAM of the evaluated model
-        train_batch_title=augment_title(config),
+        data_dir=data.data_dir,
+        image_size=data.image_size,
+        gradcam=run.to_save["model"] if pictures.gradcam else None,  # Grad-CAM of the evaluated model
+        train_batch_title=augment_title(run.settings.augmentation),
     )
 
 
@@ -585,7 +528,7 @@ def resume(run: Run, path: Path) -> None:
 
 def results_of(run: Run, status: str) -> dict[str, Any]:
     """What results.json holds. The best epoch is the one whose checkpoint is kept (on tied scores too)."""
-    metric = run.settings.checkpoint_metric
+    metric = run.settings.validation.checkpoint_metric
     best = kept_best_record(run.history, run.best_checkpointer, metric)
     samples = sum(r["train_samples"] for r in run.history)
     seconds = sum(r["train_seconds"] for r in run.history)
@@ -607,7 +550,7 @@ def results_of(run: Run, status: str) -> dict[str, Any]:
         "val_score": best.get("val_score") if best else None,
         "classes": run.classes,
         "device": str(run.device),
-        "amp": run.config["amp"],
+        "amp": run.settings.update.amp,
         "run_dir": str(run.run_dir),
         "wandb_dir": wandb_logging.run_files_dir(run.wandb_logger),
     }
@@ -621,8 +564,9 @@ def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -
     Exits the process with 130/143 after a SIGINT/SIGTERM (a ``last`` checkpoint is saved first).
     A second run with the same name refuses while this one runs (see :class:`RunDirClaim`).
     """
-    config = experiment.config
-    resume_path = find_resume_checkpoint(config["resume"], config["output_dir"], config["name"])
+    keys = RunConfig.from_dict(experiment.config).bookkeeping
+    name = None if keys.name is None else str(keys.name)  # --name=3 is a name too
+    resume_path = find_resume_checkpoint(keys.resume, keys.output_dir, name)
     run = build_run(experiment, resume_path)
     try:
         finished = _prepare(run, resume_path, attach)
@@ -643,7 +587,7 @@ def _prepare(run: Run, resume_path: Path | None, attach: Callable[[Run], None] |
         if resume_path is not None:
             resume(run, resume_path)
             state = run.trainer.state
-            if state.epoch >= run.settings.epochs and state.iteration % len(run.train_loader) == 0:
+            if state.epoch >= run.settings.training.epochs and state.iteration % len(run.train_loader) == 0:
                 logger.info(f"run {run.name} already finished ({state.epoch} epochs); nothing to do")
                 results_path = run.run_dir / "results.json"
                 if results_path.exists():
@@ -651,13 +595,15 @@ def _prepare(run: Run, resume_path: Path | None, attach: Callable[[Run], None] |
                 return results_of(run, "finished")
         if distributed.is_main_process():  # checkpoints, files, W&B and pictures: rank 0 only
             write_json_atomic(run.run_dir / "config.json", run.config)
-            if "wandb" in logger_names(run.config):
+            if "wandb" in logger_names(run.settings.bookkeeping.loggers):
+                engines = (run.trainer, run.evaluator, run.optimizer)
+                keys = run.settings.bookkeeping
                 run.wandb_logger = wandb_logging.attach_wandb(
-                    run.config, run.run_dir, run.name, run.wandb_run_id, run.trainer, run.evaluator, run.optimizer
+                    run.config, keys, run.run_dir, run.name, run.wandb_run_id, *engines
                 )
             _attach_pictures(run)  # graph, gallery, confusion matrix, train batch, curves, index.html; wandb.watch
             # metrics.csv and TensorBoard (after the pictures: TensorBoard reads them)
-            attach_loggers(run.config, run.run_dir, run.trainer, run.evaluator, run.optimizer, lambda: run.history)
+            attach_loggers(run.settings, run.run_dir, run.trainer, run.evaluator, run.optimizer, lambda: run.history)
         if attach is not None:
             attach(run)
     except BaseException:
@@ -674,7 +620,7 @@ def _fit(run: Run) -> tuple[str, int]:
     interrupt.attach(run.trainer)
     status = "finished"
     try:
-        run.trainer.run(run.train_loader, max_epochs=run.settings.epochs)
+        run.trainer.run(run.train_loader, max_epochs=run.settings.training.epochs)
         if run.stop_at.stopped:
             status = "stopped"
         elif run.early_stopping is not None and run.trainer.should_terminate:
@@ -697,7 +643,7 @@ def _finish(run: Run, status: str, exit_code: int) -> dict[str, Any]:
     results = results_of(run, status)
     if distributed.is_main_process():
         write_json_atomic(run.run_dir / "results.json", results)
-        if run.config["plots"]:  # eco2: the final index.html links results.json and shows the run's status
+        if run.settings.pictures.plots:  # eco2: the final index.html links results.json and shows the run's status
             guarded("index.html", write_index)(run.run_dir, False, results["wandb_dir"])
     best_path = run.best_checkpointer.last_checkpoint
     if best_path is not None and status == "finished":

@@ -11,6 +11,7 @@ from ignite_fire.config import (
     DEFAULTS,
     SCHEMA,
     Key,
+    RunConfig,
     allowed_text,
     apply_overrides,
     check_config,
@@ -133,9 +134,11 @@ def test_check_config_accepts_the_defaults_and_every_experiment() -> None:
 def test_the_old_score_name_is_an_alias() -> None:
     config = apply_overrides(DEFAULTS, {"checkpoint_metric": "val_weighted_f1"})
     assert config["checkpoint_metric"] == "val_score"
-    check_data_keys({**DEFAULTS, "checkpoint_metric": "val_weighted_f1"}, ["a", "b"])
+    check_data_keys(RunConfig.from_dict({**DEFAULTS, "checkpoint_metric": "val_weighted_f1"}), ["a", "b"])
     with pytest.raises(UserError, match="'val_acc' is not a validation metric: choose one of val_loss, val_top5$"):
-        check_data_keys(DEFAULTS, ["a", "b"], metrics=["val_loss", "val_top5"])  # a run's own metric list
+        check_data_keys(
+            RunConfig.from_dict(DEFAULTS), ["a", "b"], metrics=["val_loss", "val_top5"]
+        )  # a run's own metric list
 
 
 @pytest.mark.parametrize(
@@ -152,9 +155,11 @@ def test_the_old_score_name_is_an_alias() -> None:
     ],
 )
 def test_keys_that_name_classes_are_checked_against_the_data(config: dict, message: str) -> None:
-    check_data_keys({**DEFAULTS, "checkpoint_metric": "val_f1/a", "focal_alpha": [1, 1]}, ["a", "b"])
+    check_data_keys(
+        RunConfig.from_dict({**DEFAULTS, "checkpoint_metric": "val_f1/a", "focal_alpha": [1, 1]}), ["a", "b"]
+    )
     with pytest.raises(UserError) as error:
-        check_data_keys({**DEFAULTS, **config}, ["a", "b"])
+        check_data_keys(RunConfig.from_dict({**DEFAULTS, **config}), ["a", "b"])
     assert str(error.value) == message
 
 

@@ -62,7 +62,7 @@ def test_validation_metrics_equal_one_process_over_the_whole_validation_set(two_
     model = model.to(memory_format=torch.channels_last)
     evaluator = create_evaluator(model, "cpu", channels_last=True)
     attach_validation_metrics(evaluator, splits.classes, build_loss(config, splits.train.class_counts()))
-    evaluator.run(build_eval_loader(splits.val, config, 16))
+    evaluator.run(build_eval_loader(splits.val, 16))
     metrics = evaluator.state.metrics
     assert len(splits.val) == 80
     assert metrics["val_acc"] == record["val_acc"]
@@ -92,5 +92,5 @@ def test_one_process_leaves_everything_as_it_is() -> None:
     assert distributed.distributed_model(model, torch.device("cpu")) is model
     assert distributed.same_on_all_ranks("run-1") == "run-1"
     assert distributed.process_device(torch.device("cpu")) == torch.device("cpu")
-    assert not distributed.wants_processes({"nproc_per_node": 1})
-    assert distributed.wants_processes({"nproc_per_node": 2})
+    assert not distributed.wants_processes(1)
+    assert distributed.wants_processes(2)

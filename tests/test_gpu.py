@@ -14,7 +14,7 @@ import torch
 
 from ignite_fire.bench.sync import check_sync_free
 from ignite_fire.bench.train import train as bench_train
-from ignite_fire.config import DEFAULTS
+from ignite_fire.config import DEFAULTS, RunConfig
 from ignite_fire.data.cache import cache_splits
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.transforms import build_transforms
@@ -46,8 +46,8 @@ def test_memory_cache_lives_on_the_gpu_and_matches_the_cpu_validation_batches(di
     config = {**DEFAULTS, "data_dir": str(digits_dir), "image_size": 16, "seed": 0}
     config.update(cache="memory", num_workers=0)
     splits = build_datasets(config, build_transforms(config))
-    on_gpu, options = cache_splits(None, splits, config, torch.device("cuda"))
-    on_cpu, _ = cache_splits(None, splits, config, torch.device("cpu"))
+    on_gpu, options = cache_splits(None, splits, RunConfig.from_dict(config), torch.device("cuda"))
+    on_cpu, _ = cache_splits(None, splits, RunConfig.from_dict(config), torch.device("cpu"))
     assert on_gpu.train.images.is_cuda and options["num_workers"] == 0 and options["pin_memory"] is False
     x, y = on_gpu.train.__getitems__(list(range(8)))
     assert x.is_cuda and y.is_cuda and x.shape == (8, 3, 16, 16)

@@ -46,8 +46,8 @@ def test_csv_and_tensorboard_without_wandb(digits_dir: Path, tmp_path: Path) -> 
 
 
 def test_logger_names_accepts_a_list_or_comma_separated_names() -> None:
-    assert logger_names({"loggers": "csv, tensorboard"}) == ["csv", "tensorboard"]
-    assert logger_names({"loggers": ["wandb"]}) == ["wandb"]
+    assert logger_names("csv, tensorboard") == ["csv", "tensorboard"]
+    assert logger_names(["wandb"]) == ["wandb"]
     with pytest.raises(UserError, match=r"--loggers=\['csv', 'mlflow'\] is not allowed: 'mlflow' is not one of wandb"):
         load_experiment(TINY_EXPERIMENT, {"loggers": ["csv", "mlflow"]})  # the schema checks the names
 

@@ -163,7 +163,6 @@ from ignite_fire.handlers.stop_at import StopAt  # noqa: E402
 from ignite_fire.handlers.train_stats import TrainStats  # noqa: E402
 from ignite_fire.training import (  # noqa: E402
     END_OF_EPOCH_ORDER,
-    Settings,
     build_run,
     create_checkpointers,
     create_engines,
@@ -192,9 +191,9 @@ def tiny(digits_dir: Path, out: Path, **overrides):
 
 def test_each_builder_returns_plain_objects(digits_dir: Path, tmp_path: Path) -> None:
     experiment = tiny(digits_dir, tmp_path, ema_decay=0.9, patience=2)
-    settings = Settings.from_config(experiment.config)
+    settings = experiment.settings
     device = torch.device("cpu")
-    dataflow = get_dataflow(experiment, experiment.config, settings.batch_size, device)
+    dataflow = get_dataflow(experiment, settings, device)
     assert dataflow.classes == [str(d) for d in range(10)]
     assert sum(dataflow.class_counts) == len(dataflow.train_loader.dataset)
     assert dataflow.train_loader.batch_size == 16

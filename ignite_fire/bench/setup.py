@@ -10,7 +10,7 @@ import torch
 import torchvision
 from torch import nn
 
-from ignite_fire.config import DEFAULTS
+from ignite_fire.config import DEFAULTS, RunConfig
 from ignite_fire.optim import build_optimizer
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -89,12 +89,16 @@ def folder_batches(
         "cache": "memory" if cache else None,
     }
     splits = build_datasets(config, build_transforms(config))
-    splits, options = cache_splits(None, splits, config, device)
-    loader = build_train_loader(splits.train, splits.train.targets, config, batch_size, **options)
+    settings = RunConfig.from_dict(config)
+    splits, options = cache_splits(None, splits, settings, device)
+    seed = settings.update.seed
+    loader = build_train_loader(
+        splits.train, splits.train.targets, batch_size, seed, **{"num_workers": num_workers, **options}
+    )
 
     def forever() -> Iterator[Batch]:
         for epoch in itertools.count(1):
-            reseed_for_epoch(loader, config["seed"], epoch)
+            reseed_for_epoch(loader, seed, epoch)
             yield from loader
 
     return forever(), len(splits.classes)

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ignite_fire.errors import UserError
+
+if TYPE_CHECKING:
+    from ignite_fire.config import Data
 
 logger = logging.getLogger("ignite_fire")
 
 
-def _num_classes(config: dict[str, Any]) -> int:
-    if config["classes"]:
-        return len(config["classes"])
+def _num_classes(data: Data) -> int:
+    if data.classes:
+        return len(data.classes)
     from ignite_fire.data.sources import load_labelled_images
 
     try:
-        return len(load_labelled_images(config).classes)
+        return len(load_labelled_images(data).classes)
     except UserError as error:
         raise UserError(f"cannot tell the number of classes: {error}; or pass --num_classes=N") from error
 
@@ -52,10 +55,11 @@ def graph(experiment: str, output: str | None = None, num_classes: int | None = 
     positive = isinstance(num_classes, int) and not isinstance(num_classes, bool) and num_classes >= 1
     if num_classes is not None and not positive:
         raise UserError(f"--num_classes={num_classes!r} must be a positive integer")
-    classes = num_classes or _num_classes(config)
+    settings = loaded.settings
+    classes = num_classes or _num_classes(settings.data)
     model = loaded.factory("build_model", build_model)(config, classes)
-    size = config["image_size"]
-    stem = Path(output) if output else Path(config["output_dir"]) / "graphs" / f"{loaded.name}_graph"
+    size = settings.data.image_size
+    stem = Path(output) if output else Path(settings.bookkeeping.output_dir) / "graphs" / f"{loaded.name}_graph"
     check_graph_outputs(stem, Path(experiment), config)
     try:
         stem.parent.mkdir(parents=True, exist_ok=True)

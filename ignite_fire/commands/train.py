@@ -24,10 +24,10 @@ def train(experiment: str, print_config: bool = False, **overrides: Any) -> None
     from ignite_fire import distributed
     from ignite_fire.training import train as run_training
 
-    if distributed.wants_processes(loaded.config):  # --nproc_per_node=N, or started by torchrun
+    if distributed.wants_processes(loaded.settings.speed.nproc_per_node):  # --nproc_per_node=N, or started by torchrun
         from ignite_fire.launch import launch
 
-        results = launch(experiment, overrides, loaded.config)
+        results = launch(experiment, overrides, loaded.settings)
     else:
         results = run_training(loaded)
     if not distributed.is_main_process():

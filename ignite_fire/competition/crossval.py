@@ -23,6 +23,7 @@ from typing import Any
 from ignite_fire.choices import SCORE
 from ignite_fire.competition.decision import build_decision, check_metric, scores_of
 from ignite_fire.competition.oof import predict_oof, write_oof
+from ignite_fire.config import Bookkeeping
 from ignite_fire.cv_dir import CV_FILE, DECISION_FILE, OOF_FILE, fold_dir, init_for_fold
 from ignite_fire.data.splits import SPLIT_VERSION
 from ignite_fire.errors import UserError
@@ -124,10 +125,11 @@ def cross_validate(
     if (fold is not None or overrides.get("resume")) and not overrides.get("name"):
         raise UserError("--fold and --resume=auto with cv need --name=NAME, the cv directory of the folds")
     loaded = load_experiment(experiment, overrides)  # checks every key once, before any fold runs
-    if loaded.config["nproc_per_node"] > 1:
+    settings = loaded.settings
+    if settings.speed.nproc_per_node > 1:
         raise UserError("cv runs folds in one process: run one fold per GPU with --fold=k instead of --nproc_per_node")
-    name = run_name(loaded.config, loaded.name)
-    cv_dir = Path(loaded.config["output_dir"]).expanduser() / name
+    name = run_name(settings.bookkeeping.name, loaded.name, settings.bookkeeping.output_dir)
+    cv_dir = Path(settings.bookkeeping.output_dir).expanduser() / name
     start_cv_dir(cv_dir, folds, experiment, overrides)
     for k in range(folds) if fold is None else [fold]:
         run_fold(experiment, {**overrides, "name": name}, cv_dir, folds, k)
@@ -135,17 +137,17 @@ def cross_validate(
     if waiting:
         logger.info(f"cv: folds {waiting} are not finished yet; OOF and decision come when they are")
         return
-    device = resolve_device(loaded.config["device"])
+    device = resolve_device(settings.update.device)
     summary = summarise(loaded, cv_dir, folds, device, tta, decision_metric)
     logger.info(cv_table(summary))
-    log_wandb_summary(loaded.config, cv_dir, summary)
+    log_wandb_summary(settings.bookkeeping, cv_dir, summary)
 
 
 def summarise(
     experiment: Experiment, cv_dir: Path, folds: int, device: Any, tta: str | None, decision_metric: str
 ) -> dict[str, Any]:
     """Write oof.csv, decision.json and cv.json; returns cv.json's content."""
-    f1_weights = experiment.config["f1_weights"]
+    f1_weights = experiment.settings.validation.f1_weights
     oof = predict_oof(experiment, cv_dir, folds, device, tta)
     write_oof(cv_dir / OOF_FILE, oof)
     per_fold = []
@@ -189,11 +191,11 @@ def cv_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def log_wandb_summary(config: dict[str, Any], cv_dir: Path, summary: dict[str, Any]) -> None:
+def log_wandb_summary(keys: Bookkeeping, cv_dir: Path, summary: dict[str, Any]) -> None:
     """One W&B run (job_type "cv") in the folds' group with the per-fold table and the pooled OOF metrics."""
     from ignite_fire.loggers.wandb import log_cv_summary
 
     rows = [[r["fold"], *(r[m] for m in TABLE_METRICS)] for r in summary["per_fold"]]
     values = {f"oof/{m}": v for m, v in summary["oof"].items()}
     values |= {f"decision/{k}": summary["decision"][k] for k in ("in_sample_gain", "cross_fitted_gain")}
-    log_cv_summary(config, cv_dir, ["fold", *TABLE_METRICS], rows, values)
+    log_cv_summary(keys, cv_dir, ["fold", *TABLE_METRICS], rows, values)

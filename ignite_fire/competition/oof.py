@@ -57,7 +57,7 @@ def predict_oof(experiment: Experiment, cv_dir: Path, folds: int, device: torch.
     fold_of: list[int] = []
     parts: list[torch.Tensor] = []
     classes: list[str] = []
-    workers = experiment.config["num_workers"]
+    workers = experiment.settings.data.num_workers
     workers = default_num_workers() if workers is None else workers
     for k in range(folds):
         samples, classes = fold_validation_samples(experiment, folds, k)

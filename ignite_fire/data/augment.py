@@ -22,10 +22,13 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 from torchvision.transforms import v2
+
+if TYPE_CHECKING:
+    from ignite_fire.config import Augmentation
 
 
 def build_policy(name: str, magnitude: int | None = None) -> v2.Transform | None:
@@ -51,9 +54,9 @@ def build_erasing(probability: float) -> v2.RandomErasing | None:
     return v2.RandomErasing(p=probability, scale=(0.02, 1 / 3), ratio=(0.3, 3.3), value=0)
 
 
-def policies_of(config: dict[str, Any]) -> tuple[v2.Transform | None, v2.RandomErasing | None]:
+def policies_of(keys: Augmentation) -> tuple[v2.Transform | None, v2.RandomErasing | None]:
     """(policy, erasing) from ``augment``, ``augment_magnitude`` and ``random_erasing``."""
-    return build_policy(config["augment"], config["augment_magnitude"]), build_erasing(config["random_erasing"])
+    return build_policy(keys.augment, keys.augment_magnitude), build_erasing(keys.random_erasing)
 
 
 def apply_per_image(transform: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, seed: int) -> torch.Tensor:

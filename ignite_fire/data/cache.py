@@ -48,6 +48,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ignite_fire.choices import resize_size
+from ignite_fire.config import RunConfig
 from ignite_fire.data.augment import apply_per_image, policies_of
 from ignite_fire.data.datasets import DataSplits, LabelledSamples
 from ignite_fire.data.decode import centered_offset, decode_square
@@ -299,14 +300,14 @@ def available_host_memory() -> int | None:
 
 
 def cache_splits(
-    experiment: Any, splits: DataSplits, config: dict[str, Any], device: torch.device
+    experiment: Any, splits: DataSplits, settings: RunConfig, device: torch.device
 ) -> tuple[DataSplits, dict[str, Any]]:
-    """With ``config["cache"] == "memory"``: the splits as :class:`CachedImages`, and the options their loaders need.
+    """With ``cache="memory"``: the splits as :class:`CachedImages`, and the options their loaders need.
 
     Returns ``(splits, {})`` unchanged otherwise. The options are keyword arguments of
     :func:`~ignite_fire.data.loaders.build_train_loader` and ``build_eval_loader``.
     """
-    if config["cache"] != "memory":
+    if settings.speed.cache != "memory":
         return splits, {}
     if "build_transforms" in getattr(experiment, "factories", {}):
         raise UserError(
@@ -320,7 +321,7 @@ def cache_splits(
                 f"--cache=memory needs datasets with a list of (path, class index) `samples`; "
                 f"{type(split).__name__} has none (use --cache=None)"
             )
-    image_size = config["image_size"]
+    image_size = settings.data.image_size
     side = resize_size(image_size)
     count = len(splits.train.samples) + len(splits.val.samples)
     nbytes = count * side * side * 3
@@ -330,9 +331,9 @@ def cache_splits(
             f"--cache=memory needs {nbytes / 2**30:.1f} GiB for {count} images at {side} px but only "
             f"{free / 2**30:.1f} GiB are free: lower --image_size or use --cache=None"
         )
-    workers = config["num_workers"]
+    workers = settings.data.num_workers
     threads = max(1, workers if workers else default_num_workers() // max(1, idist.get_nproc_per_node()))
-    draft = config["jpeg_draft"]
+    draft = settings.speed.jpeg_draft
     start = time.perf_counter()
     stores = [
         decode_shared([path for path, _ in split.samples], side, image_size, draft, threads)
@@ -346,11 +347,11 @@ def cache_splits(
         f"({count / max(seconds, 1e-9):.0f} img/s, "
         f"{threads} threads x {idist.get_world_size()} processes), {nbytes / 2**20:.0f} MiB on {where}"
     )
-    seed, jitter = config["seed"], config["color_jitter"]
+    seed, jitter = settings.update.seed, settings.augmentation.color_jitter
     cached = DataSplits(  # CachedImages has ImageListDataset's interface: a LabelledSamples Dataset
         train=CachedImages(  # type: ignore[arg-type]  # (the same interface, see above)
             stores[0], splits.train.targets, splits.train.samples, splits.classes, image_size, True, jitter, seed,
-            *policies_of(config),  # the augment policy and random_erasing of the default transforms
+            *policies_of(settings.augmentation),  # the augment policy and random_erasing of the default transforms
         ),
         val=CachedImages(stores[1], splits.val.targets, splits.val.samples, splits.classes, image_size, False),  # type: ignore[arg-type]  # (as train)
         classes=list(splits.classes),

@@ -1,7 +1,7 @@
 """Datasets of ``(path, class index)`` samples, and :func:`build_datasets`, the default data factory.
 
 :func:`build_datasets` takes the labelled images from :mod:`ignite_fire.data.sources` (class folders,
-a Tianchi ``train.txt``, or a CSV under ``config["data_dir"]``), leaves out unreadable images when
+a Tianchi ``train.txt``, or a CSV under ``data_dir``), leaves out unreadable images when
 ``on_bad_image="skip"``, and splits them with :mod:`ignite_fire.data.splits`: a given ``val/`` or
 ``val.txt``, else a stratified, seeded split with ``val_fraction`` of each class in validation, or
 fold ``fold`` of ``folds`` stratified folds.
@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from ignite_fire.config import RunConfig
 from ignite_fire.data.decode import draft_size
 from ignite_fire.data.extra import extra_train_samples
 from ignite_fire.data.images import load_image
@@ -92,28 +93,31 @@ def _per_class(train: Sequence[Sample], val: Sequence[Sample], classes: Sequence
 
 def build_datasets(config: dict[str, Any], transforms: tuple[Callable, Callable]) -> DataSplits:
     """Train and validation datasets for ``config["data_dir"]`` (see the module docstring)."""
-    data = load_labelled_images(config)
-    classes = data.classes
+    settings = RunConfig.from_dict(config)  # the experiment contract gives the dict; typed once here
+    data = settings.data
+    found = load_labelled_images(data)
+    classes = found.classes
     index = {name: i for i, name in enumerate(classes)}
-    train_samples: list[Sample] = [(path, index[name]) for path, name in data.train]
-    val_samples: list[Sample] | None = None if data.val is None else [(p, index[name]) for p, name in data.val]
-    if config["on_bad_image"] == "skip":
-        workers = config["num_workers"] or default_num_workers()
+    train_samples: list[Sample] = [(path, index[name]) for path, name in found.train]
+    val_samples: list[Sample] | None = None if found.val is None else [(p, index[name]) for p, name in found.val]
+    if data.on_bad_image == "skip":
+        workers = data.num_workers or default_num_workers()
         train_samples = drop_unreadable(train_samples, workers)
-        check_class_counts([(p, classes[i]) for p, i in train_samples], classes, f"{data.description} (readable)")
+        check_class_counts([(p, classes[i]) for p, i in train_samples], classes, f"{found.description} (readable)")
         val_samples = None if val_samples is None else drop_unreadable(val_samples, workers)
-    train, val = split_samples(train_samples, val_samples, config, classes)
-    train = train + extra_train_samples(config, classes, train + val)  # --extra_train: training only
+    train, val = split_samples(train_samples, val_samples, data, settings.update.seed, classes)
+    train = train + extra_train_samples(data.extra_train, classes, train + val)  # --extra_train: training only
     if not val:
-        raise UserError(f"no validation images in {data.description}: every class has a single image; add images")
-    fold = f" (fold {config['fold']} of {config['folds']})" if config["folds"] else ""
+        raise UserError(f"no validation images in {found.description}: every class has a single image; add images")
+    fold = f" (fold {data.fold} of {data.folds})" if data.folds else ""
     logger.info(
-        f"data: {data.description}: {len(classes)} classes, {len(train)} train / {len(val)} val images{fold}; "
+        f"data: {found.description}: {len(classes)} classes, {len(train)} train / {len(val)} val images{fold}; "
         f"per class {_per_class(train, val, classes)}"
     )
     train_tf, eval_tf = transforms
+    draft = draft_size(data.image_size, settings.speed.jpeg_draft)
     return DataSplits(
-        train=ImageListDataset(train, classes, train_tf, draft_size(config)),
-        val=ImageListDataset(val, classes, eval_tf, draft_size(config)),
+        train=ImageListDataset(train, classes, train_tf, draft),
+        val=ImageListDataset(val, classes, eval_tf, draft),
         classes=classes,
     )

@@ -19,7 +19,6 @@ Example::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torchvision.transforms.functional as F
@@ -28,11 +27,9 @@ from ignite_fire.choices import resize_size
 from ignite_fire.data.images import load_image
 
 
-def draft_size(config: dict[str, Any]) -> int | None:
+def draft_size(image_size: int, jpeg_draft: bool) -> int | None:
     """The JPEG draft size the datasets decode at: :func:`resize_size`, or None when ``jpeg_draft`` is off."""
-    if not config["jpeg_draft"]:
-        return None
-    return resize_size(config["image_size"])
+    return resize_size(image_size) if jpeg_draft else None
 
 
 def centered_offset(length: int, crop: int) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from ignite_fire.data.sources import read_label_file
 from ignite_fire.errors import UserError
@@ -21,9 +20,8 @@ logger = logging.getLogger("ignite_fire")
 Sample = tuple[str, int]
 
 
-def extra_train_samples(config: dict[str, Any], classes: Sequence[str], labelled: Sequence[Sample]) -> list[Sample]:
-    """The samples of ``config["extra_train"]`` (none when unset), less those already in ``labelled``."""
-    given = config["extra_train"]
+def extra_train_samples(given: str | None, classes: Sequence[str], labelled: Sequence[Sample]) -> list[Sample]:
+    """The samples of the label file ``given`` (``--extra_train``; none when unset), less those in ``labelled``."""
     if not given:
         return []
     path = Path(given).expanduser()

@@ -82,9 +82,8 @@ class EpochSampler(Sampler[int]):
         return -(-len(self.targets) // self.world_size)
 
 
-def resolve_num_workers(config: dict[str, Any], num_workers: int | None = None) -> int:
-    """``num_workers`` if given, else ``config["num_workers"]``, else :func:`default_num_workers`."""
-    num_workers = config["num_workers"] if num_workers is None else num_workers
+def resolve_num_workers(num_workers: int | None) -> int:
+    """``num_workers`` if given, else :func:`default_num_workers`."""
     return default_num_workers() if num_workers is None else num_workers
 
 
@@ -157,8 +156,9 @@ def _worker_generator(seed: int) -> torch.Generator:
 def build_train_loader(
     dataset: Dataset,
     targets: Sequence[int],
-    config: dict[str, Any],
     batch_size: int,
+    seed: int,
+    balanced: bool = False,
     rank: int = 0,
     world_size: int = 1,
     collate_fn: Callable[[Any], Any] | None = None,
@@ -167,13 +167,11 @@ def build_train_loader(
 ) -> DataLoader:
     """The training DataLoader with an :class:`EpochSampler` (``loader.sampler``).
 
-    ``batch_size`` is this process's batch; ``pin_memory`` None means "when CUDA is available",
-    ``num_workers`` None means ``config["num_workers"]``.
+    ``batch_size`` is this process's batch; ``balanced``: classes equally often (``--sampler=balanced``);
+    ``pin_memory`` None means "when CUDA is available", ``num_workers`` None :func:`default_num_workers`.
     """
-    num_workers = resolve_num_workers(config, num_workers)
-    sampler = EpochSampler(
-        targets, config["seed"], balanced=config["sampler"] == "balanced", rank=rank, world_size=world_size
-    )
+    num_workers = resolve_num_workers(num_workers)
+    sampler = EpochSampler(targets, seed, balanced=balanced, rank=rank, world_size=world_size)
     return SignalSafeLoader(
         dataset,
         batch_size=batch_size,
@@ -181,7 +179,7 @@ def build_train_loader(
         num_workers=num_workers,
         pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
         drop_last=len(sampler) >= 2 * batch_size,
-        generator=_worker_generator(config["seed"]),
+        generator=_worker_generator(seed),
         persistent_workers=False,
         collate_fn=collate_fn,
         worker_init_fn=worker_init(),
@@ -209,7 +207,6 @@ class ShardSampler(Sampler[int]):
 
 def build_eval_loader(
     dataset: Dataset,
-    config: dict[str, Any],
     batch_size: int,
     rank: int = 0,
     world_size: int = 1,
@@ -218,7 +215,7 @@ def build_eval_loader(
     num_workers: int | None = None,
 ) -> DataLoader:
     """The evaluation DataLoader: in order, this process's share (:class:`ShardSampler`) when ``world_size`` > 1."""
-    num_workers = resolve_num_workers(config, num_workers)
+    num_workers = resolve_num_workers(num_workers)
     sampler = ShardSampler(len(dataset), rank, world_size) if world_size > 1 else None  # type: ignore[arg-type]  # a map-style Dataset: it has __len__
     return SignalSafeLoader(
         dataset,

@@ -1,6 +1,6 @@
 """Where the labelled images come from: class folders, a Tianchi label file, or a CSV.
 
-:func:`load_labelled_images` looks at ``config["data_dir"]`` (``config["label_file"]`` names a
+:func:`load_labelled_images` looks at ``data_dir`` (``label_file`` names a
 label file explicitly):
 
 * **Tianchi**: ``train.txt`` with ``file_name<TAB>label`` lines (labels are class names such as
@@ -9,7 +9,7 @@ label file explicitly):
   the CSV's folder; optionally ``val.csv``.
 * **ImageFolder**: ``train/<class>/*`` and optionally ``val/<class>/*``, or ``<class>/*`` directly.
 
-Label files are UTF-8 (a BOM is fine). The class list is ``config["classes"]`` when the experiment
+Label files are UTF-8 (a BOM is fine). The class list is ``classes`` when the experiment
 names it (then every label must be one of those classes), else the sorted labels / folder names.
 Every mistake in the data is one :class:`~ignite_fire.errors.UserError` naming the file and the
 first few offending entries.
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ignite_fire.config import Data
 from ignite_fire.data.images import BadImageError, is_image_file, load_image
 from ignite_fire.errors import UserError
 
@@ -164,9 +165,8 @@ def read_label_file(path: Path, classes: Sequence[str] | None) -> list[Labelled]
     return samples
 
 
-def find_label_file(root: Path, config: dict[str, Any]) -> Path | None:
-    """``config["label_file"]`` (relative to data_dir or the working directory), else train.txt/train.csv."""
-    given = config["label_file"]
+def find_label_file(root: Path, given: str | None) -> Path | None:
+    """The ``label_file`` given (relative to data_dir or the working directory), else train.txt/train.csv."""
     if given:
         for candidate in (root / given, Path(given).expanduser()):
             if candidate.is_file():
@@ -248,14 +248,13 @@ def from_class_folders(root: Path, wanted: Sequence[str] | None) -> LabelledImag
     return LabelledImages(train, val, classes, f"class folders in {train_root}" + (" + val/" if val else ""))
 
 
-def load_labelled_images(config: dict[str, Any]) -> LabelledImages:
-    """The labelled images under ``config["data_dir"]`` (see the module docstring)."""
-    root = check_data_dir(config["data_dir"])
-    wanted = config["classes"]
-    label_file = find_label_file(root, config)
+def load_labelled_images(data: Data) -> LabelledImages:
+    """The labelled images under ``data.data_dir`` (see the module docstring)."""
+    root = check_data_dir(data.data_dir)
+    label_file = find_label_file(root, data.label_file)
     if label_file is not None:
-        return from_label_file(label_file, wanted)
-    return from_class_folders(root, wanted)
+        return from_label_file(label_file, data.classes)
+    return from_class_folders(root, data.classes)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
 
+from ignite_fire.config import Data
 from ignite_fire.data.groups import group_fold_split
 from ignite_fire.errors import UserError
 
@@ -87,7 +87,8 @@ def fold_split(
 def split_samples(
     samples: Sequence[Sample],
     val_samples: Sequence[Sample] | None,
-    config: dict[str, Any],
+    data: Data,
+    seed: int,
     classes: Sequence[str] | None = None,
 ) -> tuple[list[Sample], list[Sample]]:
     """Train and validation samples as the config asks.
@@ -96,13 +97,11 @@ def split_samples(
     * else the given ``val_samples`` (a ``val/`` folder or ``val.txt``), if any;
     * else :func:`stratified_split` with ``val_fraction``.
     """
-    seed = config["seed"]
-    folds = config["folds"]
-    if folds is not None:
+    if data.folds is not None:
         pooled = list(samples) + list(val_samples or [])
-        if config["groups"]:  # --groups=FILE: stratified group folds
-            return group_fold_split(pooled, folds, config["fold"], seed, config["groups"])
-        return fold_split(pooled, folds, config["fold"], seed, classes)
+        if data.groups:  # --groups=FILE: stratified group folds
+            return group_fold_split(pooled, data.folds, data.fold, seed, data.groups)
+        return fold_split(pooled, data.folds, data.fold, seed, classes)
     if val_samples is not None:
         return list(samples), list(val_samples)
-    return stratified_split(samples, config["val_fraction"], seed)
+    return stratified_split(samples, data.val_fraction, seed)

@@ -8,6 +8,7 @@ import torch
 from torchvision import transforms as T
 
 from ignite_fire.choices import IMAGENET_MEAN, IMAGENET_STD, resize_size
+from ignite_fire.config import RunConfig
 from ignite_fire.data.augment import policies_of
 
 
@@ -22,7 +23,7 @@ def build_transforms(config: dict[str, Any]) -> tuple[T.Compose, T.Compose]:
     size = config["image_size"]
     normalize = T.Normalize(IMAGENET_MEAN, IMAGENET_STD)
     jitter = config["color_jitter"]
-    policy, erasing = policies_of(config)  # augment, random_erasing: ignite_fire/data/augment.py
+    policy, erasing = policies_of(RunConfig.from_dict(config).augmentation)  # augment, random_erasing
     train = [T.RandomResizedCrop(size, scale=(0.35, 1.0), antialias=True), T.RandomHorizontalFlip()]
     train += [policy] if policy is not None else []
     if jitter > 0:

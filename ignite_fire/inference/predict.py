@@ -158,7 +158,8 @@ def load_predictor(path: Path, device: torch.device, experiment: Experiment | No
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)  # type: ignore[call-overload]  # Module.to takes memory_format; torch's overloads omit it
     model.eval()
     transform = transforms_factory(config)[1]
-    return Predictor(path, model, list(classes), transform, channels_last, draft_size(config))
+    draft = draft_size(config["image_size"], config["jpeg_draft"])  # the stored config: a plain dict
+    return Predictor(path, model, list(classes), transform, channels_last, draft)
 
 
 def load_export_predictor(path: Path) -> Predictor:

@@ -20,7 +20,7 @@ from typing import Any
 from ignite.engine import Engine, Events
 from torch.optim import Optimizer
 
-from ignite_fire.config import logger_names
+from ignite_fire.config import RunConfig, logger_names
 from ignite_fire.finetune import group_learning_rates
 from ignite_fire.handlers.metrics_csv import MetricsCSV
 from ignite_fire.metrics import scalar_metrics
@@ -44,19 +44,19 @@ def val_scalars(evaluator: Engine, trainer: Engine) -> dict[str, float]:
 
 
 def attach_tensorboard(
-    config: Mapping[str, Any], run_dir: Path, trainer: Engine, evaluator: Engine, optimizer: Optimizer
+    run_dir: Path, trainer: Engine, evaluator: Engine, optimizer: Optimizer, log_every: int, plots: bool
 ) -> None:
     """TensorBoard in ``run_dir/tensorboard``: the W&B scalars (same functions, same steps) and the pictures."""
     from ignite_fire.handlers.tensorboard_logging import TensorBoardPictures, TensorBoardScalars, start_tensorboard
 
     tb_logger = start_tensorboard(run_dir / "tensorboard")
 
-    every = config["log_every"]
+    every = log_every
     train_values = TensorBoardScalars(lambda engine: train_scalars(engine, optimizer), trainer)
     val_values = TensorBoardScalars(lambda engine: val_scalars(engine, trainer), trainer)
     tb_logger.attach(trainer, train_values, Events.ITERATION_COMPLETED(every=every))
     tb_logger.attach(evaluator, val_values, Events.COMPLETED)
-    if config["plots"]:
+    if plots:
         pictures = TensorBoardPictures(run_dir, trainer)
         tb_logger.attach(trainer, pictures, Events.EPOCH_COMPLETED)  # after validation drew them
         tb_logger.attach(trainer, pictures, Events.COMPLETED)  # a gallery drawn at the end
@@ -64,7 +64,7 @@ def attach_tensorboard(
 
 
 def attach_loggers(
-    config: Mapping[str, Any],
+    settings: RunConfig,
     run_dir: Path,
     trainer: Engine,
     evaluator: Engine,
@@ -74,8 +74,9 @@ def attach_loggers(
     """``metrics.csv`` (rows from ``history()``) and TensorBoard, as ``loggers`` asks; W&B is started
     before the pictures (:func:`ignite_fire.loggers.wandb.attach_wandb`). Attach after the handler that
     appends each epoch's record and after the pictures."""
-    names = logger_names(config)
+    names = logger_names(settings.bookkeeping.loggers)
     if "csv" in names:
         MetricsCSV(run_dir / "metrics.csv", history).attach(trainer)
     if "tensorboard" in names:
-        attach_tensorboard(config, run_dir, trainer, evaluator, optimizer)
+        every, plots = settings.bookkeeping.log_every, settings.pictures.plots
+        attach_tensorboard(run_dir, trainer, evaluator, optimizer, every, plots)

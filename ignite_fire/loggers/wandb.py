@@ -10,7 +10,7 @@ summary run with :func:`log_cv_summary`. ``sweeps/wandb_backend.py`` (W&B's swee
 Every value is logged at the trainer's iteration, so the W&B step only ever increases (W&B
 drops values logged at a smaller step). A failing W&B call is a warning, never a crash::
 
-    wandb_logger = attach_wandb(config, run_dir, name, run_id, trainer, evaluator, optimizer)
+    wandb_logger = attach_wandb(config, keys, run_dir, name, run_id, trainer, evaluator, optimizer)
     log = picture_log(wandb_logger)  # None without W&B
     log.log_images({"train_batch": Picture("run/train_batch.png", "first batch")}, step=1)
 """
@@ -31,6 +31,7 @@ from ignite.engine import Engine, Events
 from ignite.handlers.wandb_logger import WandBLogger
 from torch.optim import Optimizer
 
+from ignite_fire.config import Bookkeeping
 from ignite_fire.handlers.checkpoints import Value
 from ignite_fire.loggers import train_scalars, val_scalars
 from ignite_fire.warn import warn_once
@@ -38,9 +39,9 @@ from ignite_fire.warn import warn_once
 logger = logging.getLogger(__name__)
 
 
-def wandb_mode(config: Mapping[str, Any]) -> str:
-    """``config["wandb_mode"]``, else ``$WANDB_MODE``, else ``"offline"``."""
-    return config["wandb_mode"] or os.environ.get("WANDB_MODE") or "offline"
+def wandb_mode(given: str | None) -> str:
+    """``--wandb_mode`` when ``given``, else ``$WANDB_MODE``, else ``"offline"``."""
+    return given or os.environ.get("WANDB_MODE") or "offline"
 
 
 class LogScalars:
@@ -80,22 +81,25 @@ def safe_log(wandb_logger: WandBLogger | None, data: dict[str, Any], step: int) 
         warn_once(f"W&B logging failed, training goes on: {type(error).__name__}: {error}")
 
 
-def start_wandb(config: dict[str, Any], run_dir: Path, run_name: str, run_id: str | None) -> WandBLogger | None:
+def start_wandb(
+    config: dict[str, Any], keys: Bookkeeping, run_dir: Path, run_name: str, run_id: str | None
+) -> WandBLogger | None:
     """Start (or resume, when ``run_id`` names an earlier run) the W&B run of this training run.
 
+    ``config`` is what the run page shows; ``keys`` the project, group, job type and mode.
     Returns None, with a warning, when W&B cannot start; training goes on without it.
     """
-    mode = wandb_mode(config)
+    mode = wandb_mode(keys.wandb_mode)
     if mode == "disabled":
         return None
     try:
         import wandb
 
         wandb_logger = WandBLogger(
-            project=config["wandb_project"],
+            project=keys.wandb_project,
             name=run_name,
-            group=config["wandb_group"],
-            job_type=config["wandb_job_type"],
+            group=keys.wandb_group,
+            job_type=keys.wandb_job_type,
             config=config,
             dir=str(run_dir),
             id=run_id,
@@ -147,6 +151,7 @@ def finish(wandb_logger: WandBLogger | None, summary: Mapping[str, Any], exit_co
 
 def attach_wandb(
     config: dict[str, Any],
+    keys: Bookkeeping,
     run_dir: Path,
     name: str,
     run_id: Value,
@@ -158,12 +163,12 @@ def attach_wandb(
     and log train scalars every ``log_every`` iterations and validation every epoch."""
     if run_id.value is None:
         run_id.value = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
-    wandb_logger = start_wandb(config, run_dir, name, run_id.value)
+    wandb_logger = start_wandb(config, keys, run_dir, name, run_id.value)
     if wandb_logger is None:
         return None
     train_values = LogScalars(wandb_logger, lambda e: train_scalars(e, optimizer), trainer)
     val_values = LogScalars(wandb_logger, lambda e: val_scalars(e, trainer), trainer)
-    wandb_logger.attach(trainer, train_values, Events.ITERATION_COMPLETED(every=config["log_every"]))
+    wandb_logger.attach(trainer, train_values, Events.ITERATION_COMPLETED(every=keys.log_every))
     wandb_logger.attach(evaluator, val_values, Events.COMPLETED)
     return wandb_logger
 
@@ -272,7 +277,7 @@ def picture_log(wandb_logger: WandBLogger | None) -> RunLog | None:
 
 
 def log_cv_summary(
-    config: Mapping[str, Any],
+    keys: Bookkeeping,
     cv_dir: Path,
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
@@ -280,14 +285,14 @@ def log_cv_summary(
 ) -> None:
     """One W&B run (job_type "cv") in the folds' group (``cv_dir``'s name): the table ``folds`` of ``rows``
     and ``summary`` in the run's summary."""
-    mode = wandb_mode(config)
+    mode = wandb_mode(keys.wandb_mode)
     if mode == "disabled":
         return
     try:
         import wandb
 
         run = wandb.init(
-            project=config["wandb_project"],
+            project=keys.wandb_project,
             name=f"{cv_dir.name}-cv",
             group=cv_dir.name,
             job_type="cv",

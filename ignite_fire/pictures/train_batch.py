@@ -15,13 +15,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from ignite.engine import Engine, Events
 from matplotlib.figure import Figure
 
+from ignite_fire.config import Augmentation
 from ignite_fire.data.transforms import IMAGENET_MEAN, IMAGENET_STD, denormalize
 from ignite_fire.loggers.wandb import Picture, RunLog
 from ignite_fire.pictures.drawing import fit_tile, save_figure, to_uint8_image
@@ -71,9 +71,10 @@ def plot_batch(
     return save_figure(figure, path)
 
 
-def augment_title(config: dict[str, Any]) -> str:
+def augment_title(keys: Augmentation) -> str:
     """``first training batch: augment=..., random_erasing=...`` with the augmentation keys that are set."""
-    parts = [f"{k}={config[k]}" for k in AUGMENT_KEYS if config[k] not in (None, 0, 0.0, "none")]
+    values = [(k, getattr(keys, k)) for k in AUGMENT_KEYS]
+    parts = [f"{k}={value}" for k, value in values if value not in (None, 0, 0.0, "none")]
     return "first training batch" + (": " + ", ".join(parts) if parts else " (crop and flip only)")
 
 

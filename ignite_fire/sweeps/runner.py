@@ -70,10 +70,11 @@ def prepare_sweep(experiment_path: str, overrides: dict[str, Any], storage: str 
     experiment = load_experiment(experiment_path, overrides)
     fixed = {k: v for k, v in overrides.items() if k not in SWEEP_LEVEL_KEYS}
     spec = parse_sweep(experiment.sweep, experiment.config, fixed, str(experiment_path))
-    if resume and not experiment.config["name"]:
+    keys = experiment.settings.bookkeeping
+    if resume and not keys.name:
         raise UserError("--resume needs --name=SWEEP_NAME (the sweep to continue)")
-    name = run_name(experiment.config, experiment.name)
-    sweep_dir = Path(experiment.config["output_dir"]).expanduser() / name  # created by make_sweep_dir
+    name = run_name(keys.name, experiment.name, keys.output_dir)
+    sweep_dir = Path(keys.output_dir).expanduser() / name  # created by make_sweep_dir
     url = storage_url(str(storage)) if storage else default_storage_url(sweep_dir)
     return Sweep(experiment=experiment, spec=spec, name=name, sweep_dir=sweep_dir, storage_url=url)
 
@@ -92,7 +93,7 @@ def open_study(sweep: Sweep, resume: bool, storage: optuna.storages.BaseStorage)
         storage=storage,
         study_name=sweep.name,
         direction=sweep.spec.goal,  # type: ignore[arg-type]  # sweeps/config.py checked it: maximize or minimize
-        sampler=build_sampler(sweep.spec, sweep.experiment.config["seed"]),
+        sampler=build_sampler(sweep.spec, sweep.experiment.settings.update.seed),
         pruner=build_pruner(sweep.spec),
         load_if_exists=True,
     )
@@ -276,7 +277,7 @@ def run_sweep(
     if orphans:
         logger.info(f"trial(s) {', '.join(map(str, orphans))} lost their worker process: marked interrupted")
     spec = sweep.spec
-    epochs = None if "epochs" in spec.parameters else sweep.experiment.config["epochs"]
+    epochs = None if "epochs" in spec.parameters else sweep.experiment.settings.training.epochs
     logger.info(
         f"{header(spec, sweep.name, epochs)}\n  directory {sweep.sweep_dir}; storage {display_url(sweep.storage_url)}"
     )

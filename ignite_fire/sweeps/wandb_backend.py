@@ -24,8 +24,8 @@ from ignite_fire.training import train
 logger = logging.getLogger("ignite_fire")
 
 
-def check_online(config: dict[str, Any]) -> None:
-    mode = wandb_mode(config)
+def check_online(given: str | None) -> None:
+    mode = wandb_mode(given)
     if mode != "online":
         raise UserError(
             f"--backend=wandb needs W&B online, but W&B is {mode} here (set WANDB_MODE=online or --wandb_mode=online "
@@ -56,11 +56,12 @@ def agent_params(names: list[str]) -> dict[str, Any]:
 
 
 def run_wandb_sweep(sweep: Sweep, count: int) -> None:
-    check_online(sweep.experiment.config)
+    keys = sweep.experiment.settings.bookkeeping
+    check_online(keys.wandb_mode)
     make_sweep_dir(sweep)
     import wandb
 
-    project = sweep.experiment.config["wandb_project"]
+    project = keys.wandb_project
     try:
         sweep_id = wandb.sweep(wandb_sweep_config(sweep), project=project)
     except UserError:

@@ -10,7 +10,7 @@ import pytest
 
 from ignite_fire.competition.crossval import cross_validate as cv
 from ignite_fire.competition.crossval import cv_table, log_wandb_summary
-from ignite_fire.config import DEFAULTS
+from ignite_fire.config import DEFAULTS, RunConfig
 from ignite_fire.errors import UserError
 from ignite_fire.loggers.wandb import finish, start_wandb
 from tests.conftest import TINY_EXPERIMENT
@@ -79,12 +79,14 @@ def test_the_folds_and_the_cv_summary_share_a_wandb_group(tiny_cv, tmp_path: Pat
     cv_dir = tmp_path / "mycv"
     cv_dir.mkdir()
     config = {**DEFAULTS, "wandb_mode": "offline", "wandb_project": "ignite_fire-tests"}
-    log_wandb_summary(config, cv_dir, summary)
+    log_wandb_summary(RunConfig.from_dict(config).bookkeeping, cv_dir, summary)
     records = offline_run_records(cv_dir / "wandb")
     assert '"job_type":"cv"' in records and '"run_group":"mycv"' in records
     table = json.loads(next((cv_dir / "wandb").rglob("folds_*.table.json")).read_text(encoding="utf-8"))
     assert [row[0] for row in table["data"]] == [0, 1] and table["columns"][0] == "fold"
     fold_config = {**config, "wandb_group": "mycv", "wandb_job_type": "fold"}
-    fold_logger = start_wandb(fold_config, tmp_path / "fold0", "fold0", None)
+    fold_logger = start_wandb(
+        fold_config, RunConfig.from_dict(fold_config).bookkeeping, tmp_path / "fold0", "fold0", None
+    )
     assert (fold_logger.run.group, fold_logger.run.job_type) == ("mycv", "fold")
     finish(fold_logger, {})

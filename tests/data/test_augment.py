@@ -11,7 +11,7 @@ import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import _auto_augment
 
-from ignite_fire.config import DEFAULTS
+from ignite_fire.config import DEFAULTS, RunConfig
 from ignite_fire.data.augment import apply_per_image, build_erasing, build_policy
 from ignite_fire.data.cache import cache_splits
 from ignite_fire.data.datasets import build_datasets
@@ -63,7 +63,7 @@ def draw_both_paths(digits_dir: Path, spy: Spy, **extra: Any) -> tuple[Any, Any]
     for index in range(len(splits.train)):
         splits.train[index]
     plain = spy.take()
-    cached, _ = cache_splits(None, splits, {**config, "cache": "memory"}, torch.device("cpu"))
+    cached, _ = cache_splits(None, splits, RunConfig.from_dict({**config, "cache": "memory"}), torch.device("cpu"))
     for start in range(0, len(cached.train), 32):
         cached.train.__getitems__(list(range(start, min(start + 32, len(cached.train)))))
     return plain, spy.take()
@@ -115,8 +115,10 @@ def test_random_erasing_has_the_same_rate_and_sizes_on_both_paths(
 def test_the_cache_applies_policy_and_erasing_reproducibly(digits_dir: Path) -> None:
     config = config_of(digits_dir, augment="trivialaugment", random_erasing=0.5, cache="memory")
     splits = build_datasets(config, build_transforms(config))
-    plain, _ = cache_splits(None, splits, {**config, "augment": "none", "random_erasing": 0.0}, torch.device("cpu"))
-    augmented, _ = cache_splits(None, splits, config, torch.device("cpu"))
+    plain, _ = cache_splits(
+        None, splits, RunConfig.from_dict({**config, "augment": "none", "random_erasing": 0.0}), torch.device("cpu")
+    )
+    augmented, _ = cache_splits(None, splits, RunConfig.from_dict(config), torch.device("cpu"))
     indices = list(range(16))
     first, again = augmented.train.__getitems__(indices)[0], augmented.train.__getitems__(indices)[0]
     assert torch.equal(first, again)  # a batch's augmentation depends only on the seed and its indices

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ignite_fire.config import DEFAULTS
+from ignite_fire.config import DEFAULTS, RunConfig
 from ignite_fire.data.cache import CachedImages, cache_splits, decode_all, keep_batch, random_resized_crop
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.decode import resize_size
@@ -34,7 +34,7 @@ def digits_config(digits_dir: Path, **extra: object) -> dict:
 def cached(digits_dir: Path):
     config = digits_config(digits_dir)
     splits = build_datasets(config, build_transforms(config))
-    return splits, *cache_splits(None, splits, config, torch.device("cpu"))
+    return splits, *cache_splits(None, splits, RunConfig.from_dict(config), torch.device("cpu"))
 
 
 def test_validation_batches_equal_the_default_eval_transform_exactly(cached) -> None:
@@ -76,8 +76,8 @@ def test_training_batches_are_augmented_per_sample_and_reproducible(cached) -> N
 def test_colour_jitter_changes_the_colours(digits_dir: Path) -> None:
     config = digits_config(digits_dir, color_jitter=0.5)
     splits = build_datasets(config, build_transforms(config))
-    jittered, _ = cache_splits(None, splits, config, torch.device("cpu"))
-    plain, _ = cache_splits(None, splits, digits_config(digits_dir), torch.device("cpu"))
+    jittered, _ = cache_splits(None, splits, RunConfig.from_dict(config), torch.device("cpu"))
+    plain, _ = cache_splits(None, splits, RunConfig.from_dict(digits_config(digits_dir)), torch.device("cpu"))
     indices = list(range(8))
     assert not torch.allclose(jittered.train.__getitems__(indices)[0], plain.train.__getitems__(indices)[0])
 
@@ -86,10 +86,10 @@ def test_loaders_deliver_whole_batches_from_workers(cached, digits_dir: Path) ->
     _, splits, options = cached
     assert options["collate_fn"] is keep_batch
     config = digits_config(digits_dir)
-    loader = build_train_loader(splits.train, splits.train.targets, config, 16, num_workers=2, **options)
+    loader = build_train_loader(splits.train, splits.train.targets, 16, config["seed"], **{"num_workers": 2, **options})
     x, y = next(iter(loader))
     assert x.shape == (16, 3, SIZE, SIZE) and y.shape == (16,)
-    val = build_eval_loader(splits.val, config, 16, **options)
+    val = build_eval_loader(splits.val, 16, **options)
     assert sum(len(y) for _, y in val) == len(splits.val)
 
 
@@ -115,7 +115,7 @@ def test_the_cache_refuses_an_experiment_with_its_own_transforms(digits_dir: Pat
     splits = build_datasets(config, build_transforms(config))
     experiment = experiment_from_config("custom", config, build_transforms=build_transforms)
     with pytest.raises(UserError, match="cannot use the experiment's build_transforms"):
-        cache_splits(experiment, splits, config, torch.device("cpu"))
+        cache_splits(experiment, splits, RunConfig.from_dict(config), torch.device("cpu"))
 
 
 def test_the_gpu_crop_one_grid_sample_per_batch_matches_the_cpu_crop(cached) -> None:

@@ -53,7 +53,12 @@ def test_datasets_decode_at_the_eval_resize_size_unless_jpeg_draft_is_off(digits
     config = {**DEFAULTS, "data_dir": str(digits_dir), "image_size": 224, "seed": 0}
     assert resize_size(224) == 256
     splits = build_datasets(config, build_transforms(config))
-    assert splits.train.draft_size == splits.val.draft_size == draft_size(config) == 256
+    assert (
+        splits.train.draft_size
+        == splits.val.draft_size
+        == draft_size(config["image_size"], config["jpeg_draft"])
+        == 256
+    )
     config["jpeg_draft"] = False
     splits = build_datasets(config, build_transforms(config))
     assert splits.train.draft_size is None and splits.val.draft_size is None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ignite_fire.config import RunConfig
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.sources import load_labelled_images
 from ignite_fire.data.transforms import build_transforms
@@ -42,7 +43,7 @@ def test_tianchi_layout_keeps_chinese_names_and_the_experiment_order(tianchi_dig
 
 
 def test_discovered_classes_are_the_sorted_labels(tianchi_digits: Path) -> None:
-    data = load_labelled_images(make_config(tianchi_digits))
+    data = load_labelled_images(RunConfig.from_dict(make_config(tianchi_digits)).data)
     assert data.classes == sorted(TIANCHI_CLASSES)
     assert data.val is None and "train.txt" in data.description
 
@@ -69,7 +70,7 @@ def test_label_file_with_bom_header_spaces_and_crlf(tianchi_digits: Path, tmp_pa
     lines = (root / "train.txt").read_text(encoding="utf-8").splitlines()
     text = "\r\n".join(["image\tlabel"] + [line.replace("\t", "   ") for line in lines]) + "\r\n\r\n"
     (root / "train.txt").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
-    data = load_labelled_images(make_config(root))
+    data = load_labelled_images(RunConfig.from_dict(make_config(root)).data)
     assert len(data.train) == len(lines) and set(data.classes) == set(TIANCHI_CLASSES)
 
 
@@ -82,14 +83,14 @@ def test_csv_source_with_header_and_paths_relative_to_the_csv(tianchi_digits: Pa
     )
     splits = datasets(root, classes=TIANCHI_CLASSES, val_fraction=0.25)
     assert len(splits.train) + len(splits.val) == len(rows)
-    assert "CSV" in load_labelled_images(make_config(root)).description
+    assert "CSV" in load_labelled_images(RunConfig.from_dict(make_config(root)).data).description
 
 
 def test_explicit_label_file(tianchi_digits: Path, tmp_path: Path) -> None:
     root = tmp_path / "explicit"
     shutil.copytree(tianchi_digits, root)
     (root / "train.txt").rename(root / "labels_v2.txt")
-    data = load_labelled_images(make_config(root, label_file="labels_v2.txt"))
+    data = load_labelled_images(RunConfig.from_dict(make_config(root, label_file="labels_v2.txt")).data)
     assert len(data.train) == sum(PER_CLASS.values())
 
 

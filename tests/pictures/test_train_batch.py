@@ -9,7 +9,7 @@ import torch
 from ignite.engine import Engine
 from PIL import Image
 
-from ignite_fire.config import DEFAULTS
+from ignite_fire.config import DEFAULTS, RunConfig
 from ignite_fire.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from ignite_fire.pictures.train_batch import TrainBatchPicture, augment_title
 
@@ -20,7 +20,11 @@ def test_the_first_batch_is_drawn_once_denormalised(tmp_path: Path) -> None:
     mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     batches = [((red - mean) / std, torch.tensor([0, 1, 0, 1])), (torch.zeros(4, 3, 16, 16), torch.zeros(4))]
     path = tmp_path / "train_batch.png"
-    picture = TrainBatchPicture(path, ["cat", "dog"], title=augment_title({**DEFAULTS, "augment": "randaugment"}))
+    picture = TrainBatchPicture(
+        path,
+        ["cat", "dog"],
+        title=augment_title(RunConfig.from_dict({**DEFAULTS, "augment": "randaugment"}).augmentation),
+    )
     engine = Engine(lambda e, b: None)
     picture.attach(engine)
     engine.run([batches[0]], max_epochs=1)
@@ -32,6 +36,8 @@ def test_the_first_batch_is_drawn_once_denormalised(tmp_path: Path) -> None:
 
 
 def test_the_title_names_the_augmentation() -> None:
-    assert augment_title(DEFAULTS) == "first training batch (crop and flip only)"
-    title = augment_title({**DEFAULTS, "augment": "trivialaugment", "random_erasing": 0.25})
+    assert augment_title(RunConfig.from_dict(DEFAULTS).augmentation) == "first training batch (crop and flip only)"
+    title = augment_title(
+        RunConfig.from_dict({**DEFAULTS, "augment": "trivialaugment", "random_erasing": 0.25}).augmentation
+    )
     assert title == "first training batch: augment=trivialaugment, random_erasing=0.25"
