@@ -83,7 +83,7 @@ from ignite_fire.loggers import attach_loggers, train_scalars, val_scalars
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
 from ignite_fire.models import build_model, check_model_output, first_images
-from ignite_fire.optim import build_optimizer, build_scheduler
+from ignite_fire.optim import build_optimizer, build_scheduler, lengthen_schedule
 from ignite_fire.performance import compile_model, configure_cuda
 from ignite_fire.pictures.attach import attach_pictures
 from ignite_fire.pictures.guard import guarded
@@ -427,6 +427,7 @@ def _assemble(experiment: Experiment, settings: Settings, claim: RunDirClaim, re
         "config": Value(config),
         "wandb_run_id": wandb_run_id,
         "history": Value(getter=lambda: history),  # resume() refills this list in place
+        "train_size": Value(len(dataflow.train_loader.dataset)),  # type: ignore[arg-type]  # check_same_run
         **({"scheduler": scheduler} if scheduler is not None else {}),
     }
     checkpoint_dir = claim.run_dir / "checkpoints"
@@ -585,20 +586,73 @@ def resume(run: Run, path: Path) -> None:
     if saved_classes is not None and list(saved_classes) != run.classes:
         raise UserError(f"{path} was trained on classes {list(saved_classes)}, but the data has {run.classes}")
     load_model_state(run.model, checkpoint["model"], str(path))
-    missing = sorted(k for k in run.to_save if k != "model" and k not in checkpoint)
+    missing = sorted(k for k in run.to_save if k not in ("model", "train_size") and k not in checkpoint)
     if missing:
         raise UserError(
             f"{path} cannot resume this run: it has no {', '.join(missing)} (was it saved with other settings?)"
         )
-    to_load = {k: v for k, v in run.to_save.items() if k != "model"}
+    longer = check_same_run(run, checkpoint)
+    to_load = {k: v for k, v in run.to_save.items() if k != "model" and k in checkpoint}  # train_size: new
+    scheduler_state = run.scheduler.state_dict() if run.scheduler is not None else None  # built for --epochs
     Checkpoint.load_objects(to_load=to_load, checkpoint={k: checkpoint[k] for k in to_load})
     run.history[:] = run.to_save["history"].value  # in place: the history Value reads this list
+    if longer:
+        run.trainer.state.max_epochs = run.settings.epochs  # else Ignite sees a finished run and starts over
+        recomputed = scheduler_state is not None and lengthen_schedule(run.scheduler, scheduler_state)
+        logger.info(
+            f"training longer: --epochs={run.settings.epochs}, the checkpoint's {longer}"
+            + ("; the learning-rate schedule is recomputed for the new length" if recomputed else "")
+        )
     iteration_in_epoch = run.trainer.state.iteration % len(run.train_loader)
     if iteration_in_epoch:
         run.train_loader.sampler.skip(iteration_in_epoch * run.train_loader.batch_size)
     logger.info(
         f"resumed {run.name} from {path} at epoch {run.trainer.state.epoch}, iteration {run.trainer.state.iteration}"
     )
+
+
+SAME_RUN_KEYS = ("batch_size", "accumulation_steps")
+"""Config keys a resumed run must share with its checkpoint: the epoch length and the schedule depend on them."""
+
+
+def check_same_run(run: Run, checkpoint: dict[str, Any]) -> int:
+    """Refuse a resume whose schedule would differ from the checkpoint's; the checkpoint's epochs when
+    ``--epochs`` is larger (the one documented change: "train longer"), else 0.
+
+    The trainer's state holds the epoch length and the scheduler its total steps, both computed from
+    batch_size, accumulation_steps and the data size: a resume that changes them would train the
+    resumed epoch on part of the data (or twice on some of it) and break the schedule.
+    """
+    saved = checkpoint.get("config") or {}
+    for key in SAME_RUN_KEYS:
+        if key in saved and saved[key] != run.config[key]:
+            raise UserError(
+                f"--{key}={run.config[key]} differs from the checkpoint's {saved[key]}: "
+                f"resume with --{key}={saved[key]}, or start a new run (--name=...)"
+            )
+    train_size = len(run.train_loader.dataset)  # type: ignore[arg-type]
+    saved_size = checkpoint.get("train_size")
+    if saved_size is not None and saved_size != train_size:
+        raise UserError(
+            f"the training data has {train_size} images, the checkpoint's {saved_size}: resume with the data "
+            "it was trained on, or start a new run (--name=...)"
+        )
+    state = checkpoint.get("trainer") or {}
+    epoch_length, iteration = state.get("epoch_length"), int(state.get("iteration", 0))
+    if epoch_length and epoch_length != len(run.train_loader):
+        raise UserError(
+            f"the training data gives {len(run.train_loader)} batches per epoch, the checkpoint's {epoch_length}: "
+            "resume with the data and --batch_size it was trained with, or start a new run (--name=...)"
+        )
+    started = -(-iteration // epoch_length) if epoch_length else 0  # the epochs done, and one begun
+    epochs = run.settings.epochs
+    if epochs < started:
+        raise UserError(
+            f"--epochs={epochs} is below the {started} epochs the checkpoint has trained: resume with "
+            f"--epochs={started} or more, or start a new run (--name=...)"
+        )
+    saved_epochs = saved.get("epochs")
+    return int(saved_epochs) if isinstance(saved_epochs, int) and epochs > saved_epochs else 0
 
 
 def results_of(run: Run, status: str) -> dict[str, Any]:

@@ -1,0 +1,88 @@
+"""Issue 18's hardening cases: resume means the same run, signals, data checks, one-line faults."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from ignite_fire.errors import UserError
+from ignite_fire.experiment import load_experiment
+from ignite_fire.training import train
+from tests.conftest import TINY_EXPERIMENT
+
+
+def tiny_train(digits_dir: Path, out: Path, name: str, **overrides: Any) -> dict[str, Any]:
+    """Train tests/tiny_experiment.py in this process (faster than the CLI)."""
+    config = {"data_dir": str(digits_dir), "output_dir": str(out), "name": name, **overrides}
+    return train(load_experiment(TINY_EXPERIMENT, config))
+
+
+def last_checkpoint(run_dir: Path) -> dict[str, Any]:
+    return torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)
+
+
+# --- 3. resume means the same run ---
+
+
+@pytest.fixture(scope="module")
+def two_epochs(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 2-epoch run (20 iterations an epoch: 320 digits, batch 16)."""
+    out = tmp_path_factory.mktemp("resume")
+    tiny_train(digits_dir, out, "done", epochs=2)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"batch_size": 32}, "--batch_size=32 differs from the checkpoint's 16: resume with --batch_size=16, or start"),
+        ({"accumulation_steps": 2}, "--accumulation_steps=2 differs from the checkpoint's 1: resume with"),
+        ({"epochs": 1}, "--epochs=1 is below the 2 epochs the checkpoint has trained: resume with --epochs=2 or more"),
+    ],
+)
+def test_a_resume_that_changes_the_schedule_is_refused(
+    two_epochs: Path, digits_dir: Path, override: dict[str, Any], message: str
+) -> None:
+    before = last_checkpoint(two_epochs / "done")["trainer"]["iteration"]
+    with pytest.raises(UserError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+        tiny_train(digits_dir, two_epochs, "done", **{"resume": "auto", "epochs": 2, **override})
+    after = json.loads((two_epochs / "done" / "history.json").read_text())
+    assert [r["epoch"] for r in after] == [1, 2]  # nothing trained, no second "epoch 1" row
+    assert last_checkpoint(two_epochs / "done")["trainer"]["iteration"] == before
+
+
+@pytest.mark.slow
+def test_a_resume_on_other_data_is_refused(digits_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(digits_dir, data)
+    tiny_train(data, tmp_path, "r", epochs=2, stop_after_iteration=3)
+    for image in sorted((data / "train" / "0").glob("*.png"))[:3]:
+        image.unlink()
+    with pytest.raises(UserError, match="^the training data has 317 images, the checkpoint's 320: resume with"):
+        tiny_train(data, tmp_path, "r", epochs=2, resume="auto")
+
+
+@pytest.mark.slow
+def test_train_longer_recomputes_the_cosine(digits_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tiny_train(digits_dir, tmp_path, "longer", epochs=1)
+    first = last_checkpoint(tmp_path / "longer")
+    assert first["optimizer"]["param_groups"][0]["lr"] == pytest.approx(0.0)  # its cosine ended at 0
+    with caplog.at_level(logging.INFO, logger="ignite_fire"):
+        results = tiny_train(digits_dir, tmp_path, "longer", epochs=2, resume="auto")
+    assert "training longer: --epochs=2, the checkpoint's 1; the learning-rate schedule is recomputed" in caplog.text
+    history = json.loads((tmp_path / "longer" / "history.json").read_text())
+    assert [r["epoch"] for r in history] == [1, 2]
+    assert results["epochs_completed"] == 2 and results["status"] == "finished"
+    last = last_checkpoint(tmp_path / "longer")
+    assert last["trainer"]["iteration"] == 40
+    assert last["scheduler"]["T_max"] == 40  # 2 epochs of 20 iterations
+    # the cosine restarted half-way (not stuck at 0 where the 1-epoch cosine ended): the weights moved
+    assert any(not torch.equal(first["model"][k], last["model"][k]) for k in first["model"] if "weight" in k)
