@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from typing import Any
 import fire
 from fire import helptext, trace
 
+from ignite_fire import signals
 from ignite_fire.commands.bench import bench, bench_modes
 from ignite_fire.commands.cv import cv
 from ignite_fire.commands.explain import explain
@@ -170,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(signals.exit_code(signal.SIGINT))
     except BrokenPipeError:  # `... --help | head`: the reader left; Python's documented way to go quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)

@@ -44,7 +44,7 @@ from ignite.engine import Engine, Events
 from ignite.handlers import Checkpoint, EarlyStopping
 from torch.utils.data import DataLoader
 
-from ignite_fire import distributed
+from ignite_fire import distributed, signals
 from ignite_fire.competition.init_from import load_initial_weights
 from ignite_fire.config import check_data_keys, logger_names
 from ignite_fire.data.cache import cache_splits
@@ -56,7 +56,7 @@ from ignite_fire.devices import resolve_device, seed_everything
 from ignite_fire.engines import create_evaluator, create_trainer
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment
-from ignite_fire.files import write_json_atomic
+from ignite_fire.files import DiskFullError, write_json_atomic
 from ignite_fire.finetune import describe_groups, group_learning_rates
 from ignite_fire.handlers import wandb_logging
 from ignite_fire.handlers.checkpoints import (
@@ -224,6 +224,8 @@ class Run:
     wandb_run_id: Value
     history: list[dict[str, Any]]
     wandb_logger: Any = None
+    stop_cause: str = ""  # what stopped an interrupted run: SIGTERM, a lost DataLoader worker, ...
+    resume_command: str = ""  # what continues it (train's resume_command)
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -685,17 +687,22 @@ def results_of(run: Run, status: str) -> dict[str, Any]:
     }
 
 
-def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -> dict[str, Any]:
+def train(
+    experiment: Experiment, attach: Callable[[Run], None] | None = None, resume_command: str | None = None
+) -> dict[str, Any]:
     """Train ``experiment`` and return its results (also written to ``results.json``).
 
     ``attach(run)`` is called once everything is built (and resumed), before training starts:
-    the place to add handlers of your own (a sweep's pruning callback, say).
+    the place to add handlers of your own (a sweep's pruning callback, say). ``resume_command``
+    is what the advice after a stop says continues the run (cv and sweep name their own command;
+    default ``--resume=auto --name=NAME``).
     Exits the process with 130/143 after a SIGINT/SIGTERM (a ``last`` checkpoint is saved first).
     A second run with the same name refuses while this one runs (see :class:`RunDirClaim`).
     """
     config = experiment.config
     resume_path = find_resume_checkpoint(config["resume"], config["output_dir"], config["name"])
     run = build_run(experiment, resume_path)
+    run.resume_command = resume_command or f"--resume=auto --name={run.name}"
     try:
         finished = _prepare(run, resume_path, attach)
         if finished is not None:
@@ -749,17 +756,36 @@ def _fit(run: Run) -> tuple[str, int]:
             status = "stopped"
         elif run.early_stopping is not None and run.trainer.should_terminate:
             status = "early_stopped"
+    except RuntimeError as error:
+        lost = signals.lost_worker(error)  # SIGKILL (the OOM killer) to a worker: stop as after a signal
+        if lost is None:
+            _failed(run, error)
+            raise
+        run.stop_cause = f"{lost}; out of memory? try a lower --num_workers or --batch_size"
+        run.last_checkpointer(run.trainer)  # between iterations: the one in progress had not started
+        return "interrupted", signals.WORKER_LOST_EXIT_CODE
+    except DiskFullError as error:
+        _failed(run, error)
+        if not (run.checkpoint_dir / LAST_CHECKPOINT).is_file():  # full at the first last.pt: nothing to resume
+            raise
+        raise DiskFullError(error.path, f"continue with {run.resume_command}") from error
     except BaseException as error:
-        exit_code = getattr(error, "exit_code", 1)
-        if distributed.is_main_process():
-            write_json_atomic(run.run_dir / "results.json", results_of(run, "failed"))
-        wandb_logging.finish(run.wandb_logger, {}, exit_code=exit_code)
+        _failed(run, error)
         raise
     finally:
         interrupt.restore()
     if interrupt.signal is not None:
+        run.stop_cause = signals.name(interrupt.signal)
         return "interrupted", interrupt.exit_code
     return status, 0
+
+
+def _failed(run: Run, error: BaseException) -> None:
+    """results.json says "failed"; W&B is told."""
+    exit_code = getattr(error, "exit_code", 1)
+    if distributed.is_main_process():
+        write_json_atomic(run.run_dir / "results.json", results_of(run, "failed"))
+    wandb_logging.finish(run.wandb_logger, {}, exit_code=exit_code)
 
 
 def _finish(run: Run, status: str, exit_code: int) -> dict[str, Any]:
@@ -778,8 +804,10 @@ def _finish(run: Run, status: str, exit_code: int) -> dict[str, Any]:
     summary["status"] = status  # "interrupted" after SIGINT/SIGTERM, "stopped" after --stop_after_*
     wandb_logging.finish(run.wandb_logger, summary, exit_code=exit_code)
     if exit_code:
+        cause = f" ({run.stop_cause})" if run.stop_cause else ""
         logger.info(
-            f"{status}: saved {run.checkpoint_dir / LAST_CHECKPOINT}; continue with --resume=auto --name={run.name}"
+            f"{status}{cause}: saved {run.checkpoint_dir / LAST_CHECKPOINT}; "
+            f"continue with {run.resume_command}"
         )
         raise SystemExit(exit_code)
     return results

@@ -86,3 +86,104 @@ def test_train_longer_recomputes_the_cosine(digits_dir: Path, tmp_path: Path, ca
     assert last["scheduler"]["T_max"] == 40  # 2 epochs of 20 iterations
     # the cosine restarted half-way (not stuck at 0 where the 1-epoch cosine ended): the weights moved
     assert any(not torch.equal(first["model"][k], last["model"][k]) for k in first["model"] if "weight" in k)
+
+
+# --- 5. signals: SIGHUP, a lost DataLoader worker, cv's advice; cv and sweep leave nothing when refused ---
+
+
+def _children(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in children]
+
+
+@pytest.mark.slow
+def test_sighup_stops_like_sigterm(digits_dir: Path, tmp_path: Path) -> None:
+    import signal
+
+    from tests.handlers.test_interruption import start_training, wait_for
+
+    process = start_training(digits_dir, tmp_path, "hup", "--epochs=200")
+    wait_for(tmp_path / "hup" / "history.json", process)
+    process.send_signal(signal.SIGHUP)
+    stdout, stderr = process.communicate(timeout=1800)
+    assert process.returncode == 129, stderr
+    assert last_checkpoint(tmp_path / "hup")["trainer"]["iteration"] > 0
+    assert json.loads((tmp_path / "hup" / "results.json").read_text())["status"] == "interrupted"
+    assert "interrupted (SIGHUP): saved" in stdout and "--resume=auto --name=hup" in stdout
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.slow
+def test_a_dataloader_worker_killed_with_sigkill_stops_like_a_signal(digits_dir: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from tests.handlers.test_interruption import start_training, wait_for
+
+    process = start_training(digits_dir, tmp_path, "oom", "--epochs=200", "--num_workers=1", "--loggers=csv")
+    wait_for(tmp_path / "oom" / "history.json", process)
+    own = Path(f"/proc/{process.pid}/cmdline").read_bytes()
+    workers = [c for c in _children(process.pid) if Path(f"/proc/{c}/cmdline").read_bytes() == own]
+    assert workers, "no DataLoader worker found"
+    os.kill(workers[0], signal.SIGKILL)
+    stdout, stderr = process.communicate(timeout=1800)
+    assert process.returncode == 137, stderr
+    assert "Traceback" not in stderr, stderr
+    assert last_checkpoint(tmp_path / "oom")["trainer"]["iteration"] > 0
+    assert json.loads((tmp_path / "oom" / "results.json").read_text())["status"] == "interrupted"
+    assert "interrupted (a DataLoader worker was killed by signal: Killed; out of memory?" in stdout
+    assert "continue with --resume=auto --name=oom" in stdout
+
+
+def test_lost_worker_recognises_pytorchs_messages() -> None:
+    from ignite_fire.signals import lost_worker
+
+    assert lost_worker(RuntimeError("DataLoader worker (pid 12) is killed by signal: Killed. ")) == (
+        "a DataLoader worker was killed by signal: Killed"
+    )
+    assert lost_worker(RuntimeError("DataLoader worker (pid(s) 12, 13) exited unexpectedly")) is not None
+    assert lost_worker(RuntimeError("mat1 and mat2 shapes cannot be multiplied")) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("refused", "message"),
+    [
+        ({"folds": 50}, "class '0' has 40 images, fewer than --folds=50"),
+        ({"folds": 2, "groups": "no_such_groups.tsv"}, "--groups file not found"),
+    ],
+)
+def test_a_cv_refused_before_training_leaves_nothing(
+    digits_dir: Path, tmp_path: Path, refused: dict[str, Any], message: str
+) -> None:
+    from ignite_fire.commands.cv import cv
+
+    options = {"data_dir": str(digits_dir), "output_dir": str(tmp_path / "runs"), "name": "c", "epochs": 1}
+    options |= {"wandb_mode": "disabled"}
+    with pytest.raises(UserError, match=message):
+        cv(str(TINY_EXPERIMENT), **{**options, **refused})
+    assert not (tmp_path / "runs").exists()  # no cv.json, no empty folders
+    cv(str(TINY_EXPERIMENT), folds=2, fold=0, stop_after_iteration=2, **options)  # the corrected command runs
+    assert json.loads((tmp_path / "runs" / "c" / "cv.json").read_text())["folds"] == 2
+
+
+@pytest.mark.slow
+def test_cv_advice_after_sigterm_names_the_cv(digits_dir: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+    from tests.handlers.test_interruption import wait_for
+
+    args = [sys.executable, "-m", "ignite_fire", "cv", str(TINY_EXPERIMENT), "--folds=2", "--name=mycv"]
+    args += [f"--data_dir={digits_dir}", f"--output_dir={tmp_path}", "--epochs=200", "--wandb_mode=disabled"]
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    process = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(tmp_path / "mycv" / "fold0" / "history.json", process)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=1800)
+    assert process.returncode == 143, stderr
+    assert "continue with the same cv command with --name=mycv --resume=auto" in stdout
+    assert "--name=fold0" not in stdout + stderr
