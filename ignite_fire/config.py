@@ -131,6 +131,9 @@ DATA: dict[str, Key] = {
     "init_from": Key(None, (NONE, str), "start from this checkpoint's (or run/cv dir's) weights; fresh optimizer"),
     "extra_train": Key(None, (NONE, str), "label file of images only ever added to training (pseudo-labels)"),
     "groups": Key(None, (NONE, str), "'file<TAB>group' file: folds keep a group on one side (StratifiedGroupKFold)"),
+    "allow_small_classes": Key(
+        False, (bool,), "train although a class has < 2 training images or none in validation (data/checks.py)"
+    ),
 }
 
 UPDATE: dict[str, Key] = {

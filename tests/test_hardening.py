@@ -187,3 +187,67 @@ def test_cv_advice_after_sigterm_names_the_cv(digits_dir: Path, tmp_path: Path) 
     assert process.returncode == 143, stderr
     assert "continue with the same cv command with --name=mycv --resume=auto" in stdout
     assert "--name=fold0" not in stdout + stderr
+
+
+# --- 6. data checks after reading, before training ---
+
+
+def _datasets(data_dir: Path, **overrides: Any):
+    from ignite_fire.data.datasets import build_datasets
+    from ignite_fire.data.transforms import build_transforms
+    from ignite_fire.experiment import resolve_config
+
+    config = resolve_config({"data_dir": str(data_dir), "image_size": 16, "num_workers": 0, **overrides}, "test")
+    return build_datasets(config, build_transforms(config))
+
+
+@pytest.fixture
+def labelled(digits_dir: Path, tmp_path: Path) -> Path:
+    """A train.txt of 12 'zero' and 12 'one' digits, the last 'one' mistyped as 'oen'."""
+    import shutil
+
+    root = tmp_path / "labelled"
+    (root / "train").mkdir(parents=True)
+    lines = []
+    for digit, name in (("0", "zero"), ("1", "one")):
+        for image in sorted((digits_dir / "train" / digit).glob("*.png"))[:12]:
+            shutil.copy(image, root / "train" / image.name)
+            lines.append(f"{image.name}\t{name}")
+    lines[-1] = lines[-1].replace("\tone", "\toen")
+    (root / "train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def test_a_mistyped_label_is_refused_naming_the_closest_class(labelled: Path) -> None:
+    with pytest.raises(UserError, match=r"^class 'oen' has [01] train / [01] val images: a mistyped 'one'\? fix its"):
+        _datasets(labelled)
+    assert "oen" in _datasets(labelled, allow_small_classes=True).classes  # allowed explicitly
+
+
+def test_a_class_without_validation_images_is_refused(digits_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(digits_dir, root)
+    for image in (root / "val" / "3").glob("*.png"):
+        image.unlink()
+    with pytest.raises(UserError, match=r"^class '3' has 32 train / 0 val images: fix its labels or add images"):
+        _datasets(root)
+
+
+def test_identical_images_in_train_and_val_are_a_warning_with_the_count(
+    digits_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(digits_dir, root)
+    for image in sorted((root / "train" / "5").glob("*.png"))[:3]:
+        shutil.copy(image, root / "val" / "5" / f"copy_{image.name}")
+    with caplog.at_level(logging.WARNING, logger="ignite_fire"):
+        _datasets(root)
+    assert "3 validation image(s) are byte-identical to training images" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ignite_fire"):
+        _datasets(digits_dir)
+    assert "byte-identical" not in caplog.text

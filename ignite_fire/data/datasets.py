@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from ignite_fire.data.checks import check_splits
 from ignite_fire.data.decode import draft_size
 from ignite_fire.data.extra import extra_train_samples
 from ignite_fire.data.images import load_image
@@ -106,6 +107,7 @@ def build_datasets(config: dict[str, Any], transforms: tuple[Callable, Callable]
     train = train + extra_train_samples(config, classes, train + val)  # --extra_train: training only
     if not val:
         raise UserError(f"no validation images in {data.description}: every class has a single image; add images")
+    check_splits(train, val, classes, config["allow_small_classes"])  # tiny classes, train/val duplicates
     fold = f" (fold {config['fold']} of {config['folds']})" if config["folds"] else ""
     logger.info(
         f"data: {data.description}: {len(classes)} classes, {len(train)} train / {len(val)} val images{fold}; "
