@@ -430,6 +430,7 @@ def _assemble(experiment: Experiment, settings: Settings, claim: RunDirClaim, re
         "wandb_run_id": wandb_run_id,
         "history": Value(getter=lambda: history),  # resume() refills this list in place
         "train_size": Value(len(dataflow.train_loader.dataset)),  # type: ignore[arg-type]  # check_same_run
+        "train_stats": TrainStats(settings.log_every, optimizer),  # the epoch's sums: a resumed epoch's train_loss
         **({"scheduler": scheduler} if scheduler is not None else {}),
     }
     checkpoint_dir = claim.run_dir / "checkpoints"
@@ -480,7 +481,7 @@ def attach_end_of_epoch(run: Run) -> None:
     """Attach the handlers every run has, in :data:`END_OF_EPOCH_ORDER` (Ignite calls them in the order added)."""
     trainer, evaluator, settings = run.trainer, run.evaluator, run.settings
     clock = attach_epoch_clock(trainer, run.train_loader, settings.seed)
-    TrainStats(settings.log_every, run.optimizer).attach(trainer)
+    run.to_save["train_stats"].attach(trainer)
     trainer.add_event_handler(Events.EPOCH_COMPLETED, validate_epoch, run, clock)
     evaluator.add_event_handler(Events.COMPLETED, run.best_checkpointer)
     if distributed.is_main_process():  # checkpoints/best.pt: a copy of the best file under a stable name
@@ -588,13 +589,13 @@ def resume(run: Run, path: Path) -> None:
     if saved_classes is not None and list(saved_classes) != run.classes:
         raise UserError(f"{path} was trained on classes {list(saved_classes)}, but the data has {run.classes}")
     load_model_state(run.model, checkpoint["model"], str(path))
-    missing = sorted(k for k in run.to_save if k not in ("model", "train_size") and k not in checkpoint)
+    missing = sorted(k for k in run.to_save if k not in ("model", *NEWER_KEYS) and k not in checkpoint)
     if missing:
         raise UserError(
             f"{path} cannot resume this run: it has no {', '.join(missing)} (was it saved with other settings?)"
         )
     longer = check_same_run(run, checkpoint)
-    to_load = {k: v for k, v in run.to_save.items() if k != "model" and k in checkpoint}  # train_size: new
+    to_load = {k: v for k, v in run.to_save.items() if k != "model" and k in checkpoint}  # NEWER_KEYS
     scheduler_state = run.scheduler.state_dict() if run.scheduler is not None else None  # built for --epochs
     Checkpoint.load_objects(to_load=to_load, checkpoint={k: checkpoint[k] for k in to_load})
     run.history[:] = run.to_save["history"].value  # in place: the history Value reads this list
@@ -612,6 +613,9 @@ def resume(run: Run, path: Path) -> None:
         f"resumed {run.name} from {path} at epoch {run.trainer.state.epoch}, iteration {run.trainer.state.iteration}"
     )
 
+
+NEWER_KEYS = ("train_size", "train_stats")
+"""Entries of last.pt that older checkpoints lack: a resume goes on without them."""
 
 SAME_RUN_KEYS = ("batch_size", "accumulation_steps")
 """Config keys a resumed run must share with its checkpoint: the epoch length and the schedule depend on them."""

@@ -251,3 +251,91 @@ def test_identical_images_in_train_and_val_are_a_warning_with_the_count(
     with caplog.at_level(logging.WARNING, logger="ignite_fire"):
         _datasets(digits_dir)
     assert "byte-identical" not in caplog.text
+
+
+# --- 7. held, but now cleanly ---
+
+
+class Pickled:
+    """An object that only a full (code-running) unpickling can rebuild."""
+
+
+def test_a_pickled_pretrained_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    from ignite_fire.weights import read_state_dict
+
+    path = tmp_path / "pickled.pt"
+    torch.save({"model": {"weight": torch.zeros(2)}, "extra": Pickled()}, path)
+    with pytest.raises(UserError) as caught:
+        read_state_dict(path)
+    message = str(caught.value)
+    assert message.startswith(f"--pretrained={path} is refused: it holds pickled objects, not only tensors")
+    assert "\n" not in message
+
+
+def test_sync_without_an_api_key_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ignite_fire.sync import upload_run
+
+    (tmp_path / "run" / "wandb" / "offline-run-20260101_000000-abcd1234").mkdir(parents=True)
+    for name in ("WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE", "WANDB_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no_netrc"))
+    with pytest.raises(UserError, match=r"^no W&B API key: run `wandb login` \(or set WANDB_API_KEY\), then sync"):
+        upload_run(str(tmp_path / "run"))
+    (tmp_path / "netrc").write_text("machine api.wandb.ai\n  login user\n  password x\n")
+    monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
+    from ignite_fire.sync import wandb_credentials_found
+
+    assert wandb_credentials_found()
+
+
+def _disk_full_at_last_pt(monkeypatch: pytest.MonkeyPatch, failing_call: int) -> None:
+    """The ``failing_call``-th write of last.pt fails with ENOSPC (an injected fault at the file layer)."""
+    import errno
+
+    from ignite.handlers import DiskSaver
+
+    real = DiskSaver.__call__
+    calls = {"last.pt": 0}
+
+    def write(self: DiskSaver, checkpoint: Any, filename: str, metadata: Any = None) -> None:
+        if filename == "last.pt":
+            calls["last.pt"] += 1
+            if calls["last.pt"] == failing_call:
+                raise OSError(errno.ENOSPC, "No space left on device", filename)
+        real(self, checkpoint, filename, metadata)
+
+    monkeypatch.setattr(DiskSaver, "__call__", write)
+
+
+@pytest.mark.slow
+def test_disk_full_at_the_first_last_pt_advises_no_resume(
+    digits_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _disk_full_at_last_pt(monkeypatch, 1)
+    with pytest.raises(UserError) as caught:
+        tiny_train(digits_dir, tmp_path, "full", epochs=1)
+    message = str(caught.value)
+    assert message.startswith(f"the disk is full: cannot write {tmp_path / 'full' / 'checkpoints' / 'last.pt'};")
+    assert "--resume" not in message and message.endswith("and run again")
+
+
+@pytest.mark.slow
+def test_disk_full_at_a_later_last_pt_advises_the_resume(
+    digits_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _disk_full_at_last_pt(monkeypatch, 2)
+    with pytest.raises(UserError, match=r"cannot write .*last\.pt; .* continue with --resume=auto --name=full2$"):
+        tiny_train(digits_dir, tmp_path, "full2", epochs=2)
+    monkeypatch.undo()
+    assert tiny_train(digits_dir, tmp_path, "full2", epochs=2, resume="auto")["epochs_completed"] == 2
+
+
+@pytest.mark.slow
+def test_a_resumed_epochs_train_loss_covers_the_whole_epoch(digits_dir: Path, tmp_path: Path) -> None:
+    tiny_train(digits_dir, tmp_path, "straight", epochs=2)
+    tiny_train(digits_dir, tmp_path, "paused", epochs=2, stop_after_iteration=30)  # the middle of epoch 2
+    tiny_train(digits_dir, tmp_path, "paused", epochs=2, resume="auto")
+    straight = json.loads((tmp_path / "straight" / "history.json").read_text())
+    paused = json.loads((tmp_path / "paused" / "history.json").read_text())
+    assert paused[1]["train_loss"] == pytest.approx(straight[1]["train_loss"], rel=1e-6)
+    assert paused[1]["train_acc"] == pytest.approx(straight[1]["train_acc"], rel=1e-6)
