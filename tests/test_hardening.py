@@ -339,3 +339,25 @@ def test_a_resumed_epochs_train_loss_covers_the_whole_epoch(digits_dir: Path, tm
     paused = json.loads((tmp_path / "paused" / "history.json").read_text())
     assert paused[1]["train_loss"] == pytest.approx(straight[1]["train_loss"], rel=1e-6)
     assert paused[1]["train_acc"] == pytest.approx(straight[1]["train_acc"], rel=1e-6)
+
+
+# --- 5. found early: an experiment that exits at import, a sweep metric that cannot be measured ---
+
+
+@pytest.mark.parametrize("call", ["sys.exit(0)", "raise SystemExit", "exit(3)"])
+def test_an_experiment_that_exits_at_import_is_one_line(tmp_path: Path, call: str) -> None:
+    path = tmp_path / "exits.py"
+    path.write_text(f"import sys\nconfig = {{}}\n{call}\n")
+    with pytest.raises(UserError, match=rf"^experiment {path}:3 calls sys.exit\(.*\) when imported: an experiment"):
+        load_experiment(path)
+
+
+def test_a_sweep_metric_that_is_not_a_validation_metric_is_refused_at_load() -> None:
+    from ignite_fire.config import DEFAULTS
+    from ignite_fire.sweeps.config import parse_sweep
+
+    sweep = {"method": "random", "metric": {"name": "val_accuracy"}, "parameters": {"seed": {"values": [0, 1]}}}
+    with pytest.raises(UserError, match=r"^exp.py: sweep metric.name: 'val_accuracy' is not a validation metric: "):
+        parse_sweep(sweep, dict(DEFAULTS), {}, "exp.py")
+    ok = {**sweep, "metric": {"name": "val_f1/cat"}}
+    assert parse_sweep(ok, dict(DEFAULTS), {}, "exp.py").metric == "val_f1/cat"

@@ -41,7 +41,7 @@ from optuna.distributions import (
     distribution_to_json,
 )
 
-from ignite_fire.config import check_value
+from ignite_fire.config import _metric_choices, _metric_form_ok, check_value  # the --checkpoint_metric check
 from ignite_fire.errors import UserError
 from ignite_fire.handlers.checkpoints import score_sign
 from ignite_fire.metrics import METRIC_ALIASES
@@ -146,12 +146,8 @@ def _parse_metric(source: str, metric: Any, default_metric: str) -> tuple[str, s
     _check_keys(source, "metric.", metric, METRIC_KEYS)
     name = metric.get("name")
     name = METRIC_ALIASES.get(name, name) if isinstance(name, str) else name  # val_weighted_f1 -> val_score
-    if not isinstance(name, str) or not name.startswith("val_"):
-        raise _error(
-            source,
-            "metric.name",
-            f"{name!r} is not a validation metric: use val_acc, val_loss, val_macro_f1, val_score, val_f1/CLASS",
-        )
+    if not isinstance(name, str) or not _metric_form_ok(name):  # the check of --checkpoint_metric: not per trial
+        raise _error(source, "metric.name", f"{name!r} is not a validation metric: {_metric_choices(None)}")
     natural = "minimize" if score_sign(name) < 0 else "maximize"
     goal = metric.get("goal", natural)
     if goal not in ("maximize", "minimize"):
