@@ -700,7 +700,8 @@ def train(
     the place to add handlers of your own (a sweep's pruning callback, say). ``resume_command``
     is what the advice after a stop says continues the run (cv and sweep name their own command;
     default ``--resume=auto --name=NAME``).
-    Exits the process with 130/143 after a SIGINT/SIGTERM (a ``last`` checkpoint is saved first).
+    Exits the process with 130/143/129 after a SIGINT/SIGTERM/SIGHUP, 137 after a DataLoader worker died
+    (a ``last`` checkpoint is saved first; see :mod:`ignite_fire.signals`).
     A second run with the same name refuses while this one runs (see :class:`RunDirClaim`).
     """
     config = experiment.config
