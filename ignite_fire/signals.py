@@ -8,7 +8,8 @@ all stop a run the same way: the trainer finishes its iteration, saves ``last.pt
 - :func:`ignore_in_worker`: DataLoader workers leave them to the main process;
 - :func:`blocked`: blocked while workers start (see ``data.loaders.SignalSafeLoader``);
 - ``sweeps.runner``: between trials they stop the sweep (:func:`catch` with a raising handler);
-- a DataLoader worker killed (SIGKILL, the OOM killer) is handled like a signal: :func:`lost_worker`.
+- a DataLoader worker killed (SIGKILL, the OOM killer) is handled like a signal: :func:`lost_worker`
+  recognises it, :func:`ignore_lost_workers` keeps the other workers' ends from raising again.
 
 Example::
 
@@ -100,3 +101,11 @@ def lost_worker(error: BaseException) -> str | None:
         return None
     match = _WORKER_LOST.search(str(error))
     return f"a DataLoader worker {match.group(1).replace('is killed', 'was killed')}" if match else None
+
+
+
+def ignore_lost_workers() -> None:
+    """Stop PyTorch's SIGCHLD handler, which raises "DataLoader worker ... is killed" in the main thread,
+    anywhere, each time a worker ends: once a lost worker is handled (or at exit), the others ending
+    must not raise again in the middle of saving the checkpoint or results.json."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)

@@ -754,6 +754,8 @@ def _fit(run: Run) -> tuple[str, int]:
     """Run the trainer; returns the status and the exit code (results.json is written if it raises)."""
     interrupt = Interrupt(lambda engine: run.last_checkpointer(engine))
     interrupt.attach(run.trainer)
+    fetching = FetchingBatch()
+    fetching.attach(run.trainer)
     status = "finished"
     try:
         run.trainer.run(run.train_loader, max_epochs=run.settings.epochs)
@@ -766,8 +768,14 @@ def _fit(run: Run) -> tuple[str, int]:
         if lost is None:
             _failed(run, error)
             raise
+        signals.ignore_lost_workers()
         run.stop_cause = f"{lost}; out of memory? try a lower --num_workers or --batch_size"
-        run.last_checkpointer(run.trainer)  # between iterations: the one in progress had not started
+        if fetching.now:  # the trainer waited for a batch: its state is whole, as between iterations
+            run.last_checkpointer(run.trainer)
+        if not (run.checkpoint_dir / LAST_CHECKPOINT).is_file():  # lost in a step or validation, before any
+            _failed(run, error)
+            message = f"{run.stop_cause}; nothing to resume yet: run again"
+            raise UserError(message, signals.WORKER_LOST_EXIT_CODE) from error
         return "interrupted", signals.WORKER_LOST_EXIT_CODE
     except DiskFullError as error:
         _failed(run, error)
@@ -783,6 +791,23 @@ def _fit(run: Run) -> tuple[str, int]:
         run.stop_cause = signals.name(interrupt.signal)
         return "interrupted", interrupt.exit_code
     return status, 0
+
+
+class FetchingBatch:
+    """Whether the trainer is waiting for its next batch, where a lost DataLoader worker is usually
+    noticed. Only there is the state whole (weights updated for exactly the iterations counted, no
+    validation half done), so ``last.pt`` can be saved; PyTorch's SIGCHLD handler may also raise in
+    the middle of a step or of validation, when the previous ``last.pt`` is the one to resume from."""
+
+    def __init__(self) -> None:
+        self.now = False
+
+    def attach(self, trainer: Engine) -> None:
+        trainer.add_event_handler(Events.GET_BATCH_STARTED, self._set, True)
+        trainer.add_event_handler(Events.GET_BATCH_COMPLETED, self._set, False)
+
+    def _set(self, engine: Engine, now: bool) -> None:
+        self.now = now
 
 
 def _failed(run: Run, error: BaseException) -> None:

@@ -125,7 +125,8 @@ def test_a_dataloader_worker_killed_with_sigkill_stops_like_a_signal(digits_dir:
     own = Path(f"/proc/{process.pid}/cmdline").read_bytes()
     workers = [c for c in _children(process.pid) if Path(f"/proc/{c}/cmdline").read_bytes() == own]
     assert workers, "no DataLoader worker found"
-    os.kill(workers[0], signal.SIGKILL)
+    for worker in workers:  # the training loader's (persistent) worker, and validation's if running
+        os.kill(worker, signal.SIGKILL)
     stdout, stderr = process.communicate(timeout=1800)
     assert process.returncode == 137, stderr
     assert "Traceback" not in stderr, stderr

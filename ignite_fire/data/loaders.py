@@ -6,7 +6,6 @@ import atexit
 import functools
 import multiprocessing.util  # noqa: F401  # registers its exit handler before end_workers
 import os
-import signal
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -104,7 +103,7 @@ def end_workers() -> None:
     that multiprocessing's exit handler sends before it joins them, which would wait forever."""
     workers = [process for process in _WORKERS if process.is_alive()]
     if workers:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # torch's handler would raise "worker killed"
+        signals.ignore_lost_workers()  # torch's handler would raise "worker killed"
     for process in workers:
         process.kill()
         process.join(timeout=5)
