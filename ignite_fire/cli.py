@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import warnings
 from collections.abc import Callable
@@ -172,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
-        sys.exit(signals.exit_code(signal.SIGINT))
+        sys.exit(signals.INTERRUPTED_EXIT_CODE)
     except BrokenPipeError:  # `... --help | head`: the reader left; Python's documented way to go quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)

@@ -43,6 +43,10 @@ def exit_code(signum: int) -> int:
     return 128 + int(signum)
 
 
+INTERRUPTED_EXIT_CODE = exit_code(signal.SIGINT)
+"""130: Ctrl+C outside training (the CLI's KeyboardInterrupt)."""
+
+
 def name(signum: int) -> str:
     return signal.Signals(signum).name
 
@@ -58,6 +62,11 @@ def catch(handler: Handler) -> dict[int, Any]:
             restore(previous)
             return {}
     return previous
+
+
+def default(signum: int) -> None:
+    """Give ``signum`` its default action back (a second Ctrl+C while stopping: the next one kills)."""
+    signal.signal(signum, signal.SIG_DFL)
 
 
 def restore(previous: dict[int, Any]) -> None:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
 from types import FrameType
 
@@ -44,7 +43,7 @@ class Interrupt:
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.signal is not None:
-            signal.signal(signum, signal.SIG_DFL)
+            signals.default(signum)
             return
         self.signal = signum
 
