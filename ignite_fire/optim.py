@@ -97,8 +97,10 @@ def lengthen_schedule(scheduler: Any, fresh: dict[str, Any]) -> bool:
         return True
     differs = sorted(k for k in fresh if k not in PROGRESS_KEYS and fresh[k] != state.get(k))
     if differs:
+        named = [k for k in differs if not k.startswith("_")] or differs  # total_steps, not _schedule_phases
         raise UserError(
-            f"{type(scheduler).__name__}'s {', '.join(differs)} depends on --epochs, and cannot be recomputed "
-            "on resume: resume with the checkpoint's --epochs, or start a new run (--name=...)"
+            f"{type(scheduler).__name__}'s {', '.join(named)} {'depends' if len(named) == 1 else 'depend'} on "
+            "--epochs, and cannot be recomputed on resume: resume with the checkpoint's --epochs, or start a new "
+            "run (--name=...)"
         )
     return False

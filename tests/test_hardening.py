@@ -362,3 +362,37 @@ def test_a_sweep_metric_that_is_not_a_validation_metric_is_refused_at_load() -> 
         parse_sweep(sweep, dict(DEFAULTS), {}, "exp.py")
     ok = {**sweep, "metric": {"name": "val_f1/cat"}}
     assert parse_sweep(ok, dict(DEFAULTS), {}, "exp.py").metric == "val_f1/cat"
+
+
+def test_lengthen_schedule_continues_a_warmed_up_cosine_and_refuses_onecycle() -> None:
+    import math
+
+    from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, OneCycleLR, SequentialLR
+
+    from ignite_fire.optim import lengthen_schedule
+
+    def cosine(total: int) -> tuple[torch.optim.Optimizer, SequentialLR]:
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        warmup = LinearLR(optimizer, start_factor=0.5, total_iters=2)
+        return optimizer, SequentialLR(optimizer, [warmup, CosineAnnealingLR(optimizer, T_max=total - 2)], [2])
+
+    optimizer, short = cosine(10)
+    for _ in range(10):
+        optimizer.step()
+        short.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)  # the short cosine ended
+    optimizer, longer = cosine(20)
+    fresh = longer.state_dict()
+    longer.load_state_dict(short.state_dict())
+    assert lengthen_schedule(longer, fresh)
+    expected = 0.1 * (1 + math.cos(math.pi * 8 / 18)) / 2  # 8 cosine steps of the 18 the longer run has
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(expected)
+    optimizer.step()
+    longer.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * (1 + math.cos(math.pi * 9 / 18)) / 2)
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    one_cycle = OneCycleLR(optimizer, max_lr=0.1, total_steps=10)
+    fresh = OneCycleLR(optimizer, max_lr=0.1, total_steps=20).state_dict()
+    with pytest.raises(UserError, match=r"^OneCycleLR's total_steps depends on --epochs, and cannot be recomputed"):
+        lengthen_schedule(one_cycle, fresh)
