@@ -29,6 +29,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from ignite_fire import signals
 from ignite_fire.commands.bench import BENCH_MODES
 from ignite_fire.commands.lazy import load_command, read_command, summary
 from ignite_fire.commands.options import check_options, flag_names, option_names
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(signals.INTERRUPTED_EXIT_CODE)
     except BrokenPipeError:  # `... --help | head`: the reader left; Python's documented way to go quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)

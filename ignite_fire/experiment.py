@@ -85,6 +85,13 @@ def _import_file(path: Path) -> ModuleType:
         raise UserError(f"syntax error in experiment {error.filename}:{error.lineno}: {error.msg}") from error
     except UserError:
         raise
+    except SystemExit as error:  # sys.exit()/exit() at the top level: importing it must define, not run
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == str(path)]
+        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else str(path)
+        raise UserError(
+            f"experiment {where} calls sys.exit({error.code!r}) when imported: an experiment file defines `config` "
+            "(and builders); put code that runs under `if __name__ == \"__main__\":`"
+        ) from error
     except Exception as error:  # an import error or any bug at the experiment's top level
         frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == str(path)]
         where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else str(path)

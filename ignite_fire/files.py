@@ -17,12 +17,18 @@ DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
 class DiskFullError(UserError):
-    """The disk (or quota) filled up while writing a file; the earlier files are whole."""
+    """The disk (or quota) filled up while writing the file ``path``; the earlier files are whole.
 
-    def __init__(self, path: str | Path) -> None:
+    ``advice`` is what to do once space is free (a training run with a ``last.pt`` adds its
+    ``--resume=auto --name=NAME``); nothing more is promised, so a command that has nothing to
+    continue says only what it could not write.
+    """
+
+    def __init__(self, path: str | Path, advice: str = "") -> None:
+        self.path = Path(path)
         super().__init__(
-            f"the disk is full: cannot write {path}; free some space (earlier files are whole) and run again "
-            "(a training run continues with --resume=auto)"
+            f"the disk is full: cannot write {path}; free some space (earlier files are whole) and "
+            + (advice or "run again")
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -61,3 +62,42 @@ def build_scheduler(
     if main is None:
         return ramp
     return SequentialLR(optimizer, schedulers=[ramp, main], milestones=[warmup])
+
+
+PROGRESS_KEYS = {"last_epoch", "_step_count", "_last_lr", "_get_lr_called_within_step", "_is_initial", "base_lrs"}
+"""Scheduler state that records how far it got, not how it was set up (the rest must match on resume)."""
+
+
+def lengthen_schedule(scheduler: Any, fresh: dict[str, Any]) -> bool:
+    """Give ``scheduler`` (a checkpoint's state loaded into it) the length of ``fresh``, the state of the same
+    scheduler built for a larger ``--epochs``: "train longer" on resume. True if a length changed.
+
+    A cosine's ``T_max`` is set to the new one and its learning rates to the closed form at the step it
+    reached, as if the run had been started with the new ``--epochs`` (the recursive form would stay at
+    ``eta_min`` after a finished cosine). A scheduler whose other settings depend on the length (e.g.
+    OneCycleLR's ``total_steps``) cannot be continued soundly: refused in one line.
+    """
+    if isinstance(scheduler, SequentialLR):
+        changed = False
+        for child, child_fresh in zip(scheduler._schedulers, fresh["_schedulers"], strict=True):
+            changed = lengthen_schedule(child, child_fresh) or changed
+        scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
+        return changed
+    state = scheduler.state_dict()
+    if isinstance(scheduler, CosineAnnealingLR) and fresh["T_max"] != state["T_max"]:
+        scheduler.T_max = fresh["T_max"]
+        if scheduler.last_epoch >= 0:  # started (not still behind a warm-up)
+            for group, base_lr in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, strict=True):
+                progress = math.cos(math.pi * min(scheduler.last_epoch, scheduler.T_max) / scheduler.T_max)
+                group["lr"] = scheduler.eta_min + (base_lr - scheduler.eta_min) * (1 + progress) / 2
+            scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
+        return True
+    differs = sorted(k for k in fresh if k not in PROGRESS_KEYS and fresh[k] != state.get(k))
+    if differs:
+        named = [k for k in differs if not k.startswith("_")] or differs  # total_steps, not _schedule_phases
+        raise UserError(
+            f"{type(scheduler).__name__}'s {', '.join(named)} {'depends' if len(named) == 1 else 'depend'} on "
+            "--epochs, and cannot be recomputed on resume: resume with the checkpoint's --epochs, or start a new "
+            "run (--name=...)"
+        )
+    return False

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import netrc
+import os
 import re
 import shlex
 import shutil
@@ -26,6 +28,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from ignite_fire.errors import UserError
 
@@ -78,6 +81,19 @@ def sync_commands(runs: list[OfflineRun], append: bool) -> list[list[str]]:
     return commands
 
 
+def wandb_credentials_found() -> bool:
+    """Whether ``wandb sync`` will find credentials: WANDB_API_KEY (or an identity token file), or the
+    netrc entry ``wandb login`` writes for the host of WANDB_BASE_URL."""
+    if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai").hostname
+    path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
+    try:
+        return netrc.netrc(str(path)).authenticators(host or "") is not None
+    except (OSError, netrc.NetrcParseError):
+        return False
+
+
 def upload_run(run_dir: str, dry_run: bool = False) -> None:
     """Upload RUN_DIR's offline W&B runs into one W&B run, in order (resumed runs included).
 
@@ -97,14 +113,20 @@ def upload_run(run_dir: str, dry_run: bool = False) -> None:
         for command in commands:
             print(shlex.join(command))
         return
+    if not wandb_credentials_found():  # else wandb sync fails in several lines of its own
+        raise UserError("no W&B API key: run `wandb login` (or set WANDB_API_KEY), then sync again")
     executable = shutil.which("wandb")
     for command in commands:
         logger.info(shlex.join(command))
         argv = [executable, *command[1:]] if executable else [sys.executable, "-m", "wandb", *command[1:]]
-        completed = subprocess.run(argv, check=False)
+        completed = subprocess.run(argv, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        said = [line.strip() for line in completed.stdout.splitlines() if line.strip()]
         if completed.returncode != 0:
+            last = f": {said[-1]}" if said else ""
             raise UserError(
-                f"`{shlex.join(command)}` failed (exit {completed.returncode}): run `wandb login` and check the "
-                "W&B server is reachable, then sync again"
+                f"`{shlex.join(command)}` failed (exit {completed.returncode}{last}); run `wandb login` and check "
+                "the W&B server is reachable, then sync again"
             )
+        for line in said:
+            logger.info(line)
     logger.info(f"ran {len(commands)} wandb sync command(s) for the {len(runs)} offline W&B folder(s) of {path}")

@@ -41,7 +41,7 @@ from ignite.engine import Engine, Events
 from ignite.handlers import Checkpoint, EarlyStopping
 from torch.utils.data import DataLoader
 
-from ignite_fire import distributed
+from ignite_fire import distributed, signals
 from ignite_fire.config import Bookkeeping, RunConfig, check_data_keys, logger_names
 from ignite_fire.data.cache import cache_splits
 from ignite_fire.data.datasets import build_datasets
@@ -52,7 +52,7 @@ from ignite_fire.devices import resolve_device, seed_everything
 from ignite_fire.engines import create_evaluator, create_trainer
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment
-from ignite_fire.files import write_json_atomic
+from ignite_fire.files import DiskFullError, write_json_atomic
 from ignite_fire.finetune import describe_groups, group_learning_rates
 from ignite_fire.handlers.checkpoints import (
     LAST_CHECKPOINT,
@@ -80,7 +80,7 @@ from ignite_fire.loggers import wandb as wandb_logging
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
 from ignite_fire.models import build_model, check_model_output, first_images
-from ignite_fire.optim import build_optimizer, build_scheduler
+from ignite_fire.optim import build_optimizer, build_scheduler, lengthen_schedule
 from ignite_fire.performance import compile_model, configure_cuda
 from ignite_fire.pictures.attach import attach_pictures
 from ignite_fire.pictures.guard import guarded
@@ -153,6 +153,8 @@ class Run:
     wandb_run_id: Value
     history: list[dict[str, Any]]
     wandb_logger: Any = None
+    stop_cause: str = ""  # what stopped an interrupted run: SIGTERM, a lost DataLoader worker, ...
+    resume_command: str = ""  # what continues it (train's resume_command)
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -369,6 +371,9 @@ def _assemble(experiment: Experiment, settings: RunConfig, claim: RunDirClaim, r
         "config": Value(config),
         "wandb_run_id": wandb_run_id,
         "history": Value(getter=lambda: history),  # resume() refills this list in place
+        "train_size": Value(len(dataflow.train_loader.dataset)),  # type: ignore[arg-type]  # check_same_run
+        # the epoch's running sums: a resumed epoch's train_loss covers the whole epoch
+        "train_stats": TrainStats(settings.bookkeeping.log_every, optimizer),
         **({"scheduler": scheduler} if scheduler is not None else {}),
     }
     checkpoint_dir = claim.run_dir / "checkpoints"
@@ -419,7 +424,7 @@ def attach_end_of_epoch(run: Run) -> None:
     """Attach the handlers every run has, in :data:`END_OF_EPOCH_ORDER` (Ignite calls them in the order added)."""
     trainer, evaluator, settings = run.trainer, run.evaluator, run.settings
     clock = attach_epoch_clock(trainer, run.train_loader, settings.update.seed)
-    TrainStats(settings.bookkeeping.log_every, run.optimizer).attach(trainer)
+    run.to_save["train_stats"].attach(trainer)
     trainer.add_event_handler(Events.EPOCH_COMPLETED, validate_epoch, run, clock)
     evaluator.add_event_handler(Events.COMPLETED, run.best_checkpointer)
     if distributed.is_main_process():  # checkpoints/best.pt: a copy of the best file under a stable name
@@ -510,20 +515,76 @@ def resume(run: Run, path: Path) -> None:
     if saved_classes is not None and list(saved_classes) != run.classes:
         raise UserError(f"{path} was trained on classes {list(saved_classes)}, but the data has {run.classes}")
     load_model_state(run.model, checkpoint["model"], str(path))
-    missing = sorted(k for k in run.to_save if k != "model" and k not in checkpoint)
+    missing = sorted(k for k in run.to_save if k not in ("model", *NEWER_KEYS) and k not in checkpoint)
     if missing:
         raise UserError(
             f"{path} cannot resume this run: it has no {', '.join(missing)} (was it saved with other settings?)"
         )
-    to_load = {k: v for k, v in run.to_save.items() if k != "model"}
+    longer = check_same_run(run, checkpoint)
+    to_load = {k: v for k, v in run.to_save.items() if k != "model" and k in checkpoint}  # NEWER_KEYS
+    scheduler_state = run.scheduler.state_dict() if run.scheduler is not None else None  # built for --epochs
     Checkpoint.load_objects(to_load=to_load, checkpoint={k: checkpoint[k] for k in to_load})
     run.history[:] = run.to_save["history"].value  # in place: the history Value reads this list
+    if longer:
+        run.trainer.state.max_epochs = run.settings.training.epochs  # else Ignite sees a finished run and starts over
+        recomputed = scheduler_state is not None and lengthen_schedule(run.scheduler, scheduler_state)
+        logger.info(
+            f"training longer: --epochs={run.settings.training.epochs}, the checkpoint's {longer}"
+            + ("; the learning-rate schedule is recomputed for the new length" if recomputed else "")
+        )
     iteration_in_epoch = run.trainer.state.iteration % len(run.train_loader)
     if iteration_in_epoch:
         run.train_loader.sampler.skip(iteration_in_epoch * run.train_loader.batch_size)  # type: ignore[attr-defined]  # build_train_loader's sampler (data/loaders.py) has skip
     logger.info(
         f"resumed {run.name} from {path} at epoch {run.trainer.state.epoch}, iteration {run.trainer.state.iteration}"
     )
+
+
+NEWER_KEYS = ("train_size", "train_stats")
+"""Entries of last.pt that older checkpoints lack: a resume goes on without them."""
+
+SAME_RUN_KEYS = ("batch_size", "accumulation_steps")
+"""Config keys a resumed run must share with its checkpoint: the epoch length and the schedule depend on them."""
+
+
+def check_same_run(run: Run, checkpoint: dict[str, Any]) -> int:
+    """Refuse a resume whose schedule would differ from the checkpoint's; the checkpoint's epochs when
+    ``--epochs`` is larger (the one documented change: "train longer"), else 0.
+
+    The trainer's state holds the epoch length and the scheduler its total steps, both computed from
+    batch_size, accumulation_steps and the data size: a resume that changes them would train the
+    resumed epoch on part of the data (or twice on some of it) and break the schedule.
+    """
+    saved = checkpoint.get("config") or {}
+    for key in SAME_RUN_KEYS:
+        if key in saved and saved[key] != run.config[key]:
+            raise UserError(
+                f"--{key}={run.config[key]} differs from the checkpoint's {saved[key]}: "
+                f"resume with --{key}={saved[key]}, or start a new run (--name=...)"
+            )
+    train_size = len(run.train_loader.dataset)  # type: ignore[arg-type]
+    saved_size = checkpoint.get("train_size")
+    if saved_size is not None and saved_size != train_size:
+        raise UserError(
+            f"the training data has {train_size} images, the checkpoint's {saved_size}: resume with the data "
+            "it was trained on, or start a new run (--name=...)"
+        )
+    state = checkpoint.get("trainer") or {}
+    epoch_length, iteration = state.get("epoch_length"), int(state.get("iteration", 0))
+    if epoch_length and epoch_length != len(run.train_loader):
+        raise UserError(
+            f"the training data gives {len(run.train_loader)} batches per epoch, the checkpoint's {epoch_length}: "
+            "resume with the data and --batch_size it was trained with, or start a new run (--name=...)"
+        )
+    started = -(-iteration // epoch_length) if epoch_length else 0  # the epochs done, and one begun
+    epochs = run.settings.training.epochs
+    if epochs < started:
+        raise UserError(
+            f"--epochs={epochs} is below the {started} epochs the checkpoint has trained: resume with "
+            f"--epochs={started} or more, or start a new run (--name=...)"
+        )
+    saved_epochs = saved.get("epochs")
+    return int(saved_epochs) if isinstance(saved_epochs, int) and epochs > saved_epochs else 0
 
 
 def results_of(run: Run, status: str) -> dict[str, Any]:
@@ -556,18 +617,24 @@ def results_of(run: Run, status: str) -> dict[str, Any]:
     }
 
 
-def train(experiment: Experiment, attach: Callable[[Run], None] | None = None) -> dict[str, Any]:
+def train(
+    experiment: Experiment, attach: Callable[[Run], None] | None = None, resume_command: str | None = None
+) -> dict[str, Any]:
     """Train ``experiment`` and return its results (also written to ``results.json``).
 
     ``attach(run)`` is called once everything is built (and resumed), before training starts:
-    the place to add handlers of your own (a sweep's pruning callback, say).
-    Exits the process with 130/143 after a SIGINT/SIGTERM (a ``last`` checkpoint is saved first).
+    the place to add handlers of your own (a sweep's pruning callback, say). ``resume_command``
+    is what the advice after a stop says continues the run (cv and sweep name their own command;
+    default ``--resume=auto --name=NAME``).
+    Exits the process with 130/143/129 after a SIGINT/SIGTERM/SIGHUP, 137 after a DataLoader worker died
+    (a ``last`` checkpoint is saved first; see :mod:`ignite_fire.signals`).
     A second run with the same name refuses while this one runs (see :class:`RunDirClaim`).
     """
     keys = RunConfig.from_dict(experiment.config).bookkeeping
     name = None if keys.name is None else str(keys.name)  # --name=3 is a name too
     resume_path = find_resume_checkpoint(keys.resume, keys.output_dir, name)
     run = build_run(experiment, resume_path)
+    run.resume_command = resume_command or f"--resume=auto --name={run.name}"
     try:
         finished = _prepare(run, resume_path, attach)
         if finished is not None:
@@ -618,6 +685,8 @@ def _fit(run: Run) -> tuple[str, int]:
     """Run the trainer; returns the status and the exit code (results.json is written if it raises)."""
     interrupt = Interrupt(lambda engine: run.last_checkpointer(engine))
     interrupt.attach(run.trainer)
+    fetching = FetchingBatch()
+    fetching.attach(run.trainer)
     status = "finished"
     try:
         run.trainer.run(run.train_loader, max_epochs=run.settings.training.epochs)
@@ -625,17 +694,59 @@ def _fit(run: Run) -> tuple[str, int]:
             status = "stopped"
         elif run.early_stopping is not None and run.trainer.should_terminate:
             status = "early_stopped"
+    except RuntimeError as error:
+        lost = signals.lost_worker(error)  # SIGKILL (the OOM killer) to a worker: stop as after a signal
+        if lost is None:
+            _failed(run, error)
+            raise
+        signals.ignore_lost_workers()
+        run.stop_cause = f"{lost}; out of memory? try a lower --num_workers or --batch_size"
+        if fetching.now:  # the trainer waited for a batch: its state is whole, as between iterations
+            run.last_checkpointer(run.trainer)
+        if not (run.checkpoint_dir / LAST_CHECKPOINT).is_file():  # lost in a step or validation, before any
+            _failed(run, error)
+            message = f"{run.stop_cause}; nothing to resume yet: run again"
+            raise UserError(message, signals.WORKER_LOST_EXIT_CODE) from error
+        return "interrupted", signals.WORKER_LOST_EXIT_CODE
+    except DiskFullError as error:
+        _failed(run, error)
+        if not (run.checkpoint_dir / LAST_CHECKPOINT).is_file():  # full at the first last.pt: nothing to resume
+            raise
+        raise DiskFullError(error.path, f"continue with {run.resume_command}") from error
     except BaseException as error:
-        exit_code = getattr(error, "exit_code", 1)
-        if distributed.is_main_process():
-            write_json_atomic(run.run_dir / "results.json", results_of(run, "failed"))
-        wandb_logging.finish(run.wandb_logger, {}, exit_code=exit_code)
+        _failed(run, error)
         raise
     finally:
         interrupt.restore()
     if interrupt.signal is not None:
+        run.stop_cause = signals.name(interrupt.signal)
         return "interrupted", interrupt.exit_code
     return status, 0
+
+
+class FetchingBatch:
+    """Whether the trainer is waiting for its next batch, where a lost DataLoader worker is usually
+    noticed. Only there is the state whole (weights updated for exactly the iterations counted, no
+    validation half done), so ``last.pt`` can be saved; PyTorch's SIGCHLD handler may also raise in
+    the middle of a step or of validation, when the previous ``last.pt`` is the one to resume from."""
+
+    def __init__(self) -> None:
+        self.now = False
+
+    def attach(self, trainer: Engine) -> None:
+        trainer.add_event_handler(Events.GET_BATCH_STARTED, self._set, True)
+        trainer.add_event_handler(Events.GET_BATCH_COMPLETED, self._set, False)
+
+    def _set(self, engine: Engine, now: bool) -> None:
+        self.now = now
+
+
+def _failed(run: Run, error: BaseException) -> None:
+    """results.json says "failed"; W&B is told."""
+    exit_code = getattr(error, "exit_code", 1)
+    if distributed.is_main_process():
+        write_json_atomic(run.run_dir / "results.json", results_of(run, "failed"))
+    wandb_logging.finish(run.wandb_logger, {}, exit_code=exit_code)
 
 
 def _finish(run: Run, status: str, exit_code: int) -> dict[str, Any]:
@@ -654,8 +765,10 @@ def _finish(run: Run, status: str, exit_code: int) -> dict[str, Any]:
     summary["status"] = status  # "interrupted" after SIGINT/SIGTERM, "stopped" after --stop_after_*
     wandb_logging.finish(run.wandb_logger, summary, exit_code=exit_code)
     if exit_code:
+        cause = f" ({run.stop_cause})" if run.stop_cause else ""
         logger.info(
-            f"{status}: saved {run.checkpoint_dir / LAST_CHECKPOINT}; continue with --resume=auto --name={run.name}"
+            f"{status}{cause}: saved {run.checkpoint_dir / LAST_CHECKPOINT}; "
+            f"continue with {run.resume_command}"
         )
         raise SystemExit(exit_code)
     return results

@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,14 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             state: Any = load_file(str(path), device="cpu")
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # a corrupt or foreign file: say which one
-        raise UserError(f"--pretrained={path} cannot be read ({type(error).__name__}: {error})") from error
+    except pickle.UnpicklingError as error:  # weights_only=True refused code in the pickle: torch explains in 6 lines
+        raise UserError(
+            f"--pretrained={path} is refused: it holds pickled objects, not only tensors (weights_only=True); "
+            "re-save its state_dict (torch.save(model.state_dict(), PATH)) or use .safetensors"
+        ) from error
+    except Exception as error:  # a corrupt or foreign file: say which one, in one line
+        first = (str(error).strip().splitlines() or [""])[0]
+        raise UserError(f"--pretrained={path} cannot be read ({type(error).__name__}: {first})") from error
     for key in ("model", "state_dict", "model_state_dict"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]

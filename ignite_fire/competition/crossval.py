@@ -69,11 +69,15 @@ def run_fold(experiment: str, overrides: dict[str, Any], cv_dir: Path, folds: in
         "init_from": init_for_fold(overrides.get("init_from"), fold),  # a cv directory: the same fold of it
     }
     logger.info(f"cv: fold {fold} of {folds} in {run_dir}")
-    train(load_experiment(experiment, fold_overrides))
+    again = f"the same cv command with --name={cv_dir.name} --resume=auto"  # not the fold's own --name
+    train(load_experiment(experiment, fold_overrides), resume_command=again)
 
 
-def start_cv_dir(cv_dir: Path, folds: int, experiment: str, overrides: dict[str, Any]) -> None:
-    """Create ``cv_dir`` with a cv.json naming the folds; an existing one must have as many folds."""
+def start_cv_dir(cv_dir: Path, folds: int, experiment: str, overrides: dict[str, Any]) -> list[Path]:
+    """Create ``cv_dir`` with a cv.json naming the folds; an existing one must have as many folds.
+
+    Returns what it created (cv.json, then the folders, deepest first), for :func:`discard_cv_dir`.
+    """
     path = cv_dir / CV_FILE
     if path.is_file():
         existing = json.loads(path.read_text(encoding="utf-8"))
@@ -85,10 +89,22 @@ def start_cv_dir(cv_dir: Path, folds: int, experiment: str, overrides: dict[str,
                 f"{cv_dir} was split into folds by split version {version}, this ignite_fire splits by version "
                 f"{SPLIT_VERSION} (scikit-learn's StratifiedKFold): its folds cannot be continued; use another --name"
             )
-        return
+        return []
+    created = [p for p in (cv_dir, *cv_dir.parents) if not p.exists()]
     cv_dir.mkdir(parents=True, exist_ok=True)
     start = {"folds": folds, "split_version": SPLIT_VERSION, "experiment": str(experiment), "overrides": overrides}
     write_json_atomic(path, start)
+    return [path, *created]
+
+
+def discard_cv_dir(created: list[Path]) -> None:
+    """Remove what :func:`start_cv_dir` created, when no fold left anything (a cv refused before training:
+    the corrected command, say with another --folds, then starts afresh). Folders are removed only if empty."""
+    for path in created:
+        if path.is_file():
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
 
 
 def cross_validate(
@@ -130,9 +146,16 @@ def cross_validate(
         raise UserError("cv runs folds in one process: run one fold per GPU with --fold=k instead of --nproc_per_node")
     name = run_name(settings.bookkeeping.name, loaded.name, settings.bookkeeping.output_dir)
     cv_dir = Path(settings.bookkeeping.output_dir).expanduser() / name
-    start_cv_dir(cv_dir, folds, experiment, overrides)
-    for k in range(folds) if fold is None else [fold]:
-        run_fold(experiment, {**overrides, "name": name}, cv_dir, folds, k)
+    created = start_cv_dir(cv_dir, folds, experiment, overrides)
+    try:
+        for k in range(folds) if fold is None else [fold]:
+            run_fold(experiment, {**overrides, "name": name}, cv_dir, folds, k)
+    except BaseException:
+        # a fold refused before training (too few images of a class for --folds, a bad --groups file,
+        # missing weights) removes its own run directory; then nothing of this cv is left either
+        if created and not any(p.name != CV_FILE for p in cv_dir.iterdir()):
+            discard_cv_dir(created)
+        raise
     waiting = [k for k in range(folds) if fold_status(fold_dir(cv_dir, k)) not in DONE]
     if waiting:
         logger.info(f"cv: folds {waiting} are not finished yet; OOF and decision come when they are")

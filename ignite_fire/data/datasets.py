@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ignite_fire.config import RunConfig
+from ignite_fire.data.checks import check_splits
 from ignite_fire.data.decode import draft_size
 from ignite_fire.data.extra import extra_train_samples
 from ignite_fire.data.images import load_image
@@ -109,6 +110,7 @@ def build_datasets(config: dict[str, Any], transforms: tuple[Callable, Callable]
     train = train + extra_train_samples(data.extra_train, classes, train + val)  # --extra_train: training only
     if not val:
         raise UserError(f"no validation images in {found.description}: every class has a single image; add images")
+    check_splits(train, val, classes, data.allow_small_classes)  # tiny classes, train/val duplicates
     fold = f" (fold {data.fold} of {data.folds})" if data.folds else ""
     logger.info(
         f"data: {found.description}: {len(classes)} classes, {len(train)} train / {len(val)} val images{fold}; "

@@ -6,7 +6,6 @@ import atexit
 import functools
 import multiprocessing.util  # noqa: F401  # registers its exit handler before end_workers
 import os
-import signal
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -14,6 +13,8 @@ from typing import Any
 import ignite.distributed as idist
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
+
+from ignite_fire import signals
 
 
 def default_num_workers() -> int:
@@ -87,24 +88,10 @@ def resolve_num_workers(num_workers: int | None) -> int:
     return default_num_workers() if num_workers is None else num_workers
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-def ignore_stop_signals(worker_id: int = 0) -> None:
-    """DataLoader ``worker_init_fn``: leave SIGINT/SIGTERM to the main process.
-
-    ``timeout``, Slurm and ``kill -- -PGID`` signal the whole process group; a worker killed first
-    would make the main process die of "DataLoader worker is killed by signal" instead of stopping
-    cleanly (last checkpoint, exit 130/143). The main process ends its workers itself.
-    """
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, signal.SIG_IGN)  # discards one that came while blocked (see SignalSafeLoader)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-
-
 def worker_init(init: Callable[[int], None] | None = None) -> Callable[[int], None]:
-    """:func:`ignore_stop_signals`, then ``init(worker_id)`` if given (a picklable ``worker_init_fn``)."""
-    return ignore_stop_signals if init is None else functools.partial(_init_both, init)
+    """:func:`ignite_fire.signals.ignore_in_worker`, then ``init(worker_id)`` if given (a picklable
+    ``worker_init_fn``)."""
+    return signals.ignore_in_worker if init is None else functools.partial(_init_both, init)
 
 
 _WORKERS: weakref.WeakSet[Any] = weakref.WeakSet()  # worker processes started by a SignalSafeLoader
@@ -115,7 +102,7 @@ def end_workers() -> None:
     that multiprocessing's exit handler sends before it joins them, which would wait forever."""
     workers = [process for process in _WORKERS if process.is_alive()]
     if workers:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # torch's handler would raise "worker killed"
+        signals.ignore_lost_workers()  # torch's handler would raise "worker killed"
     for process in workers:
         process.kill()
         process.join(timeout=5)
@@ -125,12 +112,12 @@ atexit.register(end_workers)  # after multiprocessing.util's exit handler, so it
 
 
 def _init_both(init: Callable[[int], None], worker_id: int) -> None:
-    ignore_stop_signals(worker_id)
+    signals.ignore_in_worker(worker_id)
     init(worker_id)
 
 
 class SignalSafeLoader(DataLoader):
-    """A DataLoader whose workers start with SIGINT/SIGTERM blocked, until :func:`ignore_stop_signals` runs.
+    """A DataLoader whose workers start with the stop signals blocked, until ``signals.ignore_in_worker`` runs.
 
     Without that, a signal to the process group in the moment a worker starts (every epoch, unless
     its workers are persistent) kills it before its ``worker_init_fn``. Pass ``worker_init_fn=worker_init()``.
@@ -140,11 +127,8 @@ class SignalSafeLoader(DataLoader):
     def _get_iterator(self) -> Any:
         if self.num_workers == 0:
             return super()._get_iterator()
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        try:
+        with signals.blocked():
             iterator = super()._get_iterator()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         _WORKERS.update(getattr(iterator, "_workers", ()))
         return iterator
 

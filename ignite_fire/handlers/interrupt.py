@@ -1,18 +1,20 @@
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
 from types import FrameType
 
 from ignite.engine import Engine, Events
 
+from ignite_fire import signals
+
 
 class Interrupt:
-    """Turns SIGINT/SIGTERM into a clean stop at the end of the current iteration.
+    """Turns SIGINT/SIGTERM/SIGHUP (:data:`ignite_fire.signals.STOP_SIGNALS`) into a clean stop at the end
+    of the current iteration.
 
     On the first signal the trainer finishes its iteration, ``on_interrupt(engine)`` runs (it
     saves the ``last`` checkpoint) and the engine terminates without firing COMPLETED. The
-    caller then exits with :attr:`exit_code` (130 for SIGINT, 143 for SIGTERM). A second
+    caller then exits with :attr:`exit_code` (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP). A second
     signal while stopping restores the default handler, so a third one kills at once.
 
     Args:
@@ -30,8 +32,6 @@ class Interrupt:
             sys.exit(interrupt.exit_code)
     """
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
     def __init__(self, on_interrupt: Callable[[Engine], None]) -> None:
         self.on_interrupt = on_interrupt
         self.signal: int | None = None
@@ -39,20 +39,18 @@ class Interrupt:
 
     @property
     def exit_code(self) -> int:
-        return 128 + int(self.signal) if self.signal is not None else 0
+        return signals.exit_code(self.signal) if self.signal is not None else 0
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.signal is not None:
-            signal.signal(signum, signal.SIG_DFL)
+            signals.default(signum)
             return
         self.signal = signum
 
     def attach(self, engine: Engine) -> None:
-        for signum in self.SIGNALS:
-            try:
-                self._previous[signum] = signal.signal(signum, self._handle)
-            except ValueError:  # not the main thread: signals cannot be caught here
-                return
+        self._previous = signals.catch(self._handle)
+        if not self._previous:  # not the main thread: signals cannot be caught here
+            return
         engine.add_event_handler(Events.ITERATION_COMPLETED, self)
 
     def __call__(self, engine: Engine) -> None:
@@ -62,6 +60,5 @@ class Interrupt:
         engine.terminate(skip_completed=True)
 
     def restore(self) -> None:
-        for signum, previous in self._previous.items():
-            signal.signal(signum, previous)  # type: ignore[arg-type]  # getsignal may have returned None (a handler not set from Python)
+        signals.restore(self._previous)
         self._previous = {}

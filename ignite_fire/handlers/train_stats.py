@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from ignite.engine import Engine, Events
@@ -26,6 +27,10 @@ class TrainStats:
     last read was NaN or Inf, it raises :class:`NonFiniteLossError` naming the epoch, the
     iteration window and the learning rate, so training stops before a bad checkpoint is written.
 
+    ``state_dict`` holds the sums of the epoch so far: a run resumed in the middle of an epoch (from
+    a ``last`` checkpoint) reports that epoch's train_loss over all of its iterations, not only over
+    those after the resume.
+
     Args:
         log_every: iterations between host reads; must be >= 1.
         optimizer: when given, its first group's learning rate is named in the NaN message.
@@ -45,6 +50,9 @@ class TrainStats:
         self._sums: dict[str, torch.Tensor] = {}
         self._count = 0
         self._last_checked_iteration = 0
+        self._carried: dict[str, float] = {}  # sums loaded from a checkpoint, added to the first iteration's
+        self._resumed_at: int | None = None  # the iteration they were saved at
+        self._iteration = 0  # the engine's iteration at the last update
 
     def attach(self, engine: Engine) -> None:
         engine.add_event_handler(Events.EPOCH_STARTED, self.reset)
@@ -53,6 +61,12 @@ class TrainStats:
         engine.add_event_handler(Events.EPOCH_COMPLETED, self.read)
 
     def reset(self, engine: Engine) -> None:
+        iteration, length = engine.state.iteration, engine.state.epoch_length
+        if self._resumed_at == iteration and length and iteration % length:  # resumed mid-epoch: keep its sums
+            self._resumed_at = None
+            return
+        self._resumed_at = None
+        self._carried = {}
         self._sums = {}
         self._count = 0
         self._last_checked_iteration = engine.state.iteration
@@ -66,11 +80,13 @@ class TrainStats:
             "nonfinite": output["nonfinite"].detach(),
         }
         if not self._sums:
-            self._sums = {key: value.clone().double() for key, value in values.items()}
+            self._sums = {key: value.clone().double() + self._carried.get(key, 0.0) for key, value in values.items()}
+            self._carried = {}
         else:
             for key, value in values.items():
                 self._sums[key] += value
         self._count += count
+        self._iteration = engine.state.iteration
 
     def read(self, engine: Engine) -> None:
         if not self._sums or self._count == 0:
@@ -86,3 +102,20 @@ class TrainStats:
             )
         engine.state.metrics["train_loss"] = loss_sum / self._count
         engine.state.metrics["train_acc"] = correct / self._count
+
+    def state_dict(self) -> dict[str, Any]:
+        sums = {key: float(value.item()) for key, value in self._sums.items()} if self._sums else self._carried
+        return {
+            "sums": dict(sums),
+            "count": self._count,
+            "iteration": self._iteration,
+            "last_checked_iteration": self._last_checked_iteration,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._carried = {key: float(value) for key, value in state["sums"].items()}
+        self._sums = {}
+        self._count = int(state["count"])
+        self._last_checked_iteration = int(state["last_checked_iteration"])
+        self._iteration = int(state["iteration"])
+        self._resumed_at = self._iteration if self._carried else None

@@ -42,7 +42,7 @@ from optuna.distributions import (
 )
 
 from ignite_fire.choices import METRIC_ALIASES, unknown_metric_error
-from ignite_fire.config import check_value
+from ignite_fire.config import _metric_form_ok, check_value  # the --checkpoint_metric check
 from ignite_fire.errors import UserError
 from ignite_fire.handlers.checkpoints import score_sign
 
@@ -146,7 +146,7 @@ def _parse_metric(source: str, metric: Any, default_metric: str) -> tuple[str, s
     _check_keys(source, "metric.", metric, METRIC_KEYS)
     name = metric.get("name")
     name = METRIC_ALIASES.get(name, name) if isinstance(name, str) else name  # val_weighted_f1 -> val_score
-    if not isinstance(name, str) or not name.startswith("val_"):
+    if not isinstance(name, str) or not _metric_form_ok(name):  # the check of --checkpoint_metric: not per trial
         raise _error(source, "metric.name", str(unknown_metric_error(None, name)))
     natural = "minimize" if score_sign(name) < 0 else "maximize"
     goal = metric.get("goal", natural)

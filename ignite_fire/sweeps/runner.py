@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import signal
 import socket
 import traceback
 from collections.abc import Callable
@@ -31,6 +30,7 @@ import optuna
 from ignite.engine import Events
 from optuna.trial import FrozenTrial, TrialState
 
+from ignite_fire import signals
 from ignite_fire.config import apply_overrides
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment, load_experiment
@@ -127,12 +127,16 @@ def requeue_interrupted(study: optuna.Study) -> list[int]:
     return numbers
 
 
+
+STOPPED_CODES = {*(signals.exit_code(s) for s in signals.STOP_SIGNALS), signals.WORKER_LOST_EXIT_CODE}
+"""Exit codes of a trial that saved its last checkpoint and stopped: the sweep stops too (``--resume`` goes on)."""
+
 class Objective:
     """One trial: sample, train with the values as overrides, report each epoch, return the best value."""
 
     def __init__(self, sweep: Sweep) -> None:
         self.sweep = sweep
-        self.exit_code = 0  # 130/143 once a signal stopped a trial
+        self.exit_code = 0  # 130/143/129 once a signal stopped a trial (137: a lost DataLoader worker)
 
     def _fail(self, trial: optuna.Trial, run_dir: Path, message: str, details: str | None = None) -> NoReturn:
         trial.set_user_attr("error", message)
@@ -173,9 +177,10 @@ class Objective:
         try:
             config = apply_overrides(sweep.experiment.config, overrides)
             experiment = replace(sweep.experiment, config=config, overrides={**sweep.experiment.overrides, **overrides})
-            outcome = train(experiment, attach=attach)
+            again = f"the same sweep command with --name={sweep.name} --resume"  # not the trial's own --name
+            outcome = train(experiment, attach=attach, resume_command=again)
         except SystemExit as stop:
-            if stop.code in (130, 143):  # SIGINT/SIGTERM: train saved a last checkpoint
+            if stop.code in STOPPED_CODES:  # a stop signal or a lost worker: train saved a last checkpoint
                 self.exit_code = int(stop.code)
                 raise KeyboardInterrupt from None  # Optuna records the trial failed (interrupted) and re-raises
             self._fail(trial, run_dir, f"training exited with code {stop.code}")
@@ -223,15 +228,16 @@ class StopRules:
 
 
 def stop_on_signals(objective: Objective) -> dict[int, Any]:
-    """Make SIGINT and SIGTERM raise KeyboardInterrupt between trials (within one, training stops cleanly
+    """Make the stop signals (SIGINT, SIGTERM, SIGHUP) raise KeyboardInterrupt between trials (within one,
+    training stops cleanly
     and saves its last checkpoint): the trial is recorded interrupted and no new one starts. Returns
     the previous handlers."""
 
     def stop(signum: int, frame: Any) -> None:
-        objective.exit_code = 128 + signum
+        objective.exit_code = signals.exit_code(signum)
         raise KeyboardInterrupt
 
-    return {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    return signals.catch(stop)
 
 
 def trials_to_run(study: optuna.Study, sweep: Sweep, count: int, resume: bool) -> int:
@@ -297,8 +303,7 @@ def run_sweep(
         )
         raise SystemExit(objective.exit_code or 130) from None
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        signals.restore(previous)
     best = results.report(study, sweep.sweep_dir)
     if len(rules.failures) >= MAX_CONSECUTIVE_FAILURES:
         raise UserError(
