@@ -1,4 +1,4 @@
-"""Shared fixtures: real image data built in temporary folders, and a CLI runner.
+"""Shared fixtures: real image data built in temporary folders (plain helpers are in tests/helpers.py).
 
 Core tests use scikit-learn's bundled digits (real scans, written as PNG files). Tests that use
 ``../shared/data`` skip with a reason when it is missing (it is there in CI).
@@ -6,16 +6,11 @@ Core tests use scikit-learn's bundled digits (real scans, written as PNG files).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("IGNITE_FIRE_SHARED", REPO.parent / "shared")) / "data"
-TINY_EXPERIMENT = REPO / "tests" / "tiny_experiment.py"
+from tests.helpers import SHARED_DATA
 
 
 @pytest.fixture(scope="session")
@@ -40,30 +35,6 @@ def houses4_original() -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} is missing (the shared test photos live beside the repository in CI)")
     return path
-
-
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, env: dict | None = None):
-    """Run ``python -m ignite_fire ARGS`` in a subprocess; returns the CompletedProcess (text)."""
-    full_env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "ignite_fire", *args],
-        cwd=cwd or REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=full_env,
-    )
-
-
-def tiny_args(data_dir: Path, output_dir: Path, name: str, *extra: str) -> list[str]:
-    """Arguments that train tests/tiny_experiment.py quickly on ``data_dir``."""
-    return [
-        str(TINY_EXPERIMENT),
-        f"--data_dir={data_dir}",
-        f"--output_dir={output_dir}",
-        f"--name={name}",
-        *extra,
-    ]
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TINY_EXPERIMENT, run_cli, tiny_args
+from tests.helpers import REPO, TINY_EXPERIMENT, run_cli, tiny_args
 
 
 @dataclass

@@ -13,7 +13,7 @@ import pytest
 from ignite_fire.cli import main
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 @pytest.fixture

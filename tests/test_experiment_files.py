@@ -9,7 +9,7 @@ import pytest
 
 from ignite_fire.experiment import load_experiment
 from ignite_fire.training import train
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.tianchi_data import TIANCHI_CLASSES, digits_sources, write_tianchi
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from ignite_fire.errors import UserError
 from ignite_fire.lr_find import run_lr_find
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def test_lr_find_writes_the_picture_and_prints_a_learning_rate(

@@ -13,7 +13,7 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.run_dir import RunDirClaim, remove_partial_writes
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import HANG_TIMEOUT, TINY_EXPERIMENT
 
 HOLD = """
 import sys, time
@@ -33,7 +33,7 @@ def test_a_second_run_with_the_same_name_refuses_until_the_first_is_killed(tmp_p
             train(load_experiment(TINY_EXPERIMENT, overrides))
     finally:
         holder.send_signal(signal.SIGKILL)
-        holder.wait(timeout=30)
+        holder.wait(timeout=HANG_TIMEOUT)
     with RunDirClaim(str(tmp_path), "same", resuming=False) as claim:  # kill -9 left no stale claim
         assert claim.run_dir == tmp_path / "same"
 

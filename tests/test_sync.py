@@ -18,7 +18,7 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.sync import offline_runs, sync_commands, upload_run, wandb_appends
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 WANDB = [shutil.which("wandb") or sys.executable, *([] if shutil.which("wandb") else ["-m", "wandb"])]
 

@@ -16,7 +16,7 @@ from ignite_fire.inference.predict import predict
 from ignite_fire.models import build_model
 from ignite_fire.timm_models import build_timm_model
 from ignite_fire.training import train
-from tests.test_training import wandb_summary
+from tests.helpers import wandb_summary
 
 
 def timm_config(digits_dir: Path, output_dir: Path, **extra: Any) -> dict[str, Any]:
@@ -147,7 +147,7 @@ def test_unknown_timm_names_suggest_close_ones() -> None:
 
 
 def test_the_recipe_without_cached_weights_is_one_line_on_the_command_line(digits_dir: Path, tmp_path: Path) -> None:
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     empty = tmp_path / "hub"
     options = (f"--data_dir={digits_dir}", "--classes=None", f"--output_dir={tmp_path}", "--image_size=16")

@@ -5,28 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests.conftest import REPO, run_cli, tiny_args
-
-
-def wandb_summary(run_dir: Path) -> dict:
-    """Read an offline W&B run back with W&B's own tool."""
-    offline = sorted((run_dir / "wandb").glob("offline-run-*"))
-    assert offline, f"no offline W&B run under {run_dir / 'wandb'}"
-    out = subprocess.run(
-        ["wandb", "leet", "inspect", "--summary", "--json", str(offline[-1])],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return json.loads(out.stdout)
+from tests.helpers import REPO, TINY_EXPERIMENT, run_cli, tiny_args, wandb_summary
 
 
 @pytest.fixture(scope="module")
@@ -118,17 +103,14 @@ def test_metrics_csv_has_one_row_per_epoch_with_the_wandb_names(trained: Path) -
     assert float(rows[-1]["val_loss"]) == pytest.approx(history[-1]["val_loss"])
 
 
+@pytest.mark.slow
 def test_quickstart_reaches_95_percent(tmp_path: Path) -> None:
-    result = run_cli(
-        str(REPO / "experiments" / "quickstart.py"),
-        f"--data_dir={tmp_path / 'digits'}",
-        f"--output_dir={tmp_path / 'runs'}",
-        "--name=qs",
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    results = json.loads((tmp_path / "runs" / "qs" / "results.json").read_text())
-    assert results["best_val_acc"] >= 0.95
+    """The README's claim, in this process (no subprocess limit a busy machine could reach), with its own config."""
+    overrides = {"data_dir": str(tmp_path / "digits"), "output_dir": str(tmp_path / "runs"), "name": "qs"}
+    experiment = load_experiment(REPO / "experiments" / "quickstart.py", {**overrides, "wandb_mode": "disabled"})
+    results = train(experiment)
+    assert results["status"] == "finished" and results["epochs_completed"] == experiment.config["epochs"] == 8
+    assert json.loads((tmp_path / "runs" / "qs" / "results.json").read_text())["best_val_acc"] >= 0.95
 
 
 def test_resnet18_baseline_trains_on_houses4(houses4: Path, tmp_path: Path) -> None:
@@ -142,7 +124,6 @@ def test_resnet18_baseline_trains_on_houses4(houses4: Path, tmp_path: Path) -> N
         "--num_workers=2",
         "--name=h4",
         f"--output_dir={tmp_path}",
-        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     results = json.loads((tmp_path / "h4" / "results.json").read_text())
@@ -172,7 +153,6 @@ from ignite_fire.training import (  # noqa: E402
     results_of,
     train,
 )
-from tests.conftest import TINY_EXPERIMENT  # noqa: E402
 
 NO_BN_EXPERIMENT = '''
 from torch import nn

@@ -13,7 +13,7 @@ from ignite_fire.competition.crossval import cv_table, log_wandb_summary
 from ignite_fire.config import DEFAULTS
 from ignite_fire.errors import UserError
 from ignite_fire.handlers.wandb_logging import finish, start_wandb
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import HANG_TIMEOUT, TINY_EXPERIMENT
 
 
 def test_resume_skips_finished_folds_and_finishes_the_rest(tiny_cv) -> None:
@@ -71,7 +71,7 @@ def offline_run_records(wandb_dir: Path) -> str:
     """The records of the offline W&B run under ``wandb_dir``, read back with W&B's own tool."""
     run = sorted(wandb_dir.glob("offline-run-*"))[-1]
     command = ["wandb", "leet", "inspect", "--json", str(run)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
+    return subprocess.run(command, capture_output=True, text=True, timeout=HANG_TIMEOUT, check=True).stdout
 
 
 def test_the_folds_and_the_cv_summary_share_a_wandb_group(tiny_cv, tmp_path: Path) -> None:

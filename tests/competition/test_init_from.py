@@ -14,7 +14,7 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.handlers.checkpoints import load_checkpoint
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 from tests.tiny_experiment import build_model
 
 

@@ -9,7 +9,7 @@ import torch
 from ignite_fire.competition.oof import predict_oof, read_oof
 from ignite_fire.data.splits import stratified_folds
 from ignite_fire.experiment import load_experiment
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def labelled_digits(digits_dir: Path) -> list[tuple[str, int]]:

@@ -17,7 +17,7 @@ from ignite_fire.data.transforms import build_transforms
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment, resolve_config
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT, run_cli, tiny_args
+from tests.helpers import TINY_EXPERIMENT, run_cli, tiny_args
 from tests.error_checks import assert_one_line_error, files_under
 from tests.tianchi_data import TIANCHI_CLASSES, digits_sources, write_tianchi
 

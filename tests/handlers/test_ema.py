@@ -13,7 +13,7 @@ from torch import nn
 from ignite_fire.experiment import load_experiment
 from ignite_fire.handlers.ema import ModelEMA
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def test_ema_follows_the_formula_with_warmup() -> None:

@@ -12,7 +12,7 @@ from ignite_fire.experiment import load_experiment
 from ignite_fire.handlers.checkpoints import load_checkpoint
 from ignite_fire.handlers.freeze_backbone import FreezeBackbone
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def weights(run_dir: Path) -> dict[str, torch.Tensor]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import REPO, TINY_EXPERIMENT
+from tests.helpers import HANG_TIMEOUT, REPO, TINY_EXPERIMENT
 
 
 def start_training(digits_dir: Path, out: Path, name: str, *extra: str) -> subprocess.Popen:
@@ -32,7 +32,7 @@ def start_training(digits_dir: Path, out: Path, name: str, *extra: str) -> subpr
     return subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+def wait_for(path: Path, process: subprocess.Popen, timeout: float = HANG_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         assert process.poll() is None, f"training ended early: {process.communicate()[1]}"
@@ -45,7 +45,7 @@ def test_sigterm_saves_last_checkpoint_and_exits_143(digits_dir: Path, tmp_path:
     wait_for(tmp_path / "term" / "history.json", process)  # one epoch done, training goes on
     time.sleep(0.5)
     process.send_signal(signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=120)
+    stdout, stderr = process.communicate(timeout=HANG_TIMEOUT)
     assert process.returncode == 143, stderr
     last = torch.load(tmp_path / "term" / "checkpoints" / "last.pt", weights_only=True)
     assert last["trainer"]["iteration"] > 0
@@ -122,7 +122,7 @@ def _signal_group_during_training(digits_dir: Path, out: Path, name: str, signum
     wait_for(out / name / "history.json", process)  # one epoch done: workers are loading the next one
     time.sleep(0.3)
     os.killpg(process.pid, signum)  # what `timeout`, Slurm and `kill -- -PGID` do
-    stdout, stderr = process.communicate(timeout=120)
+    stdout, stderr = process.communicate(timeout=HANG_TIMEOUT)
     return process.returncode, stdout, stderr
 
 

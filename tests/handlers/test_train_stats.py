@@ -11,7 +11,7 @@ import torch
 from ignite.engine import Engine
 
 from ignite_fire.handlers.train_stats import NonFiniteLossError, TrainStats
-from tests.conftest import run_cli, tiny_args
+from tests.helpers import run_cli, tiny_args
 
 
 def output(loss: float, correct: int, count: int) -> dict:

@@ -15,7 +15,7 @@ from ignite_fire.experiment import load_experiment
 from ignite_fire.inference.export import TORCHSCRIPT_EXTRA, export
 from ignite_fire.inference.predict import find_checkpoint, load_predictor, predict
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT, run_cli
+from tests.helpers import TINY_EXPERIMENT, run_cli
 
 onnx = pytest.importorskip("onnx", reason="ONNX export needs the onnx extra (pip install -e .[onnx])")
 onnxruntime = pytest.importorskip("onnxruntime", reason="predict --backend=onnxruntime needs onnxruntime")

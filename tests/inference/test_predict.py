@@ -17,7 +17,7 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.inference.predict import find_checkpoint, predict
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT, run_cli
+from tests.helpers import TINY_EXPERIMENT, run_cli
 from tests.error_checks import assert_one_line_error, files_under
 from tests.tianchi_data import TIANCHI_CLASSES, houses4_sources, write_tianchi
 

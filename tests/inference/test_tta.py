@@ -14,7 +14,7 @@ from ignite_fire.experiment import load_experiment
 from ignite_fire.inference.predict import predict
 from ignite_fire.inference.tta import TTAModel, parse_modes, tta_probabilities, tta_views
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def small_model() -> nn.Module:

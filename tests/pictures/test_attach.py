@@ -21,7 +21,7 @@ from ignite_fire.experiment import load_experiment
 from ignite_fire.pictures import confusion_matrix, curves
 from ignite_fire.pictures.attach import attach_pictures
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT, run_cli, tiny_args
+from tests.helpers import HANG_TIMEOUT, TINY_EXPERIMENT, run_cli, tiny_args
 from tests.pictures.picture_checks import assert_picture
 
 HOUSES4_CLASSES = ["bathroom", "bedroom", "frontal", "kitchen"]
@@ -40,7 +40,7 @@ def houses4_run(houses4: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     args = tiny_args(
         houses4, out, "h4", "--epochs=2", "--batch_size=64", "--plots=True", "--watch=gradients", "--watch_every=5"
     )
-    result = run_cli(*args, timeout=600)
+    result = run_cli(*args)
     assert result.returncode == 0, result.stderr
     return out / "h4"
 
@@ -78,7 +78,7 @@ def test_offline_wandb_run_holds_gallery_table_images_confusion_matrix_graph_and
         ["wandb", "leet", "inspect", "--summary", "--json", str(wandb_dir)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_TIMEOUT,
         check=True,
     )
     summary = json.loads(out.stdout)["summary"]

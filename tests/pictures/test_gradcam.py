@@ -14,7 +14,7 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.pictures.gradcam import GradCam, find_target_layer
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 pytest.importorskip("pytorch_grad_cam", reason="Grad-CAM needs the grad-cam package (pip install -e .[explain])")
 

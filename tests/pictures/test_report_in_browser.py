@@ -20,7 +20,7 @@ from PIL import Image
 from ignite_fire.experiment import load_experiment
 from ignite_fire.training import train
 from tests.browser import Chromium, find_chromium
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 pytestmark = pytest.mark.skipif(
     find_chromium() is None, reason="headless Chromium is not installed (apt-get install chromium; .ci/run does)"

@@ -17,19 +17,12 @@ from optuna.trial import TrialState
 
 from ignite_fire.errors import UserError
 from ignite_fire.sweeps.runner import run_sweep, sweep_status
-from tests.conftest import REPO, run_cli
+from tests.helpers import CHILD_ENV, HANG_TIMEOUT, HYPERBAND_EXPERIMENT, REPO, SWEEP_EXPERIMENT, run_cli, sweep_command
 
-SWEEP_EXPERIMENT = str(REPO / "tests" / "sweeps" / "sweep_experiment.py")
-HYPERBAND_EXPERIMENT = str(REPO / "tests" / "sweeps" / "hyperband_experiment.py")
-ENV = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "PYTHONPATH": str(REPO)}
 
 
 def load_study(sweep_dir: Path, storage: str | None = None) -> optuna.Study:
     return optuna.load_study(study_name=sweep_dir.name, storage=storage or f"sqlite:///{sweep_dir / 'study.db'}")
-
-
-def sweep_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "ignite_fire", "sweep", *args]
 
 
 def test_three_trial_sweep_with_results_table(
@@ -79,10 +72,10 @@ def test_two_workers_share_one_journal_storage(digits_dir: Path, tmp_path: Path)
         "--wandb_mode=disabled",
     ]
     workers = [
-        subprocess.Popen(sweep_command(*args, f"--count={n}"), env=ENV, cwd=REPO, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(sweep_command(*args, f"--count={n}"), env=CHILD_ENV, cwd=REPO, stdout=subprocess.PIPE, text=True)
         for n in (2, 2)
     ]
-    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
+    outputs = [worker.communicate(timeout=HANG_TIMEOUT)[0] for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0], outputs
 
     study = optuna.load_study(
@@ -101,10 +94,10 @@ def test_killed_sweep_resumes(digits_dir: Path, tmp_path: Path) -> None:
     args += ["--wandb_mode=disabled", "--count=2"]
     sweep_dir = tmp_path / "k"
     worker = subprocess.Popen(
-        sweep_command(*args), env=ENV, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        sweep_command(*args), env=CHILD_ENV, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     last = sweep_dir / "trial-001" / "checkpoints" / "last.pt"
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + HANG_TIMEOUT
     while not last.exists() and worker.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     os.kill(worker.pid, signal.SIGKILL)  # mid-trial: trial 1 has finished epoch 1 of 2
@@ -161,15 +154,15 @@ def test_sigterm_to_the_sweep_process_group_interrupts_the_trial(digits_dir: Pat
     args += ["--wandb_mode=disabled", "--count=2", "--num_workers=2"]
     sweep_dir = tmp_path / "t"
     worker = subprocess.Popen(
-        sweep_command(*args), env=ENV, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        sweep_command(*args), env=CHILD_ENV, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )
     history = sweep_dir / "trial-000" / "history.json"
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + HANG_TIMEOUT
     while not history.exists() and worker.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     os.killpg(worker.pid, signal.SIGTERM)  # as `timeout` and Slurm do: the workers get it too
-    stdout, stderr = worker.communicate(timeout=120)
+    stdout, stderr = worker.communicate(timeout=HANG_TIMEOUT)
     assert worker.returncode == 143, stderr
     assert "Traceback" not in stderr, stderr
     study = load_study(sweep_dir)
