@@ -6,7 +6,11 @@ Core tests use scikit-learn's bundled digits (real scans, written as PNG files).
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,3 +47,45 @@ def tiny_cv(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     from tests.cv_runs import run_tiny_cv
 
     return run_tiny_cv(digits_dir, tmp_path_factory.mktemp("cv"))
+
+
+# --- The fast tier stays fast: a test that starts a process must be marked slow -------------------------------------
+
+
+# Graphviz draws the tests' tiny model graphs in milliseconds, where it is installed: not worth the slow tier.
+QUICK_PROGRAMS = {"dot"}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    with _refuse_processes_unless_slow(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    with _refuse_processes_unless_slow(item):
+        return (yield)
+
+
+@contextmanager
+def _refuse_processes_unless_slow(item: pytest.Item) -> Iterator[None]:
+    """``pytest -m "not slow"`` is the developers' quick check: a test (or a fixture it needs) that starts a
+    process there fails at once with the fix, instead of slowing the fast tier down unnoticed."""
+    if item.get_closest_marker("slow") is not None:
+        yield
+        return
+    original = subprocess.Popen.__init__
+
+    def refuse(self: subprocess.Popen, args: Any, *rest: Any, **options: Any) -> None:
+        program = Path(str(args[0] if isinstance(args, (list, tuple)) else args).split()[0]).name
+        if program in QUICK_PROGRAMS:
+            return original(self, args, *rest, **options)
+        # pytest.fail raises a BaseException: no `except Exception` in the code under test can swallow it.
+        pytest.fail(f"{item.nodeid} starts a process ({args!r:.80}): mark it @pytest.mark.slow")
+
+    subprocess.Popen.__init__ = refuse  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        subprocess.Popen.__init__ = original  # type: ignore[method-assign]

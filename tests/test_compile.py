@@ -24,6 +24,7 @@ SLOW = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @SLOW
 def test_compile_true_trains_logs_the_compile_time_and_saves_the_plain_model(
     digits_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture

@@ -35,6 +35,7 @@ def two_processes(
     return out / "dist", result
 
 
+@pytest.mark.slow
 def test_one_results_file_one_set_of_checkpoints_one_log(two_processes) -> None:
     run_dir, result = two_processes
     assert "starting 2 processes (gloo)" in result.stdout
@@ -51,6 +52,7 @@ def test_one_results_file_one_set_of_checkpoints_one_log(two_processes) -> None:
     assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 1  # one W&B run, from rank 0
 
 
+@pytest.mark.slow
 def test_validation_metrics_equal_one_process_over_the_whole_validation_set(two_processes, digits_dir: Path) -> None:
     run_dir, _ = two_processes
     record = json.loads((run_dir / "history.json").read_text())[0]

@@ -11,6 +11,7 @@ from ignite_fire.lr_find import run_lr_find
 from tests.helpers import TINY_EXPERIMENT
 
 
+@pytest.mark.slow
 def test_lr_find_writes_the_picture_and_prints_a_learning_rate(
     digits_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -24,6 +24,7 @@ time.sleep(120)
 """
 
 
+@pytest.mark.slow
 def test_a_second_run_with_the_same_name_refuses_until_the_first_is_killed(tmp_path: Path, digits_dir: Path) -> None:
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:

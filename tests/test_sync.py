@@ -44,6 +44,7 @@ def logged_steps(folder: Path) -> list[int]:
     return [int(r["history"]["item"]["_step"]) for r in records if r.get("type") == "history"]
 
 
+@pytest.mark.slow
 def test_resumed_run_syncs_in_order_into_one_id(resumed: Path, capsys: pytest.CaptureFixture) -> None:
     runs = offline_runs(resumed)
     assert len(runs) == 2 and runs[0].start < runs[1].start  # the first start, then the resume

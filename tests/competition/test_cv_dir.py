@@ -28,6 +28,7 @@ def run_predict(out: Path, *checkpoints: str | Path, **options) -> tuple[list[st
     return names, probabilities, labels
 
 
+@pytest.mark.slow
 def test_predict_on_a_cv_dir_averages_the_folds_and_applies_the_decision(tiny_cv, tmp_path: Path) -> None:
     images = tiny_cv.data_dir / "val"
     cv_dir = tiny_cv.cv_dir
@@ -51,6 +52,7 @@ def test_predict_on_a_cv_dir_averages_the_folds_and_applies_the_decision(tiny_cv
     assert forced_labels.count(classes[4]) > plain_labels.count(classes[4])
 
 
+@pytest.mark.slow
 def test_cv_dir_paths(tiny_cv) -> None:
     cv_dir = tiny_cv.cv_dir
     expanded, decision = expand_checkpoints([str(cv_dir), "other.pt"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from ignite_fire.competition.oof import predict_oof, read_oof
@@ -23,6 +24,7 @@ def labelled_digits(digits_dir: Path) -> list[tuple[str, int]]:
     ]
 
 
+@pytest.mark.slow
 def test_oof_covers_every_labelled_image_once_with_the_fold_that_held_it_out(tiny_cv) -> None:
     oof = read_oof(tiny_cv.cv_dir / "oof.csv")
     samples = labelled_digits(tiny_cv.data_dir)
@@ -34,6 +36,7 @@ def test_oof_covers_every_labelled_image_once_with_the_fold_that_held_it_out(tin
     assert torch.allclose(oof.probabilities.sum(dim=1), torch.ones(len(oof.files)), atol=1e-4)
 
 
+@pytest.mark.slow
 def test_oof_with_tta_averages_the_flipped_view(tiny_cv) -> None:
     experiment = load_experiment(TINY_EXPERIMENT, {"data_dir": str(tiny_cv.data_dir)})
     plain = read_oof(tiny_cv.cv_dir / "oof.csv")

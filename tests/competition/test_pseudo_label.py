@@ -15,6 +15,7 @@ def snapshot(folder: Path) -> list[tuple[str, int]]:
     return sorted((str(p), p.stat().st_mtime_ns) for p in folder.rglob("*"))
 
 
+@pytest.mark.slow
 def test_pseudo_label_writes_confident_predictions_and_leaves_the_test_folder_alone(tiny_cv, tmp_path: Path) -> None:
     images = tiny_cv.data_dir / "val"
     before = snapshot(images)
@@ -28,6 +29,7 @@ def test_pseudo_label_writes_confident_predictions_and_leaves_the_test_folder_al
     assert snapshot(images) == before
 
 
+@pytest.mark.slow
 def test_pseudo_label_refuses_to_write_into_the_test_folder(tiny_cv) -> None:
     images = tiny_cv.data_dir / "val"
     with pytest.raises(UserError, match="is inside --input"):

@@ -47,6 +47,7 @@ def test_ema_decay_must_be_between_0_and_1(decay) -> None:
         ModelEMA(nn.Linear(1, 1), decay)
 
 
+@pytest.mark.slow
 def test_run_with_ema_checkpoints_the_ema_weights(digits_dir: Path, tmp_path: Path) -> None:
     overrides = {
         "data_dir": str(digits_dir),

@@ -40,6 +40,7 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float = HANG_TIMEOU
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_sigterm_saves_last_checkpoint_and_exits_143(digits_dir: Path, tmp_path: Path) -> None:
     process = start_training(digits_dir, tmp_path, "term", "--epochs=200")
     wait_for(tmp_path / "term" / "history.json", process)  # one epoch done, training goes on
@@ -88,6 +89,7 @@ def _checkpoint_writer(directory: str) -> None:  # runs in a child process, kill
         print(engine.state.iteration, flush=True)
 
 
+@pytest.mark.slow
 def test_sigkill_during_checkpoint_writes_leaves_no_truncated_file(tmp_path: Path) -> None:
     code = (
         f"import sys; sys.path.insert(0, {str(REPO)!r}); "
@@ -126,6 +128,7 @@ def _signal_group_during_training(digits_dir: Path, out: Path, name: str, signum
     return process.returncode, stdout, stderr
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_process_group_with_workers_stops_cleanly(digits_dir: Path, tmp_path: Path) -> None:
     code, stdout, stderr = _signal_group_during_training(digits_dir, tmp_path, "group", signal.SIGTERM)
     assert code == 143, stderr
@@ -135,6 +138,7 @@ def test_sigterm_to_the_process_group_with_workers_stops_cleanly(digits_dir: Pat
     assert json.loads((tmp_path / "group" / "results.json").read_text())["status"] == "interrupted"
 
 
+@pytest.mark.slow
 def test_sigint_to_the_process_group_with_workers_stops_cleanly(digits_dir: Path, tmp_path: Path) -> None:
     code, stdout, stderr = _signal_group_during_training(digits_dir, tmp_path, "group", signal.SIGINT)
     assert code == 130, stderr

@@ -54,6 +54,7 @@ def test_rejects_what_is_not_a_checkpoint(tmp_path: Path) -> None:
         StableBest(object(), tmp_path)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_a_run_with_a_relative_output_dir_keeps_best_pt(
     digits_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -26,6 +26,7 @@ def tiny_run(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     return Path(train(load_experiment(TINY_EXPERIMENT, overrides))["run_dir"])
 
 
+@pytest.mark.slow
 def test_explain_writes_an_overlay_per_image(tiny_run: Path, digits_dir: Path, tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     (photos / "more").mkdir(parents=True)
@@ -43,6 +44,7 @@ def test_explain_writes_an_overlay_per_image(tiny_run: Path, digits_dir: Path, t
     assert "wrote 2 Grad-CAM overlays" in result.stdout
 
 
+@pytest.mark.slow
 def test_explain_mistakes_are_one_line_errors(tiny_run: Path, digits_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="explain needs --input=DIR"):
         explain(str(tiny_run))

@@ -36,6 +36,7 @@ def read_probabilities(path: Path) -> dict[str, list[float]]:
     return {row[0]: [float(p) for p in row[1:]] for row in rows[1:]}
 
 
+@pytest.mark.slow
 def test_onnx_export_predicts_like_the_pytorch_model(tiny_run: Path, digits_dir: Path, tmp_path: Path) -> None:
     model_path = export(str(tiny_run), format="onnx")
 
@@ -65,6 +66,7 @@ def test_onnx_export_predicts_like_the_pytorch_model(tiny_run: Path, digits_dir:
     assert difference <= 1e-4
 
 
+@pytest.mark.slow
 def test_torchscript_export_carries_its_metadata(tiny_run: Path, tmp_path: Path) -> None:
     out = export(str(tiny_run), format="torchscript", output=str(tmp_path / "m.pt"))
 
@@ -80,6 +82,7 @@ def test_torchscript_export_carries_its_metadata(tiny_run: Path, tmp_path: Path)
         assert torch.allclose(scripted(images), model(images), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_export_mistakes_are_one_line_errors(tiny_run: Path, digits_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="--format='tflite' is not allowed: choose onnx or torchscript"):
         export(str(tiny_run), format="tflite")
@@ -90,6 +93,7 @@ def test_export_mistakes_are_one_line_errors(tiny_run: Path, digits_dir: Path, t
         predict(checkpoint, input=str(digits_dir / "val"), output=output, backend="tf")
 
 
+@pytest.mark.slow
 def test_export_command(tiny_run: Path, tmp_path: Path) -> None:
     result = run_cli("export", str(tiny_run), "--format=onnx", f"--output={tmp_path / 'tiny.onnx'}")
 

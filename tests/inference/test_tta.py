@@ -57,6 +57,7 @@ def test_modes_come_as_text_or_as_the_tuple_fire_makes() -> None:
         tta_probabilities(small_model(), torch.rand(1, 3, 8, 8), "scales", [0.0])
 
 
+@pytest.mark.slow
 def test_validation_and_predict_use_tta(digits_dir: Path, tmp_path: Path) -> None:
     overrides = {
         "data_dir": str(digits_dir),

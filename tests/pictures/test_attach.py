@@ -45,6 +45,7 @@ def houses4_run(houses4: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     return out / "h4"
 
 
+@pytest.mark.slow
 def test_run_directory_holds_every_picture(houses4_run: Path) -> None:
     names = {p.name for p in houses4_run.iterdir()}
     expected = {"curves.png", "confusion_matrix.png", "gallery_epoch1.png", "gallery_epoch2.png", "model_graph.dot"}
@@ -56,6 +57,7 @@ def test_run_directory_holds_every_picture(houses4_run: Path) -> None:
     assert "conv" in (houses4_run / "model_graph.dot").read_text().lower()  # ConvolutionBackward0 nodes
 
 
+@pytest.mark.slow
 def test_index_html_shows_the_pictures_by_relative_links(houses4_run: Path) -> None:
     page = (houses4_run / "index.html").read_text(encoding="utf-8")
     sources = re.findall(r'<img src="([^"]+)"', page)
@@ -70,6 +72,7 @@ def test_index_html_shows_the_pictures_by_relative_links(houses4_run: Path) -> N
     assert "gallery_epoch1.png" in page  # earlier galleries are linked
 
 
+@pytest.mark.slow
 def test_offline_wandb_run_holds_gallery_table_images_confusion_matrix_graph_and_gradients(
     houses4_run: Path,
 ) -> None:
@@ -119,6 +122,7 @@ def test_offline_wandb_run_holds_gallery_table_images_confusion_matrix_graph_and
     assert any(key.startswith("gradients/") for key in summary), "wandb.watch logged no gradients"
 
 
+@pytest.mark.slow
 def test_pictures_can_be_turned_off(digits_dir: Path, tmp_path: Path) -> None:
     overrides = {
         "data_dir": str(digits_dir),
@@ -139,6 +143,7 @@ def test_pictures_can_be_turned_off(digits_dir: Path, tmp_path: Path) -> None:
     assert "no gallery yet" in page and "no model graph" in page
 
 
+@pytest.mark.slow
 def test_a_failing_picture_only_warns_and_training_goes_on(
     digits_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_warnings: None
 ) -> None:

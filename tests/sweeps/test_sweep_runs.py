@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from optuna.trial import TrialState
 from ignite_fire.errors import UserError
 from ignite_fire.sweeps.runner import run_sweep, sweep_status
 from tests.helpers import CHILD_ENV, HANG_TIMEOUT, HYPERBAND_EXPERIMENT, REPO, SWEEP_EXPERIMENT, run_cli, sweep_command
+
+pytestmark = pytest.mark.slow  # every test here runs sweep trials, most in worker processes
 
 
 
@@ -72,7 +73,9 @@ def test_two_workers_share_one_journal_storage(digits_dir: Path, tmp_path: Path)
         "--wandb_mode=disabled",
     ]
     workers = [
-        subprocess.Popen(sweep_command(*args, f"--count={n}"), env=CHILD_ENV, cwd=REPO, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            sweep_command(*args, f"--count={n}"), env=CHILD_ENV, cwd=REPO, stdout=subprocess.PIPE, text=True
+        )
         for n in (2, 2)
     ]
     outputs = [worker.communicate(timeout=HANG_TIMEOUT)[0] for worker in workers]
