@@ -63,3 +63,10 @@ def test_cv_dir_paths(tiny_cv) -> None:
     assert init_for_fold("runs/x", 1) == "runs/x"
     with pytest.raises(UserError, match="use it with cv"):
         init_for_fold(str(cv_dir), None)
+
+
+def test_checkpoints_and_init_from_that_are_not_cv_dirs_pass_through(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()  # a run directory: no cv.json
+    assert expand_checkpoints([str(tmp_path / "run"), "other.pt"]) == ([str(tmp_path / "run"), "other.pt"], None)
+    assert init_for_fold(str(tmp_path / "run"), 1) == str(tmp_path / "run")
+    assert init_for_fold(None, 0) is None

@@ -36,3 +36,17 @@ def test_pseudo_label_refuses_to_write_into_the_test_folder(tiny_cv) -> None:
         pseudo_label(str(tiny_cv.cv_dir), input=str(images), output=str(images / "pseudo.txt"))
     with pytest.raises(UserError, match="not a cv directory"):
         pseudo_label(str(images), input=str(images))
+
+
+def test_pseudo_label_checks_its_arguments_before_loading_a_model(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"is not a cv directory \(no cv.json\)"):
+        pseudo_label(str(tmp_path), input=str(tmp_path))
+    (tmp_path / "cv.json").write_text("{}")
+    with pytest.raises(UserError, match=r"--threshold must be a probability in \(0, 1\], got 1.5"):
+        pseudo_label(str(tmp_path), input=str(tmp_path), threshold=1.5)
+    with pytest.raises(UserError, match="--input folder not found: .*nope"):
+        pseudo_label(str(tmp_path), input=str(tmp_path / "nope"))
+    (tmp_path / "test").mkdir()
+    with pytest.raises(UserError, match=r"--output=.*pseudo.txt is inside --input="):
+        pseudo_label(str(tmp_path), input=str(tmp_path / "test"), output=str(tmp_path / "test" / "pseudo.txt"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cv.json", "test"]  # nothing written

@@ -50,3 +50,13 @@ def test_explain_mistakes_are_one_line_errors(tiny_run: Path, digits_dir: Path, 
         explain(str(tiny_run))
     with pytest.raises(UserError, match=r"--target='cat' is not a class of .*: choose one of \['0', '1'"):
         explain(str(tiny_run), input=str(digits_dir / "val"), target="cat", output=str(tmp_path))
+
+
+def test_explain_checks_its_arguments_before_loading_the_checkpoint(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-such-run")  # never read: every check below comes first
+    with pytest.raises(UserError, match="explain needs --input=DIR"):
+        explain(missing)
+    with pytest.raises(UserError, match="--input folder not found: .*photos"):
+        explain(missing, input=str(tmp_path / "photos"))
+    with pytest.raises(UserError, match="--batch_size must be a positive integer, got 0"):
+        explain(missing, input=str(tmp_path), batch_size=0)

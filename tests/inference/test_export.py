@@ -100,3 +100,8 @@ def test_export_command(tiny_run: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "tiny.onnx").is_file()
     assert "max |probability difference| to PyTorch" in result.stdout
+
+
+def test_an_unknown_format_is_refused_before_the_checkpoint_is_read(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"^--format='tflite' is not allowed: choose onnx or torchscript$"):
+        export(str(tmp_path / "no-such-run"), format="tflite")

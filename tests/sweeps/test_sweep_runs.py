@@ -18,14 +18,12 @@ from ignite_fire.errors import UserError
 from ignite_fire.sweeps.runner import run_sweep, sweep_status
 from tests.helpers import CHILD_ENV, HANG_TIMEOUT, HYPERBAND_EXPERIMENT, REPO, SWEEP_EXPERIMENT, run_cli, sweep_command
 
-pytestmark = pytest.mark.slow  # every test here runs sweep trials, most in worker processes
-
-
 
 def load_study(sweep_dir: Path, storage: str | None = None) -> optuna.Study:
     return optuna.load_study(study_name=sweep_dir.name, storage=storage or f"sqlite:///{sweep_dir / 'study.db'}")
 
 
+@pytest.mark.slow
 def test_three_trial_sweep_with_results_table(
     digits_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -62,6 +60,7 @@ def test_three_trial_sweep_with_results_table(
     assert (sweep_dir / "trials.csv").is_file()
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_journal_storage(digits_dir: Path, tmp_path: Path) -> None:
     journal = tmp_path / "shared" / "sweep.journal"
     args = [
@@ -92,6 +91,7 @@ def test_two_workers_share_one_journal_storage(digits_dir: Path, tmp_path: Path)
     assert len(run_dirs) == 4 and all((Path(d) / "results.json").is_file() for d in run_dirs)
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes(digits_dir: Path, tmp_path: Path) -> None:
     args = [SWEEP_EXPERIMENT, f"--data_dir={digits_dir}", f"--output_dir={tmp_path}", "--name=k", "--epochs=2"]
     args += ["--wandb_mode=disabled", "--count=2"]
@@ -126,6 +126,7 @@ def test_killed_sweep_resumes(digits_dir: Path, tmp_path: Path) -> None:
     assert "interrupted" in (sweep_dir / "trials.csv").read_text()
 
 
+@pytest.mark.slow
 def test_hyperband_stops_a_clearly_worse_trial_early(digits_dir: Path, tmp_path: Path) -> None:
     overrides = {"data_dir": str(digits_dir), "output_dir": str(tmp_path), "name": "hb"}
     run_sweep(HYPERBAND_EXPERIMENT, {**overrides, "model": "linear"}, count=1)
@@ -141,6 +142,7 @@ def test_hyperband_stops_a_clearly_worse_trial_early(digits_dir: Path, tmp_path:
     assert json.loads((run_dir / "results.json").read_text())["status"] == "pruned"
 
 
+@pytest.mark.slow
 def test_failed_trials_are_recorded_and_three_in_a_row_stop_the_sweep(digits_dir: Path, tmp_path: Path) -> None:
     overrides = {"data_dir": str(digits_dir), "output_dir": str(tmp_path), "name": "f", "model": "nan", "epochs": 1}
     with pytest.raises(UserError, match="3 trials in a row failed .*NaN"):
@@ -152,6 +154,7 @@ def test_failed_trials_are_recorded_and_three_in_a_row_stop_the_sweep(digits_dir
     assert [r["state"] for r in rows] == ["failed"] * 3
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_sweep_process_group_interrupts_the_trial(digits_dir: Path, tmp_path: Path) -> None:
     args = [SWEEP_EXPERIMENT, f"--data_dir={digits_dir}", f"--output_dir={tmp_path}", "--name=t", "--epochs=2"]
     args += ["--wandb_mode=disabled", "--count=2", "--num_workers=2"]
@@ -177,3 +180,9 @@ def test_sigterm_to_the_sweep_process_group_interrupts_the_trial(digits_dir: Pat
     assert result.returncode == 0, result.stderr[-3000:]
     assert "resumed trial-000" in result.stdout
     assert len(load_study(sweep_dir).get_trials(states=(TrialState.COMPLETE,))) == 2
+
+
+def test_status_of_a_folder_without_a_sweep_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"holds no sweep \(no study.db\); pass the sweep directory, or --storage=URL"):
+        sweep_status(str(tmp_path / "none"))
+    assert not (tmp_path / "none").exists()  # looking does not create the study
