@@ -11,7 +11,7 @@ import pytest
 
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
-from ignite_fire.run_dir import RunDirClaim, remove_partial_writes
+from ignite_fire.run_dir import RunDirClaim, find_resume_checkpoint, remove_partial_writes
 from ignite_fire.training import train
 from tests.helpers import HANG_TIMEOUT, TINY_EXPERIMENT
 
@@ -70,3 +70,18 @@ def test_partial_checkpoint_writes_are_removed(tmp_path: Path) -> None:
     (checkpoints / "last.pt").write_bytes(b"whole")
     assert remove_partial_writes(tmp_path) == [checkpoints / "tmpa1b2.pt"]
     assert [p.name for p in checkpoints.iterdir()] == ["last.pt"]
+
+
+def test_resume_finds_the_last_checkpoint_or_says_in_one_line_why_not(tmp_path: Path) -> None:
+    assert find_resume_checkpoint(None, str(tmp_path), "r") is None
+    with pytest.raises(UserError, match=r"^--resume=auto needs --name=RUN_NAME"):
+        find_resume_checkpoint("auto", str(tmp_path), None)
+    with pytest.raises(UserError, match=r"^--resume=auto found no checkpoint at .*last.pt; start without"):
+        find_resume_checkpoint("auto", str(tmp_path), "r")
+    last = tmp_path / "r" / "checkpoints" / "last.pt"
+    last.parent.mkdir(parents=True)
+    last.write_bytes(b"a checkpoint")
+    assert find_resume_checkpoint("auto", str(tmp_path), "r") == last
+    assert find_resume_checkpoint(str(tmp_path / "r"), "elsewhere", None) == last  # a run directory
+    with pytest.raises(UserError, match=r"^--resume=.*nope.pt: no checkpoint at "):
+        find_resume_checkpoint(str(tmp_path / "nope.pt"), str(tmp_path), "r")
