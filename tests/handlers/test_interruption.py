@@ -56,44 +56,12 @@ def test_sigterm_saves_last_checkpoint_and_exits_143(digits_dir: Path, tmp_path:
     assert "Traceback" not in stderr
 
 
-def _checkpoint_writer(directory: str) -> None:  # runs in a child process, killed with SIGKILL
-    from ignite.engine import Engine
-    from ignite.handlers import Checkpoint
-
-    from ignite_fire.handlers.disk_saver import SafeDiskSaver
-
-    class Big:
-        def __init__(self) -> None:
-            self.step = 0
-
-        def state_dict(self) -> dict:
-            self.step += 1
-            return {"step": self.step, "payload": torch.full((2_000_000,), float(self.step))}
-
-        def load_state_dict(self, state: dict) -> None:
-            pass
-
-    engine = Engine(lambda e, b: None)
-    best = Checkpoint(
-        {"big": Big(), "other": Big()},
-        SafeDiskSaver(directory),
-        n_saved=2,
-        score_function=lambda e: float(e.state.iteration % 7),
-        score_name="s",
-    )
-    last = Checkpoint({"big": Big(), "other": Big()}, SafeDiskSaver(directory), filename_pattern="last.pt", n_saved=1)
-    while True:
-        engine.state.iteration += 1
-        best(engine)
-        last(engine)
-        print(engine.state.iteration, flush=True)
-
-
 @pytest.mark.slow
 def test_sigkill_during_checkpoint_writes_leaves_no_truncated_file(tmp_path: Path) -> None:
     code = (
         f"import sys; sys.path.insert(0, {str(REPO)!r}); "
-        f"from tests.handlers.test_interruption import _checkpoint_writer; _checkpoint_writer({str(tmp_path)!r})"
+        "from tests.handlers.checkpoint_writer import write_checkpoints_forever; "
+        f"write_checkpoints_forever({str(tmp_path)!r})"
     )
     # Writes run back to back, so a kill at any of these offsets lands in the middle of one.
     for rounds, delay in ((1, 0.0), (2, 0.05), (3, 0.13), (4, 0.21), (5, 0.34)):
