@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.helpers import HANG_TIMEOUT
+
 EXECUTABLES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -39,7 +41,7 @@ def find_chromium() -> str | None:
 class Chromium:
     """One headless Chromium process, driven through the DevTools protocol on a pipe."""
 
-    def __init__(self, executable: str, timeout: float = 60.0) -> None:
+    def __init__(self, executable: str, timeout: float = HANG_TIMEOUT) -> None:
         self.timeout = timeout
         self.events: list[dict[str, Any]] = []
         self._next_id = 0
@@ -68,7 +70,7 @@ class Chromium:
             os.close(fd)
 
     @classmethod
-    def start(cls, timeout: float = 60.0) -> Chromium:
+    def start(cls, timeout: float = HANG_TIMEOUT) -> Chromium:
         executable = find_chromium()
         if executable is None:
             raise FileNotFoundError("no chromium executable on PATH")

@@ -1,4 +1,4 @@
-"""Shared fixtures: real image data built in temporary folders, and a CLI runner.
+"""Shared fixtures: real image data built in temporary folders (plain helpers are in tests/helpers.py).
 
 Core tests use scikit-learn's bundled digits (real scans, written as PNG files). Tests that use
 ``../shared/data`` skip with a reason when it is missing (it is there in CI).
@@ -6,16 +6,15 @@ Core tests use scikit-learn's bundled digits (real scans, written as PNG files).
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("IGNITE_FIRE_SHARED", REPO.parent / "shared")) / "data"
-TINY_EXPERIMENT = REPO / "tests" / "tiny_experiment.py"
+from tests.helpers import SHARED_DATA
 
 
 @pytest.fixture(scope="session")
@@ -42,33 +41,51 @@ def houses4_original() -> Path:
     return path
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, env: dict | None = None):
-    """Run ``python -m ignite_fire ARGS`` in a subprocess; returns the CompletedProcess (text)."""
-    full_env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "ignite_fire", *args],
-        cwd=cwd or REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=full_env,
-    )
-
-
-def tiny_args(data_dir: Path, output_dir: Path, name: str, *extra: str) -> list[str]:
-    """Arguments that train tests/tiny_experiment.py quickly on ``data_dir``."""
-    return [
-        str(TINY_EXPERIMENT),
-        f"--data_dir={data_dir}",
-        f"--output_dir={output_dir}",
-        f"--name={name}",
-        *extra,
-    ]
-
-
 @pytest.fixture(scope="session")
 def tiny_cv(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """A finished 2-fold cv of tests/tiny_experiment.py on the digits (see tests/cv_runs.py)."""
     from tests.cv_runs import run_tiny_cv
 
     return run_tiny_cv(digits_dir, tmp_path_factory.mktemp("cv"))
+
+
+# --- The fast tier stays fast: a test that starts a process must be marked slow -------------------------------------
+
+
+# Graphviz draws the tests' tiny model graphs in milliseconds, where it is installed: not worth the slow tier.
+QUICK_PROGRAMS = {"dot"}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    with _refuse_processes_unless_slow(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    with _refuse_processes_unless_slow(item):
+        return (yield)
+
+
+@contextmanager
+def _refuse_processes_unless_slow(item: pytest.Item) -> Iterator[None]:
+    """``pytest -m "not slow"`` is the developers' quick check: a test (or a fixture it needs) that starts a
+    process there fails at once with the fix, instead of slowing the fast tier down unnoticed."""
+    if item.get_closest_marker("slow") is not None:
+        yield
+        return
+    original = subprocess.Popen.__init__
+
+    def refuse(self: subprocess.Popen, args: Any, *rest: Any, **options: Any) -> None:
+        program = Path(str(args[0] if isinstance(args, (list, tuple)) else args).split()[0]).name
+        if program in QUICK_PROGRAMS:
+            return original(self, args, *rest, **options)
+        # pytest.fail raises a BaseException: no `except Exception` in the code under test can swallow it.
+        pytest.fail(f"{item.nodeid} starts a process ({args!r:.80}): mark it @pytest.mark.slow")
+
+    subprocess.Popen.__init__ = refuse  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        subprocess.Popen.__init__ = original  # type: ignore[method-assign]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ignite_fire.competition.crossval import cross_validate as cv
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 FOLDS = 2
 

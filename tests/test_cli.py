@@ -10,7 +10,7 @@ import pytest
 from ignite_fire import cli
 from ignite_fire.commands.options import check_options
 from ignite_fire.errors import UserError
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 @dataclass

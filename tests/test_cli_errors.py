@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TINY_EXPERIMENT, run_cli, tiny_args
+from tests.helpers import REPO, TINY_EXPERIMENT, run_cli, tiny_args
 
 
 @dataclass
@@ -45,6 +45,7 @@ def one_line_error(result) -> str:
     return lines[0].removeprefix("ignite_fire: error: ")
 
 
+@pytest.mark.slow
 def test_missing_experiment_file() -> None:
     message = one_line_error(run_cli("experiments/nope.py"))
     assert message.startswith("experiment file not found: experiments/nope.py")
@@ -127,6 +128,7 @@ def test_pretrained_weights_missing_offline(cli: Callable[..., Result], digits_d
     assert str(tmp_path / "torch" / "hub" / "checkpoints") in message and "--pretrained=False" in message
 
 
+@pytest.mark.slow
 def test_existing_run_needs_resume(cli: Callable[..., Result], digits_dir: Path, tmp_path: Path) -> None:
     assert cli(*tiny_args(digits_dir, tmp_path, "twice", "--epochs=1")).returncode == 0
     message = one_line_error(cli(*tiny_args(digits_dir, tmp_path, "twice", "--epochs=1")))
@@ -136,6 +138,7 @@ def test_existing_run_needs_resume(cli: Callable[..., Result], digits_dir: Path,
     )
 
 
+@pytest.mark.slow
 def test_checkpoint_of_another_model_names_the_mismatch(
     cli: Callable[..., Result], digits_dir: Path, tmp_path: Path
 ) -> None:
@@ -146,6 +149,7 @@ def test_checkpoint_of_another_model_names_the_mismatch(
     assert "is from a different model" in message and "check --model" in message
 
 
+@pytest.mark.slow
 def test_debug_shows_the_traceback() -> None:
     result = run_cli("experiments/nope.py", "--debug")
     assert result.returncode != 0

@@ -15,7 +15,7 @@ from ignite_fire.experiment import load_experiment
 from ignite_fire.handlers.first_iteration_time import FirstIterationTime
 from ignite_fire.performance import compile_model
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 SLOW = pytest.mark.skipif(
     not os.environ.get("IGNITE_FIRE_SLOW_TESTS"),
@@ -24,6 +24,7 @@ SLOW = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @SLOW
 def test_compile_true_trains_logs_the_compile_time_and_saves_the_plain_model(
     digits_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture

@@ -21,7 +21,7 @@ from ignite_fire.config import (
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import experiment_from_config, load_experiment
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def test_overrides_replace_values_and_keep_the_rest() -> None:

@@ -20,7 +20,7 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics
-from tests.conftest import TINY_EXPERIMENT, run_cli, tiny_args
+from tests.helpers import TINY_EXPERIMENT, run_cli, tiny_args
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +30,12 @@ def two_processes(
     """One short epoch in 2 processes; the memory cache is on, so the processes also share the decoding."""
     out = tmp_path_factory.mktemp("dist")
     args = ("--epochs=1", "--nproc_per_node=2", "--cache=memory", "--graph=False", "--gallery_every=0")
-    result = run_cli(*tiny_args(digits_dir, out, "dist", *args), timeout=600)
+    result = run_cli(*tiny_args(digits_dir, out, "dist", *args))
     assert result.returncode == 0, result.stderr[-3000:]
     return out / "dist", result
 
 
+@pytest.mark.slow
 def test_one_results_file_one_set_of_checkpoints_one_log(two_processes) -> None:
     run_dir, result = two_processes
     assert "starting 2 processes (gloo)" in result.stdout
@@ -51,6 +52,7 @@ def test_one_results_file_one_set_of_checkpoints_one_log(two_processes) -> None:
     assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 1  # one W&B run, from rank 0
 
 
+@pytest.mark.slow
 def test_validation_metrics_equal_one_process_over_the_whole_validation_set(two_processes, digits_dir: Path) -> None:
     run_dir, _ = two_processes
     record = json.loads((run_dir / "history.json").read_text())[0]

@@ -33,6 +33,7 @@ def small_model() -> nn.Module:
     )
 
 
+@pytest.mark.slow
 def test_custom_script_trains_and_validates(digits_dir: Path) -> None:
     train_loader, val_loader, classes = digits_loaders(digits_dir)
     model = small_model()

@@ -13,7 +13,7 @@ import pytest
 from ignite_fire.cli import main
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 @pytest.fixture
@@ -37,6 +37,7 @@ def cli(capsys: pytest.CaptureFixture) -> Iterator:
     root.setLevel(level)
 
 
+@pytest.mark.slow
 def test_config_json_records_the_run_and_re_runs_it(cli, digits_dir: Path, tmp_path: Path) -> None:
     experiment = tmp_path / "exp.py"
     shutil.copy(TINY_EXPERIMENT, experiment)

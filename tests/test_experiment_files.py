@@ -9,7 +9,7 @@ import pytest
 
 from ignite_fire.experiment import load_experiment
 from ignite_fire.training import train
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.tianchi_data import TIANCHI_CLASSES, digits_sources, write_tianchi
 
 
@@ -19,6 +19,7 @@ def tianchi(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tianchi(tmp_path_factory.mktemp("tianchi"), digits_sources(digits_dir), per_class, size=32)
 
 
+@pytest.mark.slow  # two steps only, but of ResNet-50 and ConvNeXt-T on the CPU: ~10 s of the fast tier
 @pytest.mark.parametrize("experiment", ["resnet50_focal.py", "convnext_finetune.py"])
 def test_the_recipe_trains_a_few_iterations(experiment: str, tianchi: Path, tmp_path: Path) -> None:
     overrides = {

@@ -13,7 +13,7 @@ import torch
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def tiny_train(digits_dir: Path, out: Path, name: str, **overrides: Any) -> dict[str, Any]:
@@ -175,7 +175,7 @@ def test_cv_advice_after_sigterm_names_the_cv(digits_dir: Path, tmp_path: Path) 
     import subprocess
     import sys
 
-    from tests.conftest import REPO
+    from tests.helpers import REPO
     from tests.handlers.test_interruption import wait_for
 
     args = [sys.executable, "-m", "ignite_fire", "cv", str(TINY_EXPERIMENT), "--folds=2", "--name=mycv"]

@@ -12,9 +12,10 @@ from ignite_fire.config import logger_names
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
+@pytest.mark.slow
 def test_csv_and_tensorboard_without_wandb(digits_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -8,9 +8,10 @@ import pytest
 
 from ignite_fire.errors import UserError
 from ignite_fire.lr_find import run_lr_find
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
+@pytest.mark.slow
 def test_lr_find_writes_the_picture_and_prints_a_learning_rate(
     digits_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import run_cli, tiny_args
+from tests.helpers import run_cli, tiny_args, wandb_summary
+
+pytestmark = pytest.mark.slow  # every test here trains through the CLI, in a subprocess
 
 
 def final_state(run_dir: Path) -> tuple[dict, dict]:
@@ -75,8 +77,6 @@ def test_resuming_a_finished_run_says_so(uninterrupted: Path, digits_dir: Path) 
 
 
 def test_wandb_run_continues_with_the_same_id(uninterrupted: Path, digits_dir: Path, tmp_path: Path) -> None:
-    from tests.test_training import wandb_summary
-
     run_cli(*tiny_args(digits_dir, tmp_path, "w", "--epochs=2", "--stop_after_epoch=1"))
     run_cli(*tiny_args(digits_dir, tmp_path, "w", "--epochs=2", "--resume=auto"))
     offline = sorted((tmp_path / "w" / "wandb").glob("offline-run-*"))

@@ -12,9 +12,9 @@ import pytest
 
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
-from ignite_fire.run_dir import RunDirClaim, remove_partial_writes
+from ignite_fire.run_dir import RunDirClaim, find_resume_checkpoint, remove_partial_writes
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import HANG_TIMEOUT, TINY_EXPERIMENT
 
 HOLD = """
 import sys, time
@@ -25,6 +25,7 @@ time.sleep(120)
 """
 
 
+@pytest.mark.slow
 def test_a_second_run_with_the_same_name_refuses_until_the_first_is_killed(tmp_path: Path, digits_dir: Path) -> None:
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
@@ -34,7 +35,7 @@ def test_a_second_run_with_the_same_name_refuses_until_the_first_is_killed(tmp_p
             train(load_experiment(TINY_EXPERIMENT, overrides))
     finally:
         holder.send_signal(signal.SIGKILL)
-        holder.wait(timeout=30)
+        holder.wait(timeout=HANG_TIMEOUT)
     with RunDirClaim(str(tmp_path), "same", resuming=False) as claim:  # kill -9 left no stale claim
         assert claim.run_dir == tmp_path / "same"
 
@@ -106,3 +107,18 @@ def test_the_longest_name_the_filesystem_takes_is_accepted(tmp_path: Path) -> No
         claim.release()
     with pytest.raises(UserError, match="^--name='' is not a run name"):
         check_run_name("", tmp_path)
+
+
+def test_resume_finds_the_last_checkpoint_or_says_in_one_line_why_not(tmp_path: Path) -> None:
+    assert find_resume_checkpoint(None, str(tmp_path), "r") is None
+    with pytest.raises(UserError, match=r"^--resume=auto needs --name=RUN_NAME"):
+        find_resume_checkpoint("auto", str(tmp_path), None)
+    with pytest.raises(UserError, match=r"^--resume=auto found no checkpoint at .*last.pt; start without"):
+        find_resume_checkpoint("auto", str(tmp_path), "r")
+    last = tmp_path / "r" / "checkpoints" / "last.pt"
+    last.parent.mkdir(parents=True)
+    last.write_bytes(b"a checkpoint")
+    assert find_resume_checkpoint("auto", str(tmp_path), "r") == last
+    assert find_resume_checkpoint(str(tmp_path / "r"), "elsewhere", None) == last  # a run directory
+    with pytest.raises(UserError, match=r"^--resume=.*nope.pt: no checkpoint at "):
+        find_resume_checkpoint(str(tmp_path / "nope.pt"), str(tmp_path), "r")

@@ -293,7 +293,7 @@ def test_onnx_metadata_that_lies_is_one_line(tmp_path: Path, key: str, value: ob
 
 def test_graph_refuses_to_write_into_the_data_folder(tmp_path: Path, digits_dir: Path) -> None:
     from ignite_fire.commands.graph import graph
-    from tests.conftest import TINY_EXPERIMENT
+    from tests.helpers import TINY_EXPERIMENT
 
     stem = digits_dir / "train" / "model_graph"
     with pytest.raises(UserError) as caught:
@@ -371,7 +371,7 @@ def test_train_from_a_config_json_says_which_experiment_file_it_runs(
 
 def test_lr_find_keeps_its_picture_inside_output_dir_and_out_of_the_data(tmp_path: Path, digits_dir: Path) -> None:
     from ignite_fire.lr_find import run_lr_find
-    from tests.conftest import TINY_EXPERIMENT
+    from tests.helpers import TINY_EXPERIMENT
 
     options = {"data_dir": str(digits_dir), "wandb_mode": "disabled"}
     with pytest.raises(UserError, match=r"^--name='\.\./x' is not one folder name"):
@@ -399,7 +399,7 @@ def test_pseudo_label_refuses_to_write_over_the_cv_it_reads(tmp_path: Path, targ
 def test_the_quickstart_refuses_a_data_dir_of_someone_elses_photos(tmp_path: Path) -> None:
     from ignite_fire.experiment import load_experiment
     from ignite_fire.training import train
-    from tests.conftest import REPO
+    from tests.helpers import REPO
 
     photos = images(tmp_path / "my_photos")
     overrides = {"data_dir": str(photos), "output_dir": str(tmp_path / "runs"), "wandb_mode": "disabled"}

@@ -18,7 +18,7 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.sync import offline_runs, sync_commands, upload_run, wandb_appends
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 WANDB = [shutil.which("wandb") or sys.executable, *([] if shutil.which("wandb") else ["-m", "wandb"])]
 
@@ -44,6 +44,7 @@ def logged_steps(folder: Path) -> list[int]:
     return [int(r["history"]["item"]["_step"]) for r in records if r.get("type") == "history"]
 
 
+@pytest.mark.slow
 def test_resumed_run_syncs_in_order_into_one_id(resumed: Path, capsys: pytest.CaptureFixture) -> None:
     runs = offline_runs(resumed)
     assert len(runs) == 2 and runs[0].start < runs[1].start  # the first start, then the resume

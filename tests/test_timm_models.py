@@ -16,7 +16,7 @@ from ignite_fire.inference.predict import predict
 from ignite_fire.models import build_model
 from ignite_fire.timm_models import build_timm_model
 from ignite_fire.training import train
-from tests.test_training import wandb_summary
+from tests.helpers import run_cli, wandb_summary
 
 
 def timm_config(digits_dir: Path, output_dir: Path, **extra: Any) -> dict[str, Any]:
@@ -62,6 +62,7 @@ def timm_run(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     return train(experiment_from_config("timm_tiny", config))
 
 
+@pytest.mark.slow
 def test_a_timm_model_trains_with_layer_decay_and_ema(timm_run: dict[str, Any]) -> None:
     assert timm_run["status"] == "finished" and timm_run["epochs_completed"] == 1
     run_dir = Path(timm_run["run_dir"])
@@ -76,6 +77,7 @@ def test_a_timm_model_trains_with_layer_decay_and_ema(timm_run: dict[str, Any]) 
     assert (run_dir / "train_batch.png").is_file()
 
 
+@pytest.mark.slow
 def test_the_learning_rate_of_each_group_is_in_the_offline_wandb_run(timm_run: dict[str, Any]) -> None:
     values = wandb_summary(Path(timm_run["run_dir"]))["summary"]
     assert "lr/head" in values and "lr/layer_00" in values
@@ -83,6 +85,7 @@ def test_the_learning_rate_of_each_group_is_in_the_offline_wandb_run(timm_run: d
     assert values["lr/head"] == pytest.approx(2 * 0.002) and 0 < values["lr/layer_00"] < 0.002 * 0.75**3
 
 
+@pytest.mark.slow
 def test_predict_rebuilds_the_timm_model_from_its_checkpoint(
     timm_run: dict[str, Any], digits_dir: Path, tmp_path: Path
 ) -> None:
@@ -146,9 +149,8 @@ def test_unknown_timm_names_suggest_close_ones() -> None:
         build_model({**DEFAULTS, "model": "resnet18", "pretrained": False, "drop_rate": 0.2}, 5)
 
 
+@pytest.mark.slow
 def test_the_recipe_without_cached_weights_is_one_line_on_the_command_line(digits_dir: Path, tmp_path: Path) -> None:
-    from tests.conftest import run_cli
-
     empty = tmp_path / "hub"
     options = (f"--data_dir={digits_dir}", "--classes=None", f"--output_dir={tmp_path}", "--image_size=16")
     result = run_cli("experiments/convnext_finetune.py", *options, env={"HF_HUB_CACHE": str(empty)})
@@ -157,6 +159,7 @@ def test_the_recipe_without_cached_weights_is_one_line_on_the_command_line(digit
     assert len(lines) == 1 and "timm/convnext_tiny.fb_in22k" in lines[0] and str(empty) in lines[0]
 
 
+@pytest.mark.slow
 def test_a_timm_model_exports_to_onnx_and_predicts_alike(
     timm_run: dict[str, Any], digits_dir: Path, tmp_path: Path
 ) -> None:

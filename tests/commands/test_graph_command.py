@@ -10,7 +10,7 @@ import pytest
 from ignite_fire import cli, warn
 from ignite_fire.commands.graph import graph
 from ignite_fire.errors import UserError
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def test_graph_command_draws_an_experiments_model(

@@ -13,9 +13,10 @@ from ignite_fire.competition.crossval import cv_table, log_wandb_summary
 from ignite_fire.config import DEFAULTS, RunConfig
 from ignite_fire.errors import UserError
 from ignite_fire.loggers.wandb import finish, start_wandb
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import HANG_TIMEOUT, TINY_EXPERIMENT
 
 
+@pytest.mark.slow
 def test_resume_skips_finished_folds_and_finishes_the_rest(tiny_cv) -> None:
     before, after = tiny_cv.fold0_checkpoint_times
     assert before == after  # fold 0 (finished by the first command) was not trained again
@@ -24,6 +25,7 @@ def test_resume_skips_finished_folds_and_finishes_the_rest(tiny_cv) -> None:
         assert results["status"] == "finished" and results["best_checkpoint"]
 
 
+@pytest.mark.slow
 def test_cv_json_has_per_fold_mean_pooled_and_decision_gains(tiny_cv) -> None:
     summary = json.loads((tiny_cv.cv_dir / "cv.json").read_text(encoding="utf-8"))
     assert summary["folds"] == 2 and [r["fold"] for r in summary["per_fold"]] == [0, 1]
@@ -52,6 +54,7 @@ def test_cv_argument_errors_are_one_line(tmp_path: Path) -> None:
         cv(str(TINY_EXPERIMENT), folds=2, decision_metric="val_loss")
 
 
+@pytest.mark.slow
 def test_resume_continues_an_unfinished_fold(digits_dir: Path, tmp_path: Path) -> None:
     options = {"data_dir": str(digits_dir), "output_dir": str(tmp_path), "name": "cut", "epochs": 2}
     options["wandb_mode"] = "disabled"
@@ -71,9 +74,10 @@ def offline_run_records(wandb_dir: Path) -> str:
     """The records of the offline W&B run under ``wandb_dir``, read back with W&B's own tool."""
     run = sorted(wandb_dir.glob("offline-run-*"))[-1]
     command = ["wandb", "leet", "inspect", "--json", str(run)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
+    return subprocess.run(command, capture_output=True, text=True, timeout=HANG_TIMEOUT, check=True).stdout
 
 
+@pytest.mark.slow
 def test_the_folds_and_the_cv_summary_share_a_wandb_group(tiny_cv, tmp_path: Path) -> None:
     summary = json.loads((tiny_cv.cv_dir / "cv.json").read_text(encoding="utf-8"))
     cv_dir = tmp_path / "mycv"

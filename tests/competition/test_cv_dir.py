@@ -13,7 +13,7 @@ from ignite_fire.cv_dir import expand_checkpoints, init_for_fold
 from ignite_fire.errors import UserError
 from ignite_fire.inference.decision import decide
 from ignite_fire.inference.predict import predict
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def read_probabilities(path: Path) -> tuple[list[str], torch.Tensor]:
@@ -30,6 +30,7 @@ def run_predict(out: Path, *checkpoints: str | Path, **options) -> tuple[list[st
     return names, probabilities, labels
 
 
+@pytest.mark.slow
 def test_predict_on_a_cv_dir_averages_the_folds_and_applies_the_decision(tiny_cv, tmp_path: Path) -> None:
     images = tiny_cv.data_dir / "val"
     cv_dir = tiny_cv.cv_dir
@@ -53,6 +54,7 @@ def test_predict_on_a_cv_dir_averages_the_folds_and_applies_the_decision(tiny_cv
     assert forced_labels.count(classes[4]) > plain_labels.count(classes[4])
 
 
+@pytest.mark.slow
 def test_cv_dir_paths(tiny_cv) -> None:
     cv_dir = tiny_cv.cv_dir
     expanded, decision = expand_checkpoints([str(cv_dir), "other.pt"])
@@ -63,3 +65,10 @@ def test_cv_dir_paths(tiny_cv) -> None:
     assert init_for_fold("runs/x", 1) == "runs/x"
     with pytest.raises(UserError, match="use it with cv"):
         init_for_fold(str(cv_dir), None)
+
+
+def test_checkpoints_and_init_from_that_are_not_cv_dirs_pass_through(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()  # a run directory: no cv.json
+    assert expand_checkpoints([str(tmp_path / "run"), "other.pt"]) == ([str(tmp_path / "run"), "other.pt"], None)
+    assert init_for_fold(str(tmp_path / "run"), 1) == str(tmp_path / "run")
+    assert init_for_fold(None, 0) is None

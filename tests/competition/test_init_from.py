@@ -14,10 +14,11 @@ from ignite_fire.experiment import load_experiment
 from ignite_fire.handlers.checkpoints import load_checkpoint
 from ignite_fire.init_from import init_checkpoint, load_initial_weights
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 from tests.tiny_experiment import build_model
 
 
+@pytest.mark.slow
 def test_a_new_run_starts_from_the_checkpoints_weights(tiny_cv, tmp_path: Path) -> None:
     source = init_checkpoint(tiny_cv.cv_dir / "fold0")  # a run directory stands for its best checkpoint
     saved = load_checkpoint(source)["model"]
@@ -40,6 +41,7 @@ def test_a_new_run_starts_from_the_checkpoints_weights(tiny_cv, tmp_path: Path) 
     assert all(torch.equal(at_start[k], saved[k]) for k in saved)
 
 
+@pytest.mark.slow
 def test_a_head_for_other_classes_is_reinitialised_and_logged(tiny_cv, caplog: pytest.LogCaptureFixture) -> None:
     saved = load_checkpoint(init_checkpoint(tiny_cv.cv_dir / "fold1"))["model"]
     model = build_model({}, 3)
@@ -52,6 +54,7 @@ def test_a_head_for_other_classes_is_reinitialised_and_logged(tiny_cv, caplog: p
     assert torch.equal(model[9].weight, fresh_head)
 
 
+@pytest.mark.slow
 def test_init_from_errors_are_one_line(tiny_cv, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="is a cv directory"):
         init_checkpoint(tiny_cv.cv_dir)

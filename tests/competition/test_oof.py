@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
-from ignite_fire.competition.oof import predict_oof, read_oof
+from ignite_fire.competition.oof import OOF, predict_oof, read_oof, write_oof
 from ignite_fire.data.splits import stratified_folds
+from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def labelled_digits(digits_dir: Path) -> list[tuple[str, int]]:
@@ -23,6 +25,7 @@ def labelled_digits(digits_dir: Path) -> list[tuple[str, int]]:
     ]
 
 
+@pytest.mark.slow
 def test_oof_covers_every_labelled_image_once_with_the_fold_that_held_it_out(tiny_cv) -> None:
     oof = read_oof(tiny_cv.cv_dir / "oof.csv")
     samples = labelled_digits(tiny_cv.data_dir)
@@ -34,6 +37,7 @@ def test_oof_covers_every_labelled_image_once_with_the_fold_that_held_it_out(tin
     assert torch.allclose(oof.probabilities.sum(dim=1), torch.ones(len(oof.files)), atol=1e-4)
 
 
+@pytest.mark.slow
 def test_oof_with_tta_averages_the_flipped_view(tiny_cv) -> None:
     experiment = load_experiment(TINY_EXPERIMENT, {"data_dir": str(tiny_cv.data_dir)})
     plain = read_oof(tiny_cv.cv_dir / "oof.csv")
@@ -41,3 +45,17 @@ def test_oof_with_tta_averages_the_flipped_view(tiny_cv) -> None:
     assert flipped.files == plain.files and torch.equal(flipped.folds, plain.folds)
     assert torch.allclose(flipped.probabilities.sum(dim=1), torch.ones(len(plain.files)), atol=1e-5)
     assert not torch.allclose(flipped.probabilities, plain.probabilities, atol=1e-3)  # the flip changes them
+
+
+def test_oof_csv_reads_back_what_was_written_and_refuses_another_csv(tmp_path: Path) -> None:
+    probabilities = torch.tensor([[0.75, 0.25], [0.125, 0.875], [0.5, 0.5]])
+    labels, folds = torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0])
+    written = OOF(["a.png", "b/c.png", "d.png"], labels, folds, probabilities, ["x", "y"])
+    write_oof(tmp_path / "oof.csv", written)
+    read = read_oof(tmp_path / "oof.csv")
+    assert read.files == written.files and read.classes == ["x", "y"]
+    assert read.labels.tolist() == [0, 1, 1] and read.folds.tolist() == [0, 1, 0]
+    assert torch.equal(read.probabilities, probabilities)  # exact in 6 decimals
+    (tmp_path / "other.csv").write_text("name,score\na.png,1\n")
+    with pytest.raises(UserError, match=r"other.csv is not an oof.csv \(expected columns file, label, fold"):
+        read_oof(tmp_path / "other.csv")

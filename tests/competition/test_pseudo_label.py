@@ -9,7 +9,7 @@ import pytest
 from ignite_fire.competition.pseudo_label import pseudo_label
 from ignite_fire.data.sources import read_label_file
 from ignite_fire.errors import UserError
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 EXPERIMENT = str(TINY_EXPERIMENT)  # the folds' own build_model: imported only when named
 
@@ -18,6 +18,7 @@ def snapshot(folder: Path) -> list[tuple[str, int]]:
     return sorted((str(p), p.stat().st_mtime_ns) for p in folder.rglob("*"))
 
 
+@pytest.mark.slow
 def test_pseudo_label_writes_confident_predictions_and_leaves_the_test_folder_alone(tiny_cv, tmp_path: Path) -> None:
     images = tiny_cv.data_dir / "val"
     before = snapshot(images)
@@ -35,9 +36,24 @@ def test_pseudo_label_writes_confident_predictions_and_leaves_the_test_folder_al
     assert snapshot(images) == before
 
 
+@pytest.mark.slow
 def test_pseudo_label_refuses_to_write_into_the_test_folder(tiny_cv) -> None:
     images = tiny_cv.data_dir / "val"
     with pytest.raises(UserError, match="is inside --input"):
         pseudo_label(str(tiny_cv.cv_dir), input=str(images), output=str(images / "pseudo.txt"))
     with pytest.raises(UserError, match="not a cv directory"):
         pseudo_label(str(images), input=str(images))
+
+
+def test_pseudo_label_checks_its_arguments_before_loading_a_model(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"is not a cv directory \(no cv.json\)"):
+        pseudo_label(str(tmp_path), input=str(tmp_path))
+    (tmp_path / "cv.json").write_text("{}")
+    with pytest.raises(UserError, match=r"--threshold must be a probability in \(0, 1\], got 1.5"):
+        pseudo_label(str(tmp_path), input=str(tmp_path), threshold=1.5)
+    with pytest.raises(UserError, match="--input folder not found: .*nope"):
+        pseudo_label(str(tmp_path), input=str(tmp_path / "nope"))
+    (tmp_path / "test").mkdir()
+    with pytest.raises(UserError, match=r"--output=.*pseudo.txt is inside --input="):
+        pseudo_label(str(tmp_path), input=str(tmp_path / "test"), output=str(tmp_path / "test" / "pseudo.txt"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cv.json", "test"]  # nothing written

@@ -17,8 +17,8 @@ from ignite_fire.data.transforms import build_transforms
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment, resolve_config
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT, run_cli, tiny_args
 from tests.error_checks import assert_one_line_error, files_under
+from tests.helpers import TINY_EXPERIMENT, run_cli, tiny_args
 from tests.tianchi_data import TIANCHI_CLASSES, digits_sources, write_tianchi
 
 PER_CLASS = {"高风险": 4, "中风险": 5, "低风险": 5, "无风险": 6, "非楼道": 5}
@@ -112,6 +112,7 @@ def test_malformed_line_and_duplicate_file(tianchi_copy: Path) -> None:
     assert f"lists {name} twice (lines 1 and {len(lines) + 1})" in data_error(tianchi_copy)
 
 
+@pytest.mark.slow
 def test_cli_data_error_is_one_line_and_writes_nothing(tianchi_copy: Path, tmp_path: Path) -> None:
     (tianchi_copy / "train.txt").write_bytes("a.jpg\t高风险\n".encode("gbk"))
     result = run_cli(*tiny_args(tianchi_copy, tmp_path / "runs", "bad", "--wandb_mode=disabled"))
@@ -119,6 +120,7 @@ def test_cli_data_error_is_one_line_and_writes_nothing(tianchi_copy: Path, tmp_p
     assert files_under(tmp_path / "runs") == []
 
 
+@pytest.mark.slow
 def test_corrupt_image_in_a_worker_process_names_the_file(tianchi_copy: Path, tmp_path: Path) -> None:
     broken = sorted((tianchi_copy / "train").iterdir())[4]
     broken.write_bytes(broken.read_bytes()[:60])

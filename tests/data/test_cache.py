@@ -20,7 +20,7 @@ from ignite_fire.data.transforms import build_transforms
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import experiment_from_config, load_experiment
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 SIZE = 16
 

@@ -1,4 +1,4 @@
-"""JPEG draft decoding: faster decoding of large JPEGs at no visible cost, and where the datasets use it."""
+"""JPEG draft decoding: large JPEGs decoded at a reduced scale at no visible cost, and where the datasets use it."""
 
 from __future__ import annotations
 
@@ -64,20 +64,19 @@ def test_datasets_decode_at_the_eval_resize_size_unless_jpeg_draft_is_off(digits
     assert splits.train.draft_size is None and splits.val.draft_size is None
 
 
-def test_draft_is_faster_on_camera_photos(houses4_original: Path) -> None:
-    """Real photos large enough for a 1/2-scale draft (shorter side >= 448 px): ~1.65x per core at 224 px."""
-    import time
+def test_draft_decodes_camera_photos_at_half_scale_to_the_same_resized_image(houses4_original: Path) -> None:
+    """Real photos large enough for a 1/2-scale draft (shorter side >= 448 px): a quarter of the pixels to decode.
 
+    That is where the speed comes from; ``python -m ignite_fire bench input`` measures it (tests/bench).
+    """
     import torchvision.transforms.functional as F
 
     paths = [p for p in sorted(houses4_original.rglob("*.jpg")) if min(Image.open(p).size) >= 600][:16]
-
-    def seconds(draft: bool) -> float:
-        start = time.perf_counter()
-        for path in paths:
-            F.resize(load_image(path, 224 if draft else None), 224, antialias=True)
-        return time.perf_counter() - start
-
-    plain = min(seconds(False) for _ in range(2))
-    drafted = min(seconds(True) for _ in range(2))
-    assert plain / drafted > 1.3  # a margin for a busy CI machine
+    assert len(paths) == 16
+    for path in paths:
+        full, drafted = load_image(path), load_image(path, 224)
+        assert drafted.size == ((full.size[0] + 1) // 2, (full.size[1] + 1) // 2), path  # libjpeg's 1/2 scale
+        plain = np.asarray(F.resize(full, 224, antialias=True), dtype=np.float32)
+        fast = np.asarray(F.resize(drafted, 224, antialias=True), dtype=np.float32)
+        assert plain.shape == fast.shape
+        assert np.abs(plain - fast).mean() < 3.0, path  # out of 255

@@ -7,7 +7,7 @@ from pathlib import Path
 from ignite_fire.data.datasets import build_datasets
 from ignite_fire.data.transforms import build_transforms
 from ignite_fire.experiment import load_experiment
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def test_pseudo_labelled_images_are_never_in_validation(digits_dir: Path, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from ignite_fire.data.groups import group_fold_split
 from ignite_fire.data.transforms import build_transforms
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def test_no_group_straddles_train_and_validation(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from torch import nn
 from ignite_fire.experiment import load_experiment
 from ignite_fire.handlers.ema import ModelEMA
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def test_ema_follows_the_formula_with_warmup() -> None:
@@ -47,6 +47,7 @@ def test_ema_decay_must_be_between_0_and_1(decay) -> None:
         ModelEMA(nn.Linear(1, 1), decay)
 
 
+@pytest.mark.slow
 def test_run_with_ema_checkpoints_the_ema_weights(digits_dir: Path, tmp_path: Path) -> None:
     overrides = {
         "data_dir": str(digits_dir),

@@ -12,7 +12,7 @@ from ignite_fire.experiment import load_experiment
 from ignite_fire.handlers.checkpoints import load_checkpoint
 from ignite_fire.handlers.freeze_backbone import FreezeBackbone
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def weights(run_dir: Path) -> dict[str, torch.Tensor]:
@@ -34,6 +34,7 @@ def run(digits_dir: Path, out: Path, **extra: object) -> dict:
     return train(load_experiment(TINY_EXPERIMENT, overrides))
 
 
+@pytest.mark.slow
 def test_a_run_resumed_in_the_frozen_stage_stays_frozen_then_unfreezes(digits_dir: Path, tmp_path: Path) -> None:
     assert run(digits_dir, tmp_path, stop_after_iteration=4)["status"] == "stopped"
     checkpoint = load_checkpoint(tmp_path / "frozen" / "checkpoints" / "last.pt")

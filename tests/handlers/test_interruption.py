@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import REPO, TINY_EXPERIMENT
+from tests.helpers import HANG_TIMEOUT, REPO, TINY_EXPERIMENT
 
 
 def start_training(digits_dir: Path, out: Path, name: str, *extra: str) -> subprocess.Popen:
@@ -32,7 +32,7 @@ def start_training(digits_dir: Path, out: Path, name: str, *extra: str) -> subpr
     return subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+def wait_for(path: Path, process: subprocess.Popen, timeout: float = HANG_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         assert process.poll() is None, f"training ended early: {process.communicate()[1]}"
@@ -40,12 +40,13 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> Non
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_sigterm_saves_last_checkpoint_and_exits_143(digits_dir: Path, tmp_path: Path) -> None:
     process = start_training(digits_dir, tmp_path, "term", "--epochs=200")
     wait_for(tmp_path / "term" / "history.json", process)  # one epoch done, training goes on
     time.sleep(0.5)
     process.send_signal(signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=120)
+    stdout, stderr = process.communicate(timeout=HANG_TIMEOUT)
     assert process.returncode == 143, stderr
     last = torch.load(tmp_path / "term" / "checkpoints" / "last.pt", weights_only=True)
     assert last["trainer"]["iteration"] > 0
@@ -55,43 +56,12 @@ def test_sigterm_saves_last_checkpoint_and_exits_143(digits_dir: Path, tmp_path:
     assert "Traceback" not in stderr
 
 
-def _checkpoint_writer(directory: str) -> None:  # runs in a child process, killed with SIGKILL
-    from ignite.engine import Engine
-    from ignite.handlers import Checkpoint
-
-    from ignite_fire.handlers.disk_saver import SafeDiskSaver
-
-    class Big:
-        def __init__(self) -> None:
-            self.step = 0
-
-        def state_dict(self) -> dict:
-            self.step += 1
-            return {"step": self.step, "payload": torch.full((2_000_000,), float(self.step))}
-
-        def load_state_dict(self, state: dict) -> None:
-            pass
-
-    engine = Engine(lambda e, b: None)
-    best = Checkpoint(
-        {"big": Big(), "other": Big()},
-        SafeDiskSaver(directory),
-        n_saved=2,
-        score_function=lambda e: float(e.state.iteration % 7),
-        score_name="s",
-    )
-    last = Checkpoint({"big": Big(), "other": Big()}, SafeDiskSaver(directory), filename_pattern="last.pt", n_saved=1)
-    while True:
-        engine.state.iteration += 1
-        best(engine)
-        last(engine)
-        print(engine.state.iteration, flush=True)
-
-
+@pytest.mark.slow
 def test_sigkill_during_checkpoint_writes_leaves_no_truncated_file(tmp_path: Path) -> None:
     code = (
         f"import sys; sys.path.insert(0, {str(REPO)!r}); "
-        f"from tests.handlers.test_interruption import _checkpoint_writer; _checkpoint_writer({str(tmp_path)!r})"
+        "from tests.handlers.checkpoint_writer import write_checkpoints_forever; "
+        f"write_checkpoints_forever({str(tmp_path)!r})"
     )
     # Writes run back to back, so a kill at any of these offsets lands in the middle of one.
     for rounds, delay in ((1, 0.0), (2, 0.05), (3, 0.13), (4, 0.21), (5, 0.34)):
@@ -122,10 +92,11 @@ def _signal_group_during_training(digits_dir: Path, out: Path, name: str, signum
     wait_for(out / name / "history.json", process)  # one epoch done: workers are loading the next one
     time.sleep(0.3)
     os.killpg(process.pid, signum)  # what `timeout`, Slurm and `kill -- -PGID` do
-    stdout, stderr = process.communicate(timeout=120)
+    stdout, stderr = process.communicate(timeout=HANG_TIMEOUT)
     return process.returncode, stdout, stderr
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_process_group_with_workers_stops_cleanly(digits_dir: Path, tmp_path: Path) -> None:
     code, stdout, stderr = _signal_group_during_training(digits_dir, tmp_path, "group", signal.SIGTERM)
     assert code == 143, stderr
@@ -135,6 +106,7 @@ def test_sigterm_to_the_process_group_with_workers_stops_cleanly(digits_dir: Pat
     assert json.loads((tmp_path / "group" / "results.json").read_text())["status"] == "interrupted"
 
 
+@pytest.mark.slow
 def test_sigint_to_the_process_group_with_workers_stops_cleanly(digits_dir: Path, tmp_path: Path) -> None:
     code, stdout, stderr = _signal_group_during_training(digits_dir, tmp_path, "group", signal.SIGINT)
     assert code == 130, stderr

@@ -54,13 +54,14 @@ def test_rejects_what_is_not_a_checkpoint(tmp_path: Path) -> None:
         StableBest(object(), tmp_path)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_a_run_with_a_relative_output_dir_keeps_best_pt(
     digits_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The README's quickstart writes to the relative runs/: best.pt must follow its best file there too."""
     from ignite_fire.experiment import load_experiment
     from ignite_fire.training import train
-    from tests.conftest import TINY_EXPERIMENT
+    from tests.helpers import TINY_EXPERIMENT
 
     monkeypatch.chdir(tmp_path)
     overrides = {"data_dir": str(digits_dir), "output_dir": "runs", "name": "relative", "epochs": 2}

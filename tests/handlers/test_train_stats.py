@@ -11,7 +11,7 @@ import torch
 from ignite.engine import Engine
 
 from ignite_fire.handlers.train_stats import NonFiniteLossError, TrainStats
-from tests.conftest import run_cli, tiny_args
+from tests.helpers import run_cli, tiny_args
 
 
 def output(loss: float, correct: int, count: int) -> dict:
@@ -41,6 +41,7 @@ def test_log_every_is_validated() -> None:
         TrainStats(log_every=0)
 
 
+@pytest.mark.slow
 def test_exploding_learning_rate_stops_training_and_keeps_the_last_good_checkpoint(
     digits_dir: Path, tmp_path: Path
 ) -> None:

@@ -13,7 +13,7 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.inference.explain import explain
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT, run_cli
+from tests.helpers import TINY_EXPERIMENT, run_cli
 
 EXPERIMENT = str(TINY_EXPERIMENT)  # defines its own build_model: imported only when named
 pytest.importorskip("pytorch_grad_cam", reason="Grad-CAM needs the grad-cam package (pip install -e .[explain])")
@@ -27,6 +27,7 @@ def tiny_run(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     return Path(train(load_experiment(TINY_EXPERIMENT, overrides))["run_dir"])
 
 
+@pytest.mark.slow
 def test_explain_writes_an_overlay_per_image(tiny_run: Path, digits_dir: Path, tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     (photos / "more").mkdir(parents=True)
@@ -45,6 +46,7 @@ def test_explain_writes_an_overlay_per_image(tiny_run: Path, digits_dir: Path, t
     assert "wrote 2 Grad-CAM overlays" in result.stdout
 
 
+@pytest.mark.slow
 def test_explain_mistakes_are_one_line_errors(tiny_run: Path, digits_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="explain needs --input=DIR"):
         explain(str(tiny_run))
@@ -79,3 +81,13 @@ def test_explain_layer_must_be_a_conv_layer(tiny_run: Path, digits_dir: Path, tm
     assert not output.exists()
     result = explain(str(tiny_run), input=str(photos), output=str(output), layer="4", experiment=EXPERIMENT)
     assert result["layer"] == "4" and (output / "a.png").is_file()  # a conv layer is taken as it is
+
+
+def test_explain_checks_its_arguments_before_loading_the_checkpoint(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-such-run")  # never read: every check below comes first
+    with pytest.raises(UserError, match="explain needs --input=DIR"):
+        explain(missing)
+    with pytest.raises(UserError, match="--input folder not found: .*photos"):
+        explain(missing, input=str(tmp_path / "photos"))
+    with pytest.raises(UserError, match="--batch_size must be a positive integer, got 0"):
+        explain(missing, input=str(tmp_path), batch_size=0)

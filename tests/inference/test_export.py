@@ -15,8 +15,8 @@ from ignite_fire.experiment import load_experiment
 from ignite_fire.inference.export import TORCHSCRIPT_EXTRA, export
 from ignite_fire.inference.predict import find_checkpoint, load_predictor, predict
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT, run_cli
 from tests.error_checks import assert_one_line_error
+from tests.helpers import TINY_EXPERIMENT, run_cli
 
 EXPERIMENT = str(TINY_EXPERIMENT)  # defines its own build_model: imported only when named
 onnx = pytest.importorskip("onnx", reason="ONNX export needs the onnx extra (pip install -e .[onnx])")
@@ -38,6 +38,7 @@ def read_probabilities(path: Path) -> dict[str, list[float]]:
     return {row[0]: [float(p) for p in row[1:]] for row in rows[1:]}
 
 
+@pytest.mark.slow
 def test_onnx_export_predicts_like_the_pytorch_model(tiny_run: Path, digits_dir: Path, tmp_path: Path) -> None:
     model_path = export(str(tiny_run), format="onnx", experiment=EXPERIMENT)
 
@@ -75,6 +76,7 @@ def test_onnx_export_predicts_like_the_pytorch_model(tiny_run: Path, digits_dir:
     assert difference <= 1e-4
 
 
+@pytest.mark.slow
 def test_torchscript_export_carries_its_metadata(tiny_run: Path, tmp_path: Path) -> None:
     out = export(str(tiny_run), format="torchscript", output=str(tmp_path / "m.pt"), experiment=EXPERIMENT)
 
@@ -90,6 +92,7 @@ def test_torchscript_export_carries_its_metadata(tiny_run: Path, tmp_path: Path)
         assert torch.allclose(scripted(images), model(images), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_export_mistakes_are_one_line_errors(tiny_run: Path, digits_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="--format='tflite' is not allowed: choose onnx or torchscript"):
         export(str(tiny_run), format="tflite")
@@ -100,6 +103,7 @@ def test_export_mistakes_are_one_line_errors(tiny_run: Path, digits_dir: Path, t
         predict(checkpoint, input=str(digits_dir / "val"), output=output, backend="tf")
 
 
+@pytest.mark.slow
 def test_export_command(tiny_run: Path, tmp_path: Path) -> None:
     output = f"--output={tmp_path / 'tiny.onnx'}"
     result = run_cli("export", str(tiny_run), "--format=onnx", output, f"--experiment={EXPERIMENT}")
@@ -167,3 +171,8 @@ def test_export_to_a_read_only_folder_is_one_line(tiny_run: Path, tmp_path: Path
         assert list(locked.iterdir()) == []
     finally:
         locked.chmod(0o755)
+
+
+def test_an_unknown_format_is_refused_before_the_checkpoint_is_read(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"^--format='tflite' is not allowed: choose onnx or torchscript$"):
+        export(str(tmp_path / "no-such-run"), format="tflite")

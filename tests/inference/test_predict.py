@@ -17,8 +17,8 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.inference.predict import find_checkpoint, predict
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT, run_cli
 from tests.error_checks import assert_one_line_error, files_under
+from tests.helpers import TINY_EXPERIMENT, run_cli
 from tests.tianchi_data import TIANCHI_CLASSES, houses4_sources, write_tianchi
 
 EXPERIMENT = str(TINY_EXPERIMENT)  # defines its own build_model: predict imports it only when named
@@ -71,6 +71,7 @@ def read_probabilities(path: Path) -> tuple[list[str], dict[str, list[float]]]:
     return rows[0], {row[0]: [float(x) for x in row[1:]] for row in rows[1:]}
 
 
+@pytest.mark.slow
 def test_cli_predict_two_folds_in_list_order(tianchi: Path, fold_runs: list[Path], tmp_path: Path) -> None:
     output = tmp_path / "out" / "submission.txt"
     result = run_cli(
@@ -100,6 +101,7 @@ def test_cli_predict_two_folds_in_list_order(tianchi: Path, fold_runs: list[Path
         assert TIANCHI_CLASSES[row.index(max(row))] == label
 
 
+@pytest.mark.slow
 def test_several_checkpoints_average_their_probabilities(tianchi: Path, fold_runs: list[Path], tmp_path: Path):
     single = []
     for i, run in enumerate(fold_runs):
@@ -129,6 +131,7 @@ def test_several_checkpoints_average_their_probabilities(tianchi: Path, fold_run
     assert summary["images"] == 10 and summary["images_per_second"] > 0
 
 
+@pytest.mark.slow
 def test_best_checkpoint_of_a_run_dir_and_its_contents(fold_runs: list[Path]) -> None:
     path = find_checkpoint(fold_runs[0])
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
@@ -137,6 +140,7 @@ def test_best_checkpoint_of_a_run_dir_and_its_contents(fold_runs: list[Path]) ->
     assert checkpoint["meta"]["metric"] == "val_score"
 
 
+@pytest.mark.slow
 def test_predict_reproduces_the_validation_accuracy(tianchi: Path, fold_runs: list[Path], tmp_path: Path) -> None:
     path = find_checkpoint(fold_runs[1])
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
@@ -152,6 +156,7 @@ def test_predict_reproduces_the_validation_accuracy(tianchi: Path, fold_runs: li
     assert accuracy == pytest.approx(best["val_acc"])
 
 
+@pytest.mark.slow
 def test_a_custom_model_needs_its_experiment_named(fold_runs: list[Path], tianchi: Path, tmp_path: Path) -> None:
     output = tmp_path / "s.txt"
     with pytest.raises(UserError) as caught:
@@ -166,6 +171,7 @@ def test_a_custom_model_needs_its_experiment_named(fold_runs: list[Path], tianch
         predict(str(checkpoint), input=str(tianchi / "A"), output=str(output), experiment=str(tmp_path / "config.json"))
 
 
+@pytest.mark.slow
 def test_corrupt_image_fails_without_a_partial_submission(
     tianchi: Path, fold_runs: list[Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -187,6 +193,7 @@ def test_corrupt_image_fails_without_a_partial_submission(
     assert len(names) == 9 and broken.name not in names and summary["skipped"] == [broken.name]
 
 
+@pytest.mark.slow
 def test_list_naming_missing_files(tianchi: Path, fold_runs: list[Path], tmp_path: Path) -> None:
     listing = tmp_path / "B.txt"
     listing.write_text(

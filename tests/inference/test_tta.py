@@ -14,7 +14,7 @@ from ignite_fire.experiment import load_experiment
 from ignite_fire.inference.predict import predict
 from ignite_fire.inference.tta import TTAModel, parse_modes, tta_probabilities, tta_views
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def small_model() -> nn.Module:
@@ -58,6 +58,7 @@ def test_modes_come_as_text_or_as_the_tuple_fire_makes() -> None:
             tta_probabilities(small_model(), torch.rand(1, 3, 8, 8), "scales", scales)
 
 
+@pytest.mark.slow
 def test_validation_and_predict_use_tta(digits_dir: Path, tmp_path: Path) -> None:
     overrides = {
         "data_dir": str(digits_dir),

@@ -21,7 +21,7 @@ from ignite_fire.experiment import load_experiment
 from ignite_fire.pictures import confusion_matrix, curves
 from ignite_fire.pictures.attach import attach_pictures
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT, run_cli, tiny_args
+from tests.helpers import HANG_TIMEOUT, TINY_EXPERIMENT, run_cli, tiny_args
 from tests.pictures.picture_checks import assert_picture
 
 HOUSES4_CLASSES = ["bathroom", "bedroom", "frontal", "kitchen"]
@@ -40,11 +40,12 @@ def houses4_run(houses4: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     args = tiny_args(
         houses4, out, "h4", "--epochs=2", "--batch_size=64", "--plots=True", "--watch=gradients", "--watch_every=5"
     )
-    result = run_cli(*args, timeout=600)
+    result = run_cli(*args)
     assert result.returncode == 0, result.stderr
     return out / "h4"
 
 
+@pytest.mark.slow
 def test_run_directory_holds_every_picture(houses4_run: Path) -> None:
     names = {p.name for p in houses4_run.iterdir()}
     expected = {"curves.png", "confusion_matrix.png", "gallery_epoch1.png", "gallery_epoch2.png", "model_graph.dot"}
@@ -56,6 +57,7 @@ def test_run_directory_holds_every_picture(houses4_run: Path) -> None:
     assert "conv" in (houses4_run / "model_graph.dot").read_text().lower()  # ConvolutionBackward0 nodes
 
 
+@pytest.mark.slow
 def test_index_html_shows_the_pictures_by_relative_links(houses4_run: Path) -> None:
     page = (houses4_run / "index.html").read_text(encoding="utf-8")
     sources = re.findall(r'<img src="([^"]+)"', page)
@@ -70,6 +72,7 @@ def test_index_html_shows_the_pictures_by_relative_links(houses4_run: Path) -> N
     assert "gallery_epoch1.png" in page  # earlier galleries are linked
 
 
+@pytest.mark.slow
 def test_offline_wandb_run_holds_gallery_table_images_confusion_matrix_graph_and_gradients(
     houses4_run: Path,
 ) -> None:
@@ -78,7 +81,7 @@ def test_offline_wandb_run_holds_gallery_table_images_confusion_matrix_graph_and
         ["wandb", "leet", "inspect", "--summary", "--json", str(wandb_dir)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_TIMEOUT,
         check=True,
     )
     summary = json.loads(out.stdout)["summary"]
@@ -119,6 +122,7 @@ def test_offline_wandb_run_holds_gallery_table_images_confusion_matrix_graph_and
     assert any(key.startswith("gradients/") for key in summary), "wandb.watch logged no gradients"
 
 
+@pytest.mark.slow
 def test_pictures_can_be_turned_off(digits_dir: Path, tmp_path: Path) -> None:
     overrides = {
         "data_dir": str(digits_dir),
@@ -139,6 +143,7 @@ def test_pictures_can_be_turned_off(digits_dir: Path, tmp_path: Path) -> None:
     assert "no gallery yet" in page and "no model graph" in page
 
 
+@pytest.mark.slow
 def test_a_failing_picture_only_warns_and_training_goes_on(
     digits_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_warnings: None
 ) -> None:

@@ -14,7 +14,7 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.pictures.gradcam import GradCam, find_target_layer
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 pytest.importorskip("pytorch_grad_cam", reason="Grad-CAM needs the grad-cam package (pip install -e .[explain])")
 
@@ -43,6 +43,7 @@ def patch_images(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, tor
     return (images - 0.5) / 0.5, labels, masks
 
 
+@pytest.mark.slow
 def test_the_heat_falls_on_the_patch_that_decides_the_class() -> None:
     torch.manual_seed(0)
     model = nn.Sequential(
@@ -111,6 +112,7 @@ def test_a_model_without_feature_maps_is_a_user_error() -> None:
         GradCam(mlp, (3, 8, 8), layer="head")
 
 
+@pytest.mark.slow
 def test_a_run_with_gradcam_overlays_its_mistakes_in_the_gallery_and_the_wandb_table(
     digits_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

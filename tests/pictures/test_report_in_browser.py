@@ -20,11 +20,14 @@ from PIL import Image
 from ignite_fire.experiment import load_experiment
 from ignite_fire.training import train
 from tests.browser import Chromium, find_chromium
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
-pytestmark = pytest.mark.skipif(
-    find_chromium() is None, reason="headless Chromium is not installed (apt-get install chromium; .ci/run does)"
-)
+pytestmark = [
+    pytest.mark.slow,  # a trained run and a browser process
+    pytest.mark.skipif(
+        find_chromium() is None, reason="headless Chromium is not installed (apt-get install chromium; .ci/run does)"
+    ),
+]
 
 IMAGES = "Array.from(document.images, i => ({src: i.currentSrc || i.src, complete: i.complete, width: i.naturalWidth}))"
 # Each link fetched as the browser would (file:// reads need --allow-file-access-from-files): a missing one throws.

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.helpers import HANG_TIMEOUT
+
 SUPERUSER = "fire"
 PORT = 5432  # only names the socket file (.s.PGSQL.5432) in the cluster's own folder
 
@@ -76,7 +78,7 @@ def throwaway_cluster() -> Iterator[str]:
 
     def run(*command: str) -> None:
         prefix = [str(runuser()), "-u", owner, "--"] if owner is not None else []
-        subprocess.run([*prefix, *command], check=True, capture_output=True, text=True, timeout=120)
+        subprocess.run([*prefix, *command], check=True, capture_output=True, text=True, timeout=HANG_TIMEOUT)
 
     options = f"-k {folder} -p {PORT} -c listen_addresses='' -c fsync=off"
     try:

@@ -10,7 +10,7 @@ import pytest
 from ignite_fire.experiment import load_experiment
 from ignite_fire.sweeps.config import parse_sweep
 from ignite_fire.sweeps.progress import SweepProgress, header
-from tests.sweeps.test_sweep_runs import HYPERBAND_EXPERIMENT, SWEEP_EXPERIMENT
+from tests.helpers import HYPERBAND_EXPERIMENT, SWEEP_EXPERIMENT
 
 
 def spec_of(path: str, fixed: dict | None = None):

@@ -9,21 +9,23 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from tests.conftest import REPO
+from tests.helpers import CHILD_ENV, HANG_TIMEOUT, REPO, SWEEP_EXPERIMENT, sweep_command
 from tests.sweeps.postgres_cluster import missing_reason, throwaway_cluster
-from tests.sweeps.test_sweep_runs import ENV, SWEEP_EXPERIMENT, sweep_command
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(missing_reason() is not None, reason=missing_reason() or "")
 def test_two_workers_share_one_postgresql_study(digits_dir: Path, tmp_path: Path) -> None:
     with throwaway_cluster() as url:
         args = [SWEEP_EXPERIMENT, f"--data_dir={digits_dir}", f"--output_dir={tmp_path}", "--name=pg"]
         args += [f"--storage={url}", "--wandb_mode=disabled"]
         workers = [
-            subprocess.Popen(sweep_command(*args, "--count=1"), env=ENV, cwd=REPO, stdout=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                sweep_command(*args, "--count=1"), env=CHILD_ENV, cwd=REPO, stdout=subprocess.PIPE, text=True
+            )
             for _ in range(2)
         ]
-        outputs = [worker.communicate(timeout=300)[0] for worker in workers]
+        outputs = [worker.communicate(timeout=HANG_TIMEOUT)[0] for worker in workers]
         assert [worker.returncode for worker in workers] == [0, 0], outputs
         assert all("storage postgresql+psycopg://fire@/postgres" in output for output in outputs)
 

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,21 +16,14 @@ from optuna.trial import TrialState
 
 from ignite_fire.errors import UserError
 from ignite_fire.sweeps.runner import run_sweep, sweep_status
-from tests.conftest import REPO, run_cli
-
-SWEEP_EXPERIMENT = str(REPO / "tests" / "sweeps" / "sweep_experiment.py")
-HYPERBAND_EXPERIMENT = str(REPO / "tests" / "sweeps" / "hyperband_experiment.py")
-ENV = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "PYTHONPATH": str(REPO)}
+from tests.helpers import CHILD_ENV, HANG_TIMEOUT, HYPERBAND_EXPERIMENT, REPO, SWEEP_EXPERIMENT, run_cli, sweep_command
 
 
 def load_study(sweep_dir: Path, storage: str | None = None) -> optuna.Study:
     return optuna.load_study(study_name=sweep_dir.name, storage=storage or f"sqlite:///{sweep_dir / 'study.db'}")
 
 
-def sweep_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "ignite_fire", "sweep", *args]
-
-
+@pytest.mark.slow
 def test_three_trial_sweep_with_results_table(
     digits_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -68,6 +60,7 @@ def test_three_trial_sweep_with_results_table(
     assert (sweep_dir / "trials.csv").is_file()
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_journal_storage(digits_dir: Path, tmp_path: Path) -> None:
     journal = tmp_path / "shared" / "sweep.journal"
     args = [
@@ -79,10 +72,12 @@ def test_two_workers_share_one_journal_storage(digits_dir: Path, tmp_path: Path)
         "--wandb_mode=disabled",
     ]
     workers = [
-        subprocess.Popen(sweep_command(*args, f"--count={n}"), env=ENV, cwd=REPO, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            sweep_command(*args, f"--count={n}"), env=CHILD_ENV, cwd=REPO, stdout=subprocess.PIPE, text=True
+        )
         for n in (2, 2)
     ]
-    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
+    outputs = [worker.communicate(timeout=HANG_TIMEOUT)[0] for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0], outputs
 
     study = optuna.load_study(
@@ -96,15 +91,16 @@ def test_two_workers_share_one_journal_storage(digits_dir: Path, tmp_path: Path)
     assert len(run_dirs) == 4 and all((Path(d) / "results.json").is_file() for d in run_dirs)
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes(digits_dir: Path, tmp_path: Path) -> None:
     args = [SWEEP_EXPERIMENT, f"--data_dir={digits_dir}", f"--output_dir={tmp_path}", "--name=k", "--epochs=2"]
     args += ["--wandb_mode=disabled", "--count=2"]
     sweep_dir = tmp_path / "k"
     worker = subprocess.Popen(
-        sweep_command(*args), env=ENV, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        sweep_command(*args), env=CHILD_ENV, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     last = sweep_dir / "trial-001" / "checkpoints" / "last.pt"
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + HANG_TIMEOUT
     while not last.exists() and worker.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     os.kill(worker.pid, signal.SIGKILL)  # mid-trial: trial 1 has finished epoch 1 of 2
@@ -130,6 +126,7 @@ def test_killed_sweep_resumes(digits_dir: Path, tmp_path: Path) -> None:
     assert "interrupted" in (sweep_dir / "trials.csv").read_text()
 
 
+@pytest.mark.slow
 def test_hyperband_stops_a_clearly_worse_trial_early(digits_dir: Path, tmp_path: Path) -> None:
     overrides = {"data_dir": str(digits_dir), "output_dir": str(tmp_path), "name": "hb"}
     run_sweep(HYPERBAND_EXPERIMENT, {**overrides, "model": "linear"}, count=1)
@@ -145,6 +142,7 @@ def test_hyperband_stops_a_clearly_worse_trial_early(digits_dir: Path, tmp_path:
     assert json.loads((run_dir / "results.json").read_text())["status"] == "pruned"
 
 
+@pytest.mark.slow
 def test_failed_trials_are_recorded_and_three_in_a_row_stop_the_sweep(digits_dir: Path, tmp_path: Path) -> None:
     overrides = {"data_dir": str(digits_dir), "output_dir": str(tmp_path), "name": "f", "model": "nan", "epochs": 1}
     with pytest.raises(UserError, match="3 trials in a row failed .*NaN"):
@@ -156,20 +154,21 @@ def test_failed_trials_are_recorded_and_three_in_a_row_stop_the_sweep(digits_dir
     assert [r["state"] for r in rows] == ["failed"] * 3
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_sweep_process_group_interrupts_the_trial(digits_dir: Path, tmp_path: Path) -> None:
     args = [SWEEP_EXPERIMENT, f"--data_dir={digits_dir}", f"--output_dir={tmp_path}", "--name=t", "--epochs=2"]
     args += ["--wandb_mode=disabled", "--count=2", "--num_workers=2"]
     sweep_dir = tmp_path / "t"
     worker = subprocess.Popen(
-        sweep_command(*args), env=ENV, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        sweep_command(*args), env=CHILD_ENV, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )
     history = sweep_dir / "trial-000" / "history.json"
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + HANG_TIMEOUT
     while not history.exists() and worker.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     os.killpg(worker.pid, signal.SIGTERM)  # as `timeout` and Slurm do: the workers get it too
-    stdout, stderr = worker.communicate(timeout=120)
+    stdout, stderr = worker.communicate(timeout=HANG_TIMEOUT)
     assert worker.returncode == 143, stderr
     assert "Traceback" not in stderr, stderr
     study = load_study(sweep_dir)
@@ -181,3 +180,9 @@ def test_sigterm_to_the_sweep_process_group_interrupts_the_trial(digits_dir: Pat
     assert result.returncode == 0, result.stderr[-3000:]
     assert "resumed trial-000" in result.stdout
     assert len(load_study(sweep_dir).get_trials(states=(TrialState.COMPLETE,))) == 2
+
+
+def test_status_of_a_folder_without_a_sweep_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"holds no sweep \(no study.db\); pass the sweep directory, or --storage=URL"):
+        sweep_status(str(tmp_path / "none"))
+    assert not (tmp_path / "none").exists()  # looking does not create the study

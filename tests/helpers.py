@@ -1,0 +1,68 @@
+"""Plain helpers and constants the tests share (fixtures live in conftest.py).
+
+Test modules import from here, never from ``conftest`` or from another ``test_*.py`` module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("IGNITE_FIRE_SHARED", REPO.parent / "shared")) / "data"
+TINY_EXPERIMENT = REPO / "tests" / "tiny_experiment.py"
+SWEEP_EXPERIMENT = str(REPO / "tests" / "sweeps" / "sweep_experiment.py")
+HYPERBAND_EXPERIMENT = str(REPO / "tests" / "sweeps" / "hyperband_experiment.py")
+
+# Every subprocess a test waits on gets this limit. It only catches a hang: a loaded machine (tox beside other
+# work on 2 cores) can make a child many times slower than on an idle one, and that must not fail a test.
+HANG_TIMEOUT = 1800
+
+# The environment of a child process that trains: W&B offline and quiet, this checkout importable.
+CHILD_ENV = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "PYTHONPATH": str(REPO)}
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m ignite_fire ARGS`` in a subprocess; returns the CompletedProcess (text)."""
+    full_env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "ignite_fire", *args],
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        timeout=HANG_TIMEOUT,
+        env=full_env,
+    )
+
+
+def tiny_args(data_dir: Path, output_dir: Path, name: str, *extra: str) -> list[str]:
+    """Arguments that train tests/tiny_experiment.py quickly on ``data_dir``."""
+    return [
+        str(TINY_EXPERIMENT),
+        f"--data_dir={data_dir}",
+        f"--output_dir={output_dir}",
+        f"--name={name}",
+        *extra,
+    ]
+
+
+def sweep_command(*args: str) -> list[str]:
+    """The command line of ``python -m ignite_fire sweep ARGS``, for tests that start sweep workers themselves."""
+    return [sys.executable, "-m", "ignite_fire", "sweep", *args]
+
+
+def wandb_summary(run_dir: Path) -> dict:
+    """Read an offline W&B run back with W&B's own tool."""
+    offline = sorted((run_dir / "wandb").glob("offline-run-*"))
+    assert offline, f"no offline W&B run under {run_dir / 'wandb'}"
+    out = subprocess.run(
+        ["wandb", "leet", "inspect", "--summary", "--json", str(offline[-1])],
+        capture_output=True,
+        text=True,
+        timeout=HANG_TIMEOUT,
+        check=True,
+    )
+    return json.loads(out.stdout)
