@@ -175,8 +175,8 @@ def test_cv_advice_after_sigterm_names_the_cv(digits_dir: Path, tmp_path: Path) 
     import subprocess
     import sys
 
-    from tests.helpers import REPO
     from tests.handlers.test_interruption import wait_for
+    from tests.helpers import REPO
 
     args = [sys.executable, "-m", "ignite_fire", "cv", str(TINY_EXPERIMENT), "--folds=2", "--name=mycv"]
     args += [f"--data_dir={digits_dir}", f"--output_dir={tmp_path}", "--epochs=200", "--wandb_mode=disabled"]
