@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from ignite.engine import Engine
 
-from ignite_fire.config import DEFAULTS, check_config, check_data_keys
+from ignite_fire.config import DEFAULTS, RunConfig, check_config, check_data_keys
 from ignite_fire.errors import UserError
 from ignite_fire.handlers.checkpoints import metric_score
 from ignite_fire.sweeps.config import parse_sweep
@@ -25,7 +25,8 @@ def test_every_caller_says_the_same_line() -> None:
     assert message(check_config, {**DEFAULTS, "checkpoint_metric": "val_f2"}) == (
         f"--checkpoint_metric='val_f2' is not a validation metric: choose one of {FRAMEWORK}"
     )
-    assert message(check_data_keys, {**DEFAULTS, "checkpoint_metric": "val_f1/c"}, ["a", "b"]) == (
+    typed = RunConfig.from_dict({**DEFAULTS, "checkpoint_metric": "val_f1/c"})
+    assert message(check_data_keys, typed, ["a", "b"]) == (
         f"--checkpoint_metric='val_f1/c' is not a validation metric: choose one of {FRAMEWORK} with CLASS one of a, b"
     )
     evaluator = Engine(lambda engine, batch: None)
