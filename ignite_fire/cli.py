@@ -29,6 +29,7 @@ from typing import Any
 import fire
 from fire import helptext, trace
 
+from ignite_fire.commands.audit import audit
 from ignite_fire.commands.bench import bench, bench_modes
 from ignite_fire.commands.cv import cv
 from ignite_fire.commands.explain import explain
@@ -61,6 +62,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "explain": explain,
     "export": export,
     "lr-find": lr_find,
+    "audit": audit,
 }
 
 
