@@ -28,6 +28,7 @@ from ignite_fire.experiment import Experiment, load_experiment
 from ignite_fire.files import write_json_atomic
 from ignite_fire.handlers.checkpoints import LAST_CHECKPOINT
 from ignite_fire.metrics import SCORE
+from ignite_fire.pictures.cv_report import wandb_items, write_cv_page
 
 logger = logging.getLogger("ignite_fire")
 
@@ -118,6 +119,7 @@ def cross_validate(
     device = resolve_device(loaded.config["device"])
     summary = summarise(loaded, cv_dir, folds, device, tta, decision_metric)
     logger.info(cv_table(summary))
+    write_cv_page(cv_dir)  # {cv_dir}/index.html
     log_wandb_summary(loaded.config, cv_dir, summary)
 
 
@@ -192,6 +194,7 @@ def log_wandb_summary(config: dict[str, Any], cv_dir: Path, summary: dict[str, A
         columns = ["fold", *TABLE_METRICS]
         rows = [[r["fold"], *(r[m] for m in TABLE_METRICS)] for r in summary["per_fold"]]
         run.log({"folds": wandb.Table(columns=columns, data=rows)})
+        run.log(wandb_items(cv_dir, wandb))  # per-class F1 and the OOF confusion matrix of index.html
         run.summary.update({f"oof/{m}": v for m, v in summary["oof"].items()})
         run.summary.update({f"decision/{k}": summary["decision"][k] for k in ("in_sample_gain", "cross_fitted_gain")})
         run.finish()

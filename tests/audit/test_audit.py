@@ -21,10 +21,11 @@ from ignite_fire.data.sources import load_labelled_images
 from ignite_fire.data.splits import split_samples
 from ignite_fire.errors import UserError
 from tests.browser import Chromium, find_chromium
-from tests.conftest import TINY_EXPERIMENT, run_cli
+from tests.conftest import run_cli
 from tests.tianchi_data import HOUSES_TO_TIANCHI, images_in
 
 PER_CLASS = 10
+DIGITS_EXPERIMENT = Path(__file__).with_name("digits_experiment.py")
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -216,14 +217,13 @@ def flipped_cv(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tu
     """The digits with FLIPS images moved into the next class's folder, and a finished 2-fold cv on them."""
     data = tmp_path_factory.mktemp("flipped") / "digits"
     shutil.copytree(digits_dir, data)
-    flipped = set()
-    for k in range(FLIPS):
-        source = sorted((data / "train" / str(k % 10)).glob("*.png"))[k // 10]
-        source.rename(data / "train" / str((k + 1) % 10) / source.name)
-        flipped.add(source.name)
+    chosen = [(sorted((data / "train" / str(k % 10)).glob("*.png"))[k // 10], (k + 1) % 10) for k in range(FLIPS)]
+    for source, label in chosen:  # chosen first: a moved image is never chosen again
+        source.rename(data / "train" / str(label) / source.name)
+    flipped = {source.name for source, _ in chosen}
+    assert len(flipped) == FLIPS
     output = tmp_path_factory.mktemp("flipped-cv")
-    options = {"data_dir": str(data), "output_dir": str(output), "name": "flip", "epochs": 8, "image_size": 16}
-    cv(str(TINY_EXPERIMENT), folds=2, wandb_mode="disabled", **options)
+    cv(str(DIGITS_EXPERIMENT), folds=2, data_dir=str(data), output_dir=str(output), name="flip")
     return data, output / "flip", flipped
 
 
@@ -285,3 +285,34 @@ def test_audit_command_and_its_page_in_headless_chromium(flipped_cv, digits_dir:
         assert "error" not in link and link["bytes"] > 0, link
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert f"{summary['label_issues']['flagged']} of {summary['label_issues']['oof_images']} out-of-fold images" in text
+
+
+@pytest.mark.slow
+def test_cv_page_shows_the_folds_confusion_matrix_and_decision(flipped_cv) -> None:
+    """The cv command wrote {cv_dir}/index.html: its tables say what cv.json and decision.json say."""
+    _, cv_dir, _ = flipped_cv
+    page = cv_dir / "index.html"
+    assert page.is_file() and (cv_dir / "oof_confusion_matrix.png").is_file()
+    cv_summary = json.loads((cv_dir / "cv.json").read_text(encoding="utf-8"))
+    decision = json.loads((cv_dir / "decision.json").read_text(encoding="utf-8"))
+    if find_chromium() is None:
+        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    tables = "Array.from(document.querySelectorAll('table'), t => Array.from(t.rows, r => Array.from(r.cells, c => c.textContent)))"
+    with Chromium.start() as browser:
+        session = browser.open(page.as_uri())
+        found = browser.evaluate(session, tables)
+        shown = browser.evaluate(session, "Array.from(document.images, i => i.complete && i.naturalWidth > 0)")
+        hrefs = browser.evaluate(session, "Array.from(document.links, a => a.getAttribute('href'))")
+        text = browser.evaluate(session, "document.body.innerText")
+        errors = browser.console_errors(session)
+    assert errors == [] and shown == [True]
+    folds, per_class, per_fold = found
+    assert [row[0] for row in folds[1:]] == ["fold 0", "fold 1", "mean ± std", "pooled OOF (400 images)"]
+    assert float(folds[1][1]) == pytest.approx(cv_summary["per_fold"][0]["val_acc"], rel=1e-3)
+    assert float(folds[4][1]) == pytest.approx(cv_summary["oof"]["val_acc"], rel=1e-3)
+    assert {"fold0/results.json", "fold1/results.json", "oof.csv", "decision.json"} <= set(hrefs)
+    assert [row[0] for row in per_class[1:]] == [str(d) for d in range(10)]
+    assert [float(row[5]) for row in per_fold[1:]] == pytest.approx(
+        [r["gain"] for r in decision["cross_fitted"]], abs=1e-4
+    )
+    assert f"{decision['in_sample_gain']:+.4f}" in text and f"{decision['cross_fitted_gain']:+.4f}" in text
