@@ -131,6 +131,7 @@ DATA: dict[str, Key] = {
     "init_from": Key(None, (NONE, str), "start from this checkpoint's (or run/cv dir's) weights; fresh optimizer"),
     "extra_train": Key(None, (NONE, str), "label file of images only ever added to training (pseudo-labels)"),
     "groups": Key(None, (NONE, str), "'file<TAB>group' file: folds keep a group on one side (StratifiedGroupKFold)"),
+    "exclude": Key(None, (NONE, str), "file of image names (one a line) left out of the data, e.g. from audit"),
 }
 
 UPDATE: dict[str, Key] = {

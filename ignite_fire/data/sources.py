@@ -249,13 +249,33 @@ def from_class_folders(root: Path, wanted: Sequence[str] | None) -> LabelledImag
 
 
 def load_labelled_images(config: dict[str, Any]) -> LabelledImages:
-    """The labelled images under ``config["data_dir"]`` (see the module docstring)."""
+    """The labelled images under ``config["data_dir"]`` (see the module docstring), less ``config["exclude"]``."""
     root = check_data_dir(config["data_dir"])
     wanted = config["classes"]
     label_file = find_label_file(root, config)
-    if label_file is not None:
-        return from_label_file(label_file, wanted)
-    return from_class_folders(root, wanted)
+    data = from_label_file(label_file, wanted) if label_file is not None else from_class_folders(root, wanted)
+    return drop_excluded(data, config.get("exclude"))
+
+
+# ---------------------------------------------------------------------------------------------
+# --exclude=FILE
+
+
+def drop_excluded(data: LabelledImages, exclude: str | None) -> LabelledImages:
+    """``data`` without the images named in ``exclude`` (file names, one a line, matched on the last path
+    component as ``--groups`` is; blank lines and ``#`` comments are skipped), e.g. ``audit --write_excluded``."""
+    if not exclude:
+        return data
+    path = Path(exclude).expanduser()
+    if not path.is_file():
+        raise UserError(f"--exclude file not found: {path} (file names to leave out, one a line)")
+    names = {Path(line.strip()).name for line in read_utf8(path).splitlines() if line.strip() and line[:1] != "#"}
+    train = [sample for sample in data.train if Path(sample[0]).name not in names]
+    val = None if data.val is None else [sample for sample in data.val if Path(sample[0]).name not in names]
+    left_out = len(data.train) + len(data.val or []) - len(train) - len(val or [])
+    check_class_counts(train, data.classes, f"{data.description} less --exclude={exclude}")
+    logger.info(f"exclude: left out {left_out} of the {len(names)} images named in {path}")
+    return LabelledImages(train, val, data.classes, f"{data.description} less {left_out} excluded")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -120,7 +120,16 @@ def planted(houses4: Path, tmp_path_factory: pytest.TempPathFactory) -> Planted:
 def planted_audit(planted: Planted) -> tuple[Path, dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
     """The audit of the planted set with its test folder, and the data folder's listing before and after."""
     before = listing(planted.root)
-    out = audit(str(planted.root), test=str(planted.root / "A"), image_size=160, folds=3, seed=0, workers=2)
+    excluded = planted.root.parent / "excluded.txt"
+    out = audit(
+        str(planted.root),
+        test=str(planted.root / "A"),
+        image_size=160,
+        folds=3,
+        seed=0,
+        workers=2,
+        write_excluded=str(excluded),
+    )
     return out, before, listing(planted.root)
 
 
@@ -155,6 +164,19 @@ def test_conflicts_are_listed(planted: Planted, planted_audit) -> None:
     rows = read_csv(out / "conflicts.csv")
     assert groups_of(rows) == planted.conflicts
     assert {row["label"] for row in rows} == {HOUSES_TO_TIANCHI["bedroom"], HOUSES_TO_TIANCHI["kitchen"]}
+
+
+def test_excluded_names_leave_the_training_data(planted: Planted, planted_audit) -> None:
+    """--write_excluded names every image of a conflict group; training's --exclude=FILE leaves them out."""
+    excluded = planted.root.parent / "excluded.txt"
+    names = excluded.read_text(encoding="utf-8").split()
+    assert set(names) == set().union(*planted.conflicts)
+    full = load_labelled_images({**DEFAULTS, "data_dir": str(planted.root)})
+    kept = load_labelled_images({**DEFAULTS, "data_dir": str(planted.root), "exclude": str(excluded)})
+    assert {Path(p).name for p, _ in full.train} - {Path(p).name for p, _ in kept.train} == set(names)
+    assert len(kept.train) == len(full.train) - len(names) and "less 2 excluded" in kept.description
+    with pytest.raises(UserError, match="--exclude file not found"):
+        load_labelled_images({**DEFAULTS, "data_dir": str(planted.root), "exclude": str(planted.root / "none.txt")})
 
 
 def test_leaks_are_found_with_their_match(planted: Planted, planted_audit) -> None:
@@ -297,7 +319,10 @@ def test_cv_page_shows_the_folds_confusion_matrix_and_decision(flipped_cv) -> No
     decision = json.loads((cv_dir / "decision.json").read_text(encoding="utf-8"))
     if find_chromium() is None:
         pytest.skip("headless Chromium is not installed (apt-get install chromium)")
-    tables = "Array.from(document.querySelectorAll('table'), t => Array.from(t.rows, r => Array.from(r.cells, c => c.textContent)))"
+    tables = (
+        "Array.from(document.querySelectorAll('table'), "
+        "t => Array.from(t.rows, r => Array.from(r.cells, c => c.textContent)))"
+    )
     with Chromium.start() as browser:
         session = browser.open(page.as_uri())
         found = browser.evaluate(session, tables)
