@@ -55,7 +55,10 @@ class Thumbnails:
 
     def __call__(self, path: str) -> str | None:
         """The page-relative link of ``path``'s thumbnail (made once), or None when it does not decode."""
+        from PIL import Image
+
         from ignite_fire.data.images import BadImageError, load_image
+        from ignite_fire.pictures.drawing import fit_tile
 
         name = hashlib.sha1(str(Path(path).resolve()).encode("utf-8")).hexdigest()[:16] + ".jpg"
         target = self.folder / name
@@ -64,10 +67,9 @@ class Thumbnails:
                 image = load_image(path, THUMB)
             except (BadImageError, OSError):
                 return None
-            image.thumbnail((THUMB, THUMB))
             self.folder.mkdir(parents=True, exist_ok=True)
-            with atomic_path(target) as tmp:
-                image.save(tmp, format="JPEG", quality=85)
+            with atomic_path(target) as tmp:  # small images by pixel repetition, as in the run's gallery
+                Image.fromarray(fit_tile(np.asarray(image), THUMB)).save(tmp, format="JPEG", quality=85)
         return f"thumbs/{name}"
 
     def array(self, path: str) -> np.ndarray | None:
@@ -103,7 +105,7 @@ def table_html(header: Sequence[str], rows: Sequence[Sequence[Any]], left: Seque
 
     head = "".join(cell("th", i, html.escape(str(h))) for i, h in enumerate(header))
     body = "".join("<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<table>{f'<tr>{head}</tr>' if any(header) else ''}{body}</table>"
 
 
 def counts_table(counts: dict[str, dict[str, int]], classes: Sequence[str]) -> str:
@@ -142,14 +144,14 @@ def missing(text: str) -> str:
 def write_report(
     output: Path,
     summary: dict[str, Any],
-    groups: Sequence[Sequence[Tile]],
-    conflicts: Sequence[Sequence[Tile]],
+    groups: Sequence[tuple[str, Sequence[Tile]]],
+    conflicts: Sequence[tuple[str, Sequence[Tile]]],
     leaks: Sequence[tuple[Tile, Tile, int]],
     issues: Sequence[dict[str, Any]] | None,
 ) -> Path:
     """Write ``{output}/audit.html`` (and ``label_issues.png`` when there are label issues).
 
-    ``groups`` and ``conflicts``: rows of tiles, largest first; ``leaks``: (test tile, train tile,
+    ``groups`` and ``conflicts``: (heading, row of tiles), largest first; ``leaks``: (test tile, train tile,
     distance); ``issues``: label_issues.csv's rows as dicts, ranked, or None without ``--cv``.
     """
     thumbnails = Thumbnails(output)
@@ -181,12 +183,12 @@ def write_report(
         "train with <code>cv --groups=groups.txt</code> to keep every group in one fold</p>"
     )
     if groups:
-        parts.extend(f"<h3>{html.escape(row[0].caption[-1])}</h3>{tiles_html(row, thumbnails)}" for row in groups)
+        parts.extend(f"<h3>{html.escape(head)}</h3>{tiles_html(row, thumbnails)}" for head, row in groups)
     else:
         parts.append(missing("no duplicates at this threshold"))
     parts.append(section("Label conflicts (one group, several labels)", ""))
     if conflicts:
-        parts.extend(f"<h3>{html.escape(row[0].caption[-1])}</h3>{tiles_html(row, thumbnails)}" for row in conflicts)
+        parts.extend(f"<h3>{html.escape(head)}</h3>{tiles_html(row, thumbnails)}" for head, row in conflicts)
     else:
         parts.append(missing("no conflicts"))
     parts.append(section("Train/test leaks", leaks_html(summary, leaks, thumbnails)))
@@ -242,7 +244,7 @@ def leaks_html(summary: dict[str, Any], leaks: Sequence[tuple[Tile, Tile, int]],
         [tiles_html([a], thumbnails), tiles_html([b], thumbnails), distance] for a, b, distance in leaks[:SHOW_ROWS]
     ]
     more = f'<p class="meta">{len(leaks) - SHOW_ROWS} more in leaks.csv</p>' if len(leaks) > SHOW_ROWS else ""
-    return intro + table_html(["test image", "labelled image", "distance"], rows) + more
+    return intro + table_html(["test image", "labelled image", "distance"], rows, left=(0, 1)) + more
 
 
 def issues_html(

@@ -246,22 +246,20 @@ def write_leaks(path: Path, leaks: Sequence[Leak], test: Sequence[ImageInfo], sa
     write_csv(path, ["test_file", "train_file", "train_label", "distance", "same_file"], rows)
 
 
-def group_tiles(groups: Sequence[Group], samples: Sequence[Labelled], infos: Sequence[ImageInfo]) -> list[list[Tile]]:
-    """Rows of thumbnails: each group's first images, captioned label, file name and the group's name and size."""
+def group_tiles(
+    groups: Sequence[Group], samples: Sequence[Labelled], infos: Sequence[ImageInfo]
+) -> list[tuple[str, list[Tile]]]:
+    """Each group's heading (name, size, labels) and its first images, captioned label, file name, distance."""
     rows = []
     for group in groups:
         labels = sorted({samples[k][1] for k in group.members})
-        heading = f"{group.name}: {group.size} images, {len(labels)} label{'s' if len(labels) > 1 else ''}"
+        heading = f"{group.name}: {group.size} images, labels {', '.join(labels)}"
         first = group.members[0]
-        rows.append(
-            [
-                Tile(
-                    samples[k][0],
-                    (samples[k][1], Path(samples[k][0]).name, f"distance {distance_to(infos, first, k)}", heading),
-                )
-                for k in group.members[:SHOW_PER_GROUP]
-            ]
-        )
+        tiles = [
+            Tile(samples[k][0], (samples[k][1], Path(samples[k][0]).name, f"distance {distance_to(infos, first, k)}"))
+            for k in group.members[:SHOW_PER_GROUP]
+        ]
+        rows.append((heading, tiles))
     return rows
 
 
