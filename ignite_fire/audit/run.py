@@ -100,6 +100,10 @@ def audit(
         check_outside(Path(write_excluded).expanduser(), root, "--write_excluded")
     data = load_labelled_images({**DEFAULTS, "data_dir": str(data_dir), "label_file": label_file, "classes": classes})
     samples: list[Labelled] = data.train + (data.val or [])
+    tests = test_paths(test) if test is not None else None  # the inputs are checked before the hashing
+    oof = read_cv_oof(cv) if cv is not None else None
+    if oof is not None and not {Path(f).name for f in oof.files} & {Path(p).name for p, _ in samples}:
+        raise UserError(f"--cv={cv}: its oof.csv names none of the images in {data_dir}: is it a cv of this data?")
     splits = {"train": data.train} | ({"val": data.val} if data.val else {})
     logger.info(f"audit: {data.description}: {len(samples)} labelled images, {len(data.classes)} classes")
     infos = hash_images([path for path, _ in samples])
@@ -123,8 +127,8 @@ def audit(
     write_group_rows(out / "conflicts.csv", conflicting, infos, samples, split_of)
 
     leak_tiles: list[tuple[Tile, Tile, int]] = []
-    if test is not None:
-        test_infos = hash_images(test_paths(test), what="test images")
+    if tests is not None:
+        test_infos = hash_images(tests, what="test images")
         leaks = find_leaks(test_infos, infos, threshold)
         write_leaks(out / "leaks.csv", leaks, test_infos, samples)
         summary["test"] = {
@@ -147,8 +151,7 @@ def audit(
 
     issue_rows: list[dict[str, Any]] | None = None
     excluded: set[str] = {Path(samples[k][0]).name for g in conflicting for k in g.members}
-    if cv is not None:
-        oof = read_cv_oof(cv)
+    if oof is not None:
         issues = find_label_issues_in(oof)
         paths = match_oof_files(issues, samples)
         issue_rows = [
