@@ -14,7 +14,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -102,7 +102,7 @@ def hash_images(paths: Sequence[str], workers: int | None = None, what: str = "i
     start = last = time.monotonic()
     infos: list[ImageInfo] = []
     if workers == 1 or len(chunks) <= 1:
-        results = map(_hash_chunk, chunks)
+        results: Iterator[list[ImageInfo]] = map(_hash_chunk, chunks)
         pool = None
     else:
         pool = ProcessPoolExecutor(max_workers=workers)

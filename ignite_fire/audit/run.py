@@ -23,6 +23,7 @@ from ignite_fire.audit.label_issues import METHOD, LabelIssue, find_label_issues
 from ignite_fire.audit.leaks import Leak, find_leaks
 from ignite_fire.audit.report import SHOW_GROUPS, SHOW_PER_GROUP, Tile, write_report
 from ignite_fire.audit.summary import class_counts, group_stats, image_stats
+from ignite_fire.competition.oof import OOF
 from ignite_fire.config import DEFAULTS
 from ignite_fire.data.sources import check_data_dir, load_labelled_images
 from ignite_fire.errors import UserError
@@ -31,6 +32,7 @@ from ignite_fire.files import write_json_atomic, write_text_atomic
 logger = logging.getLogger("ignite_fire")
 
 Labelled = tuple[str, str]
+ISSUE_COLUMNS = ["rank", "file", "given_label", "suggested_label", "score", "suggested_probability", "fold"]
 DEFAULT_THRESHOLD = 8  # of 64 pHash bits: re-encodes and resizes are 0-4 apart, different photos 20+
 
 
@@ -106,7 +108,7 @@ def audit(
         raise UserError(f"--cv={cv}: its oof.csv names none of the images in {data_dir}: is it a cv of this data?")
     splits = {"train": data.train} | ({"val": data.val} if data.val else {})
     logger.info(f"audit: {data.description}: {len(samples)} labelled images, {len(data.classes)} classes")
-    infos = hash_images([path for path, _ in samples])
+    infos = hash_images([path for path, _ in samples], workers)
     groups = duplicate_groups(infos, threshold)
     summary: dict[str, Any] = {
         "data_dir": str(data_dir),
@@ -128,70 +130,12 @@ def audit(
 
     leak_tiles: list[tuple[Tile, Tile, int]] = []
     if tests is not None:
-        test_infos = hash_images(tests, what="test images")
-        leaks = find_leaks(test_infos, infos, threshold)
-        write_leaks(out / "leaks.csv", leaks, test_infos, samples)
-        summary["test"] = {
-            "dir": str(test),
-            "images": len(test_infos),
-            "unreadable": sum(1 for i in test_infos if i.error is not None),
-            "leaks": len(leaks),
-            "exact_leaks": sum(1 for leak in leaks if leak.exact),
-            "data": image_stats(test_infos, image_size),
-        }
-        for leak in leaks:
-            path, label = samples[leak.train]
-            leak_tiles.append(
-                (
-                    Tile(test_infos[leak.test].path, (Path(test_infos[leak.test].path).name, "test")),
-                    Tile(path, (label, Path(path).name)),
-                    leak.distance,
-                )
-            )
-
+        summary["test"], leak_tiles = audit_leaks(out, str(test), tests, infos, samples, threshold, image_size, workers)
     issue_rows: list[dict[str, Any]] | None = None
     excluded: set[str] = {Path(samples[k][0]).name for g in conflicting for k in g.members}
     if oof is not None:
-        issues = find_label_issues_in(oof)
-        paths = match_oof_files(issues, samples)
-        issue_rows = [
-            {
-                "rank": rank,
-                "file": issue.file,
-                "path": path,
-                "given_label": issue.given,
-                "suggested_label": issue.suggested,
-                "score": issue.score,
-                "suggested_probability": issue.suggested_probability,
-                "fold": issue.fold,
-            }
-            for rank, (issue, path) in enumerate(zip(issues, paths, strict=True), start=1)
-        ]
-        header = ["rank", "file", "given_label", "suggested_label", "score", "suggested_probability", "fold"]
-        rows = [
-            [
-                r["rank"],
-                r["file"],
-                r["given_label"],
-                r["suggested_label"],
-                f"{r['score']:.6f}",
-                f"{r['suggested_probability']:.6f}",
-                r["fold"],
-            ]
-            for r in issue_rows
-        ]
-        write_csv(out / "label_issues.csv", header, rows)
-        excluded |= {Path(issue.file).name for issue in issues}
-        summary["label_issues"] = {
-            "cv_dir": str(cv),
-            "method": METHOD,
-            "oof_images": len(oof.files),
-            "flagged": len(issues),
-            "by_given_and_suggested": {
-                f"{given} -> {suggested}": n
-                for (given, suggested), n in Counter((i.given, i.suggested) for i in issues).most_common()
-            },
-        }
+        summary["label_issues"], issue_rows = audit_label_issues(out, oof, str(cv), samples)
+        excluded |= {Path(row["file"]).name for row in issue_rows}
     if write_excluded:
         names = sorted(excluded)
         write_text_atomic(Path(write_excluded).expanduser(), "".join(f"{name}\n" for name in names))
@@ -211,6 +155,69 @@ def audit(
     )
     log_summary(summary, out, page)
     return out
+
+
+def audit_leaks(
+    out: Path,
+    test_dir: str,
+    tests: Sequence[str],
+    infos: Sequence[ImageInfo],
+    samples: Sequence[Labelled],
+    threshold: int,
+    image_size: int,
+    workers: int | None,
+) -> tuple[dict[str, Any], list[tuple[Tile, Tile, int]]]:
+    """Hash the test images, write leaks.csv; the summary's "test" entry and the page's leak rows."""
+    test_infos = hash_images(tests, workers, what="test images")
+    leaks = find_leaks(test_infos, infos, threshold)
+    write_leaks(out / "leaks.csv", leaks, test_infos, samples)
+    summary = {
+        "dir": test_dir,
+        "images": len(test_infos),
+        "unreadable": sum(1 for i in test_infos if i.error is not None),
+        "leaks": len(leaks),
+        "exact_leaks": sum(1 for leak in leaks if leak.exact),
+        "data": image_stats(test_infos, image_size),
+    }
+    tiles = []
+    for leak in leaks:
+        test_path = test_infos[leak.test].path
+        path, label = samples[leak.train]
+        tiles.append(
+            (Tile(test_path, (Path(test_path).name, "test")), Tile(path, (label, Path(path).name)), leak.distance)
+        )
+    return summary, tiles
+
+
+def audit_label_issues(
+    out: Path, oof: OOF, cv: str, samples: Sequence[Labelled]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Rank the label issues of ``oof``, write label_issues.csv; the summary's entry and the rows, ranked."""
+    issues = find_label_issues_in(oof)
+    rows = [
+        {
+            "rank": rank,
+            "file": issue.file,
+            "given_label": issue.given,
+            "suggested_label": issue.suggested,
+            "score": round(issue.score, 6),
+            "suggested_probability": round(issue.suggested_probability, 6),
+            "fold": issue.fold,
+        }
+        for rank, issue in enumerate(issues, start=1)
+    ]
+    write_csv(out / "label_issues.csv", ISSUE_COLUMNS, [[row[c] for c in ISSUE_COLUMNS] for row in rows])
+    for row, path in zip(rows, match_oof_files(issues, samples), strict=True):
+        row["path"] = path  # the audited file, for the thumbnails (not a column of the CSV)
+    pairs = Counter((i.given, i.suggested) for i in issues).most_common()
+    summary = {
+        "cv_dir": cv,
+        "method": METHOD,
+        "oof_images": len(oof.files),
+        "flagged": len(issues),
+        "by_given_and_suggested": {f"{given} -> {suggested}": n for (given, suggested), n in pairs},
+    }
+    return summary, rows
 
 
 def write_group_rows(

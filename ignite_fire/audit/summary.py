@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ def image_stats(infos: Sequence[ImageInfo], image_size: int) -> dict[str, Any]:
     }
 
 
-def class_counts(splits: dict[str, Sequence[Labelled]], classes: Sequence[str]) -> dict[str, dict[str, int]]:
+def class_counts(splits: Mapping[str, Sequence[Labelled]], classes: Sequence[str]) -> dict[str, dict[str, int]]:
     """``{split: {class: images}}``, classes in the data's order."""
     return {
         split: {name: sum(1 for _, label in samples if label == name) for name in classes}

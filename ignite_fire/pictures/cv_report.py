@@ -29,6 +29,7 @@ from ignite_fire.metrics import per_class_scores
 from ignite_fire.pictures.drawing import plot_confusion_matrix
 from ignite_fire.pictures.fonts import display_label, label_fonts
 from ignite_fire.pictures.report import STYLE, _format, _image
+from ignite_fire.warn import warn_once
 
 CONFUSION_FILE = "oof_confusion_matrix.png"
 METRICS = ("val_acc", "val_macro_f1", "val_score")
@@ -139,7 +140,13 @@ TTA {html.escape(str(cv.get("tta")))} &middot; classes: {html.escape(", ".join(c
 def wandb_items(cv_dir: str | Path, wandb: Any) -> dict[str, Any]:
     """The page's per-class table and confusion matrix for the cv's W&B run: ``run.log(wandb_items(cv_dir, wandb))``."""
     cv_dir = Path(cv_dir)
-    classes, plain, tuned, _, _ = per_class_f1(cv_dir)
+    if not (cv_dir / OOF_FILE).is_file() or not (cv_dir / DECISION_FILE).is_file():
+        return {}  # nothing to add to the folds table
+    try:
+        classes, plain, tuned, _, _ = per_class_f1(cv_dir)
+    except Exception as error:  # the cv's W&B run still logs its folds table and finishes
+        warn_once(f"the cv page's per-class table was not logged to W&B ({type(error).__name__}: {error})")
+        return {}
     rows = [[name, plain[i], tuned[i]] for i, name in enumerate(classes)]
     items: dict[str, Any] = {"per_class_f1": wandb.Table(columns=["class", "f1_argmax", "f1_decision"], data=rows)}
     if (cv_dir / CONFUSION_FILE).is_file():

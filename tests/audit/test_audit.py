@@ -15,6 +15,7 @@ from PIL import Image
 
 from ignite_fire.audit.run import audit
 from ignite_fire.commands.cv import cv
+from ignite_fire.competition.crossval import log_wandb_summary
 from ignite_fire.config import DEFAULTS
 from ignite_fire.data.groups import read_groups
 from ignite_fire.data.sources import load_labelled_images
@@ -341,3 +342,16 @@ def test_cv_page_shows_the_folds_confusion_matrix_and_decision(flipped_cv) -> No
         [r["gain"] for r in decision["cross_fitted"]], abs=1e-4
     )
     assert f"{decision['in_sample_gain']:+.4f}" in text and f"{decision['cross_fitted_gain']:+.4f}" in text
+
+
+@pytest.mark.slow
+def test_cv_page_table_and_picture_go_to_the_cv_wandb_run(flipped_cv) -> None:
+    _, cv_dir, _ = flipped_cv
+    cv_summary = json.loads((cv_dir / "cv.json").read_text(encoding="utf-8"))
+    log_wandb_summary({**DEFAULTS, "wandb_mode": "offline", "wandb_project": "ignite_fire-tests"}, cv_dir, cv_summary)
+    table = json.loads(next((cv_dir / "wandb").rglob("per_class_f1_*.table.json")).read_text(encoding="utf-8"))
+    assert table["columns"] == ["class", "f1_argmax", "f1_decision"]
+    assert [row[0] for row in table["data"]] == [str(d) for d in range(10)]
+    assert all(0 <= row[1] <= 1 and 0 <= row[2] <= 1 for row in table["data"])
+    pictures = list((cv_dir / "wandb").rglob("oof_confusion_matrix_*.png"))
+    assert len(pictures) == 1 and pictures[0].stat().st_size > 1000
