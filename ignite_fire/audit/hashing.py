@@ -76,7 +76,7 @@ def hash_one(path: str) -> ImageInfo:
             width, height, kind = header.width, header.height, str(header.format or "")
         image = load_image(path, DRAFT_SIZE)
         bits = imagehash.phash(image, hash_size=HASH_SIZE).hash.flatten()
-    except (BadImageError, OSError, SyntaxError, ValueError) as error:
+    except (BadImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
         return ImageInfo(path, digest, None, 0, 0, "", str(error))
     value = int("".join("1" if bit else "0" for bit in bits), 2)
     return ImageInfo(path, digest, value, width, height, kind, None)
