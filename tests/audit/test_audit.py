@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from ignite_fire.audit.hashing import hash_images
 from ignite_fire.audit.run import audit
 from ignite_fire.commands.cv import cv
 from ignite_fire.competition.crossval import log_wandb_summary
@@ -355,3 +356,8 @@ def test_cv_page_table_and_picture_go_to_the_cv_wandb_run(flipped_cv) -> None:
     assert all(0 <= row[1] <= 1 and 0 <= row[2] <= 1 for row in table["data"])
     pictures = list((cv_dir / "wandb").rglob("oof_confusion_matrix_*.png"))
     assert len(pictures) == 1 and pictures[0].stat().st_size > 1000
+
+
+def test_hashing_in_processes_matches_one_process(planted: Planted) -> None:
+    paths = sorted(str(p) for p in (planted.root / "train").iterdir())
+    assert hash_images(paths, workers=2) == hash_images(paths, workers=1)
