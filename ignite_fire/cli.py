@@ -54,6 +54,7 @@ COMMANDS: dict[str, str] = {
     "explain": "ignite_fire.inference.explain:explain",
     "export": "ignite_fire.inference.export:export",
     "lr-find": "ignite_fire.lr_find:run_lr_find",
+    "audit": "ignite_fire.audit.run:audit",
 }
 
 

@@ -157,6 +157,7 @@ class Data:
     )
     extra_train: None | str = key(None, "label file of images only ever added to training (pseudo-labels)")
     groups: None | str = key(None, "'file<TAB>group' file: folds keep a group on one side (StratifiedGroupKFold)")
+    exclude: None | str = key(None, "file of image names (one a line) left out of the data, e.g. from audit")
     allow_small_classes: bool = key(
         False, "train although a class has < 2 training images or none in validation (data/checks.py)"
     )

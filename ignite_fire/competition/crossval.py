@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ignite_fire.choices import SCORE
+from ignite_fire.competition.cv_report import cv_page_items, write_cv_page
 from ignite_fire.competition.decision import build_decision, check_metric, scores_of
 from ignite_fire.competition.oof import predict_oof, write_oof
 from ignite_fire.config import Bookkeeping
@@ -163,6 +164,7 @@ def cross_validate(
     device = resolve_device(settings.update.device)
     summary = summarise(loaded, cv_dir, folds, device, tta, decision_metric)
     logger.info(cv_table(summary))
+    write_cv_page(cv_dir)  # {cv_dir}/index.html
     log_wandb_summary(settings.bookkeeping, cv_dir, summary)
 
 
@@ -221,4 +223,5 @@ def log_wandb_summary(keys: Bookkeeping, cv_dir: Path, summary: dict[str, Any]) 
     rows = [[r["fold"], *(r[m] for m in TABLE_METRICS)] for r in summary["per_fold"]]
     values = {f"oof/{m}": v for m, v in summary["oof"].items()}
     values |= {f"decision/{k}": summary["decision"][k] for k in ("in_sample_gain", "cross_fitted_gain")}
-    log_cv_summary(keys, cv_dir, ["fold", *TABLE_METRICS], rows, values)
+    tables, images = cv_page_items(cv_dir)  # per-class F1 and the OOF confusion matrix of index.html
+    log_cv_summary(keys, cv_dir, ["fold", *TABLE_METRICS], rows, values, tables, images)

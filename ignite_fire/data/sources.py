@@ -249,12 +249,35 @@ def from_class_folders(root: Path, wanted: Sequence[str] | None) -> LabelledImag
 
 
 def load_labelled_images(data: Data) -> LabelledImages:
-    """The labelled images under ``data.data_dir`` (see the module docstring)."""
+    """The labelled images under ``data.data_dir`` (see the module docstring), less ``data.exclude``."""
     root = check_data_dir(data.data_dir)
     label_file = find_label_file(root, data.label_file)
     if label_file is not None:
-        return from_label_file(label_file, data.classes)
-    return from_class_folders(root, data.classes)
+        found = from_label_file(label_file, data.classes)
+    else:
+        found = from_class_folders(root, data.classes)
+    return drop_excluded(found, data.exclude)
+
+
+# ---------------------------------------------------------------------------------------------
+# --exclude=FILE
+
+
+def drop_excluded(data: LabelledImages, exclude: str | None) -> LabelledImages:
+    """``data`` without the images named in ``exclude`` (file names, one a line, matched on the last path
+    component as ``--groups`` is; blank lines and ``#`` comments are skipped), e.g. ``audit --write_excluded``."""
+    if not exclude:
+        return data
+    path = Path(exclude).expanduser()
+    if not path.is_file():
+        raise UserError(f"--exclude file not found: {path} (file names to leave out, one a line)")
+    names = {Path(line.strip()).name for line in read_utf8(path).splitlines() if line.strip() and line[:1] != "#"}
+    train = [sample for sample in data.train if Path(sample[0]).name not in names]
+    val = None if data.val is None else [sample for sample in data.val if Path(sample[0]).name not in names]
+    left_out = len(data.train) + len(data.val or []) - len(train) - len(val or [])
+    check_class_counts(train, data.classes, f"{data.description} less --exclude={exclude}")
+    logger.info(f"exclude: left out {left_out} of the {len(names)} images named in {path}")
+    return LabelledImages(train, val, data.classes, f"{data.description} less {left_out} excluded")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -282,9 +282,11 @@ def log_cv_summary(
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
     summary: Mapping[str, Any],
+    tables: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]] | None = None,
+    images: Mapping[str, Picture] | None = None,
 ) -> None:
-    """One W&B run (job_type "cv") in the folds' group (``cv_dir``'s name): the table ``folds`` of ``rows``
-    and ``summary`` in the run's summary."""
+    """One W&B run (job_type "cv") in the folds' group (``cv_dir``'s name): the table ``folds`` of ``rows``,
+    more ``tables`` ({name: (columns, rows)}) and ``images``, and ``summary`` in the run's summary."""
     mode = wandb_mode(keys.wandb_mode)
     if mode == "disabled":
         return
@@ -301,6 +303,13 @@ def log_cv_summary(
             settings=wandb.Settings(console="off", silent=True, x_disable_stats=True),
         )
         run.log({"folds": wandb.Table(columns=list(columns), data=[list(r) for r in rows])})
+        extra: dict[str, Any] = {
+            name: wandb.Table(columns=list(cols), data=[list(r) for r in rows])
+            for name, (cols, rows) in (tables or {}).items()
+        }
+        extra |= {k: wandb.Image(p.image, caption=p.caption) for k, p in (images or {}).items()}
+        if extra:
+            run.log(extra)
         run.summary.update(dict(summary))
         run.finish()
     except Exception as error:
