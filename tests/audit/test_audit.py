@@ -274,12 +274,10 @@ def test_audit_command_and_its_page_in_headless_chromium(flipped_cv, digits_dir:
     """The command line end to end (with --test and --cv), then audit.html in a real browser."""
     data, cv_dir, _ = flipped_cv
     out = tmp_path / "audit"
-    result = run_cli(
-        "audit", str(data), f"--test={digits_dir / 'val'}", f"--cv={cv_dir}", f"--output={out}", timeout=1800
-    )
+    result = run_cli("audit", str(data), f"--test={digits_dir / 'val'}", f"--cv={cv_dir}", f"--output={out}")
     assert result.returncode == 0, result.stderr
     assert "label issues in" in result.stdout and (out / "audit.html").is_file()
-    bad = run_cli("audit", str(data), f"--output={data / 'audit'}", timeout=1800)
+    bad = run_cli("audit", str(data), f"--output={data / 'audit'}")
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "inside the data folder" in bad.stderr
     if find_chromium() is None:
         pytest.skip("headless Chromium is not installed (apt-get install chromium)")
