@@ -163,6 +163,10 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
+    except BrokenPipeError:  # `... --help | head`: the reader left; Python's documented way to go quietly
+        # (before OSError, which it is a kind of)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except OSError as error:  # a picture or other file written without ignite_fire.files
         if debug or not is_disk_full(error):
             raise
@@ -173,6 +177,3 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
         sys.exit(signals.INTERRUPTED_EXIT_CODE)
-    except BrokenPipeError:  # `... --help | head`: the reader left; Python's documented way to go quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)

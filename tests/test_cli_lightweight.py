@@ -102,3 +102,24 @@ def test_literal_config_is_the_config_the_module_defines(tmp_path: Path) -> None
     factory.write_text("config = {'epochs': 3}\n\ndef build_model(config, num_classes):\n    return config['x']\n")
     assert [literal_config(p) for p in (built, changed, changed_by_call)] == [None, None, None]
     assert literal_config(factory) == {"epochs": 3}  # a factory reads its own argument, later
+
+
+
+@pytest.mark.slow  # starts a process
+def test_help_into_a_reader_that_left_is_quiet() -> None:
+    """`python -m ignite_fire audit --help | head -3`: the reader closes the pipe; no BrokenPipeError traceback."""
+    from tests.helpers import HANG_TIMEOUT, REPO
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ignite_fire", "audit", "--help"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before anything is written
+    stderr = process.stderr.read()
+    process.wait(timeout=HANG_TIMEOUT)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+    assert process.returncode == 1

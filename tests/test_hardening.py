@@ -157,7 +157,7 @@ def test_lost_worker_recognises_pytorchs_messages() -> None:
 def test_a_cv_refused_before_training_leaves_nothing(
     digits_dir: Path, tmp_path: Path, refused: dict[str, Any], message: str
 ) -> None:
-    from ignite_fire.commands.cv import cv
+    from ignite_fire.competition.crossval import cross_validate as cv
 
     options = {"data_dir": str(digits_dir), "output_dir": str(tmp_path / "runs"), "name": "c", "epochs": 1}
     options |= {"wandb_mode": "disabled"}

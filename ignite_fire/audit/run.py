@@ -88,7 +88,24 @@ def audit(
     write_excluded: str | None = None,
     workers: int | None = None,
 ) -> Path:
-    """Audit the labelled images under ``data_dir`` (see the module docstring); returns the output folder."""
+    """Audit DATA_DIR: near-duplicate groups (groups.txt for cv --groups), conflicts, leaks, label issues, audit.html.
+
+    Args:
+        data_dir: the labelled images, in any layout training reads (class folders, train.txt, train.csv).
+        test: a folder of test images: those that nearly duplicate a labelled image are leaks (leaks.csv).
+        cv: a cv directory: its oof.csv ranks the likely wrong labels (label_issues.csv, cleanlab).
+        output: the folder written (default: {data_dir}-audit beside the data; never inside the data).
+        threshold: pHash bits (of 64) that may differ between two images of one group.
+        image_size: the training image size: smaller images are counted.
+        folds: the folds of the cv whose straddling groups are counted.
+        seed: the seed of that cv.
+        label_file: as the training key: a label file other than data_dir/train.txt or train.csv.
+        classes: as the training key: the class list (default: from the data).
+        write_excluded: write the flagged file names (conflict groups, label issues) here, for --exclude.
+        workers: hashing processes (default: the cores this process may use).
+
+    Returns the output folder.
+    """
     if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= 64:
         raise UserError(f"--threshold must be an integer 0..64 (pHash bits that may differ), got {threshold!r}")
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ignite_fire.commands.cv import cv
+from ignite_fire.competition.crossval import cross_validate as cv
 from PIL import Image
 
 from ignite_fire.audit.hashing import hash_images
