@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ignite_fire.competition.crossval import cross_validate as cv
 from PIL import Image
 
 from ignite_fire.audit.hashing import hash_images
 from ignite_fire.audit.run import audit
+from ignite_fire.competition.crossval import cross_validate as cv
 from ignite_fire.competition.crossval import log_wandb_summary
 from ignite_fire.config import DEFAULTS
 from ignite_fire.data.groups import read_groups
