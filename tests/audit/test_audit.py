@@ -17,7 +17,7 @@ from ignite_fire.audit.hashing import hash_images
 from ignite_fire.audit.run import audit
 from ignite_fire.competition.crossval import cross_validate as cv
 from ignite_fire.competition.crossval import log_wandb_summary
-from ignite_fire.config import DEFAULTS
+from ignite_fire.config import DEFAULTS, RunConfig
 from ignite_fire.data.groups import read_groups
 from ignite_fire.data.sources import load_labelled_images
 from ignite_fire.data.splits import split_samples
@@ -173,12 +173,18 @@ def test_excluded_names_leave_the_training_data(planted: Planted, planted_audit)
     excluded = planted.root.parent / "excluded.txt"
     names = excluded.read_text(encoding="utf-8").split()
     assert set(names) == set().union(*planted.conflicts)
-    full = load_labelled_images({**DEFAULTS, "data_dir": str(planted.root)})
-    kept = load_labelled_images({**DEFAULTS, "data_dir": str(planted.root), "exclude": str(excluded)})
+    full = load_labelled_images(RunConfig.from_dict({**DEFAULTS, "data_dir": str(planted.root)}).data)
+    kept = load_labelled_images(
+        RunConfig.from_dict({**DEFAULTS, "data_dir": str(planted.root), "exclude": str(excluded)}).data
+    )
     assert {Path(p).name for p, _ in full.train} - {Path(p).name for p, _ in kept.train} == set(names)
     assert len(kept.train) == len(full.train) - len(names) and "less 2 excluded" in kept.description
     with pytest.raises(UserError, match="--exclude file not found"):
-        load_labelled_images({**DEFAULTS, "data_dir": str(planted.root), "exclude": str(planted.root / "none.txt")})
+        load_labelled_images(
+            RunConfig.from_dict(
+                {**DEFAULTS, "data_dir": str(planted.root), "exclude": str(planted.root / "none.txt")}
+            ).data
+        )
 
 
 def test_leaks_are_found_with_their_match(planted: Planted, planted_audit) -> None:
@@ -195,14 +201,14 @@ def test_leaks_are_found_with_their_match(planted: Planted, planted_audit) -> No
 def test_cv_groups_reads_groups_txt_and_no_group_straddles_folds(planted: Planted, planted_audit) -> None:
     out, _, _ = planted_audit
     groups = read_groups(out / "groups.txt")
-    data = load_labelled_images({**DEFAULTS, "data_dir": str(planted.root)})
+    data = load_labelled_images(RunConfig.from_dict({**DEFAULTS, "data_dir": str(planted.root)}).data)
     index = {name: i for i, name in enumerate(data.classes)}
     samples = [(path, index[label]) for path, label in data.train]
     assert set(groups) == {Path(p).name for p, _ in samples}  # images without a duplicate have their own group
     assert len(set(groups.values())) == len(samples) - 4  # 7 images in 3 groups
     config = {**DEFAULTS, "folds": 3, "seed": 0, "groups": str(out / "groups.txt")}
     for fold in range(3):
-        train, val = split_samples(samples, None, {**config, "fold": fold}, data.classes)
+        train, val = split_samples(samples, None, RunConfig.from_dict({**config, "fold": fold}).data, 0, data.classes)
         train_groups = {groups[Path(p).name] for p, _ in train}
         val_groups = {groups[Path(p).name] for p, _ in val}
         assert not train_groups & val_groups
@@ -211,7 +217,8 @@ def test_cv_groups_reads_groups_txt_and_no_group_straddles_folds(planted: Plante
     # The same 3 folds without --groups split some planted group: that is what the summary counts.
     crossing = 0
     plain = [
-        split_samples(samples, None, {**DEFAULTS, "folds": 3, "seed": 0, "fold": k}, data.classes)[1] for k in range(3)
+        split_samples(samples, None, RunConfig.from_dict({**DEFAULTS, "folds": 3, "fold": k}).data, 0, data.classes)[1]
+        for k in range(3)
     ]
     fold_of = {Path(p).name: k for k, part in enumerate(plain) for p, _ in part}
     for group in planted.duplicates + planted.conflicts:
@@ -347,7 +354,8 @@ def test_cv_page_shows_the_folds_confusion_matrix_and_decision(flipped_cv) -> No
 def test_cv_page_table_and_picture_go_to_the_cv_wandb_run(flipped_cv) -> None:
     _, cv_dir, _ = flipped_cv
     cv_summary = json.loads((cv_dir / "cv.json").read_text(encoding="utf-8"))
-    log_wandb_summary({**DEFAULTS, "wandb_mode": "offline", "wandb_project": "ignite_fire-tests"}, cv_dir, cv_summary)
+    keys = RunConfig.from_dict({**DEFAULTS, "wandb_mode": "offline", "wandb_project": "ignite_fire-tests"}).bookkeeping
+    log_wandb_summary(keys, cv_dir, cv_summary)
     table = json.loads(next((cv_dir / "wandb").rglob("per_class_f1_*.table.json")).read_text(encoding="utf-8"))
     assert table["columns"] == ["class", "f1_argmax", "f1_decision"]
     assert [row[0] for row in table["data"]] == [str(d) for d in range(10)]
