@@ -31,6 +31,7 @@ from fire import helptext, trace
 
 from ignite_fire.commands.bench import bench, bench_modes
 from ignite_fire.commands.cv import cv
+from ignite_fire.commands.demo_data import demo_data
 from ignite_fire.commands.explain import explain
 from ignite_fire.commands.export import export
 from ignite_fire.commands.graph import graph
@@ -61,6 +62,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "explain": explain,
     "export": export,
     "lr-find": lr_find,
+    "demo-data": demo_data,
 }
 
 
