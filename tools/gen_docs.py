@@ -70,7 +70,8 @@ def config_page() -> str:
         "See [Experiments and factories](../experiments.md#when-a-config-is-checked) for when each check runs.",
     ]
     for group, keys in GROUPS.items():
-        lines += ["", f"## {group}", "", "| key | default | type or choices | range | meaning |", "|---|---|---|---|---|"]
+        lines += ["", f"## {group}", "", "| key | default | type or choices | range | meaning |"]
+        lines.append("|---|---|---|---|---|")
         for name, key in keys.items():
             cells = [f"`{name}`", _code(key.default), _type_text(key), key.range_text() or "", key.help]
             lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
