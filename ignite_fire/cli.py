@@ -55,6 +55,7 @@ COMMANDS: dict[str, str] = {
     "export": "ignite_fire.inference.export:export",
     "lr-find": "ignite_fire.lr_find:run_lr_find",
     "audit": "ignite_fire.audit.run:audit",
+    "demo-data": "ignite_fire.data.demo:demo_data",
 }
 
 

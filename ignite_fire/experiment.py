@@ -1,6 +1,6 @@
 """Loading an experiment module and resolving its configuration.
 
-The experiment contract (see README): an experiment is a ``.py`` file that defines
+The experiment contract (see docs/experiments.md): an experiment is a ``.py`` file that defines
 
 * ``config``: a dict of plain values; it replaces keys of :data:`ignite_fire.config.DEFAULTS`
   and may add keys of its own (every key can be overridden on the command line);

@@ -1,4 +1,4 @@
-"""The ablation table of the README section "Stronger models": one CPU budget, rows trained in turn.
+"""The ablation table of docs/models.md ("Ablation (measured)"): one CPU budget, rows trained in turn.
 
 Builds a Tianchi-layout set from ../shared/data/houses4 (tests/tianchi_data.py: four photo classes
 under Chinese names, the rare 高风险 from digits), trains each row from scratch (no pretrained
@@ -77,7 +77,7 @@ def score(probabilities_csv: Path, labels_file: Path, classes: list[str]) -> dic
 
 
 def table(results_path: Path) -> str:
-    """The README table: per row the mean over seeds, and the seeds' values."""
+    """The docs table (docs/models.md): per row the mean over seeds, and the seeds' values."""
     records = [json.loads(line) for line in results_path.read_text(encoding="utf-8").splitlines() if line]
     rows: dict[str, list[dict[str, Any]]] = {}
     for record in records:

@@ -3,8 +3,8 @@
     python -m ignite_fire bench train [--model=resnet18 --image_size=64 --batch_size=32 --device=cpu --amp=False]
     python -m ignite_fire bench train --model=resnet50 --image_size=256 --batch_size=256 --device=cuda --amp=bf16
     python -m ignite_fire bench train ... --compile=True
-    python -m ignite_fire bench train ... --data=../shared/data/houses4 [--cache=True]
-    python -m ignite_fire bench input --data=../shared/data/houses4_original/val [--image_size=224]
+    python -m ignite_fire bench train ... --data=FOLDER_OF_IMAGES [--cache=True]
+    python -m ignite_fire bench input --data=FOLDER_OF_PHOTOS [--image_size=224]
     python -m ignite_fire bench sync [--model=resnet18]                      (CUDA only)
     python -m ignite_fire bench gpu [--json_out=gpu.json]                    (CUDA: sync + resnet50 eager/compiled)
 

@@ -115,7 +115,7 @@ def time_train_pipeline(paths: list[str], image_size: int, batch_size: int, repe
 
 
 def input_pipeline(
-    data: str = "../shared/data/houses4_original/val",
+    data: str = "data/demo/folder",  # python -m ignite_fire demo-data writes it; photos show the draft gain
     image_size: int = 224,
     batch_size: int = 32,
     repeats: int = 3,

@@ -36,6 +36,12 @@ def claim_folder(root: Path) -> None:
     (root / WRITING).write_text("ignite_fire.data.digits\n")
 
 
+def digit_image(scan: np.ndarray, size: int) -> Image.Image:
+    """One 8x8 scan of ``load_digits().images`` (values 0-16) as a ``size`` x ``size`` RGB image."""
+    pixels = (scan * (255.0 / 16.0)).astype(np.uint8)
+    return Image.fromarray(pixels, mode="L").resize((size, size), Image.Resampling.BILINEAR).convert("RGB")
+
+
 def write_digits(root: str | Path, size: int = 32, per_class: int | None = None, seed: int = 0) -> Path:
     """Write the digits under ``root`` (once; an existing complete copy is reused). Returns ``root``.
 
@@ -62,9 +68,7 @@ def write_digits(root: str | Path, size: int = 32, per_class: int | None = None,
             folder = root / split / name
             folder.mkdir(parents=True, exist_ok=True)
             for index in chosen:
-                pixels = (digits.images[index] * (255.0 / 16.0)).astype(np.uint8)
-                image = Image.fromarray(pixels, mode="L").resize((size, size), Image.Resampling.BILINEAR).convert("RGB")
-                image.save(folder / f"digit{index:04d}.png")
+                digit_image(digits.images[index], size).save(folder / f"digit{index:04d}.png")
     marker.write_text("ok\n")
     (root / WRITING).unlink(missing_ok=True)
     return root

@@ -1,4 +1,4 @@
-"""An exponential moving average (EMA) of the model's weights: Ignite's EMAHandler with timm's warm-up.
+"""An exponential moving average (EMA) of the model's weights: Ignite's EMAHandler with TensorFlow's warm-up.
 
 With ``ema_decay`` set, a run validates the EMA model and saves it as the best checkpoint's
 ``model`` (``last.pt`` keeps both, so a resumed run continues the average).
@@ -16,9 +16,11 @@ from torch import nn
 class ModelEMA:
     """Keeps ``ema_model``, an EMA of ``model``'s weights, updated after every iteration.
 
-    ``ema = decay * ema + (1 - decay) * weights``; with ``warmup`` (timm's ModelEmaV3) the decay
-    used at iteration ``t`` is ``min(decay, (1 + t) / (10 + t))``, so the average does not hang on
-    to the random initial weights in short runs. Batch-norm statistics are copied from ``model``.
+    ``ema = decay * ema + (1 - decay) * weights``; with ``warmup`` the decay used at iteration ``t``
+    is ``min(decay, (1 + t) / (10 + t))``, the ``num_updates`` rule of TensorFlow's
+    ``tf.train.ExponentialMovingAverage`` (timm's ModelEmaV3 warms up differently, with
+    ``1 - (1 + t / gamma) ** -power``), so the average does not hang on to the random initial
+    weights in short runs. Batch-norm statistics are copied from ``model``.
 
     Args:
         model: the model being trained.
