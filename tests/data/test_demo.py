@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ignite_fire.config import DEFAULTS
+from ignite_fire.config import DEFAULTS, RunConfig
 from ignite_fire.data.demo import CLASSES, TEST_PER_CLASS, demo_data
 from ignite_fire.data.sources import load_labelled_images
 from ignite_fire.errors import UserError
@@ -29,10 +29,10 @@ def counts(samples: list[tuple[str, str]]) -> dict[str, int]:
 def test_both_layouts_read_as_five_imbalanced_competition_classes(demo: Path) -> None:
     wanted_train = {name: n for name, (_, n) in CLASSES.items()}
     for layout in ("folder", "tianchi"):
-        found = load_labelled_images({**DEFAULTS, "data_dir": str(demo / layout)})
+        found = load_labelled_images(RunConfig.from_dict({**DEFAULTS, "data_dir": str(demo / layout)}).data)
         assert sorted(found.classes) == sorted(CLASSES)
         assert counts(found.train) == wanted_train
-    folder = load_labelled_images({**DEFAULTS, "data_dir": str(demo / "folder")})
+    folder = load_labelled_images(RunConfig.from_dict({**DEFAULTS, "data_dir": str(demo / "folder")}).data)
     assert folder.val is not None and counts(folder.val) == {name: TEST_PER_CLASS for name in CLASSES}
 
 
