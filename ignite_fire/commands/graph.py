@@ -25,15 +25,15 @@ def _num_classes(data: Data) -> int:
         raise UserError(f"cannot tell the number of classes: {error}; or pass --num_classes=N") from error
 
 
-def check_graph_outputs(stem: Path, experiment: Path, config: dict[str, Any]) -> None:
+def check_graph_outputs(stem: Path, experiment: Path, data_dir: str) -> None:
     """STEM.dot/.png/.svg are neither the experiment file nor inside the data folder (nothing read is overwritten)."""
     from ignite_fire.files import check_outputs
     from ignite_fire.pictures.model_graph import RENDER_FORMATS
 
     base = stem.with_suffix("") if stem.suffix in (".dot", ".png", ".svg", ".gv") else stem
     inputs = {"EXPERIMENT": experiment}
-    if config.get("data_dir"):
-        inputs["--data_dir"] = Path(str(config["data_dir"])).expanduser()
+    if data_dir:
+        inputs["--data_dir"] = Path(data_dir).expanduser()
     for suffix in ("dot", *RENDER_FORMATS):  # the files export_graph writes
         check_outputs({"--output": base.parent / f"{base.name}.{suffix}"}, inputs)
 
@@ -60,7 +60,7 @@ def graph(experiment: str, output: str | None = None, num_classes: int | None = 
     model = loaded.factory("build_model", build_model)(config, classes)
     size = settings.data.image_size
     stem = Path(output) if output else Path(settings.bookkeeping.output_dir) / "graphs" / f"{loaded.name}_graph"
-    check_graph_outputs(stem, Path(experiment), config)
+    check_graph_outputs(stem, Path(experiment), settings.data.data_dir)
     try:
         stem.parent.mkdir(parents=True, exist_ok=True)
         paths = export_graph(model, example_batch(model, (3, size, size)), stem)

@@ -41,7 +41,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from ignite_fire.config import DEFAULTS
+from ignite_fire.config import DEFAULTS, RunConfig
 from ignite_fire.cv_dir import expand_checkpoints
 from ignite_fire.data.decode import draft_size
 from ignite_fire.data.images import BadImageError, is_image_file, load_image
@@ -154,11 +154,12 @@ def load_predictor(path: Path, device: torch.device, experiment: Experiment | No
         if experiment is None and config.get("experiment") and not isinstance(recorded, list):
             raise UserError(f"{needs_experiment(path, config, ['build_model'])} ({error})") from error
         raise
-    channels_last = bool(config["channels_last"])
+    settings = RunConfig.from_dict(config)  # the stored config, over today's defaults
+    channels_last = settings.update.channels_last
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)  # type: ignore[call-overload]  # Module.to takes memory_format; torch's overloads omit it
     model.eval()
     transform = transforms_factory(config)[1]
-    draft = draft_size(config["image_size"], config["jpeg_draft"])  # the stored config: a plain dict
+    draft = draft_size(settings.data.image_size, settings.speed.jpeg_draft)
     return Predictor(path, model, list(classes), transform, channels_last, draft)
 
 

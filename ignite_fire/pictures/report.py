@@ -23,7 +23,7 @@ from typing import Any
 
 from ignite.engine import Engine, Events
 
-from ignite_fire.config import DEFAULTS
+from ignite_fire.config import DEFAULTS, RunConfig
 from ignite_fire.files import write_text_atomic
 from ignite_fire.pictures.guard import guarded
 
@@ -142,8 +142,9 @@ def write_index(run_dir: str | Path, running: bool = False, wandb_dir: str | Non
     config = {**DEFAULTS, **(_read_json(run_dir / "config.json") or {})}  # an older run may lack newer keys
     history = _read_json(run_dir / "history.json") or []
     results = _read_json(run_dir / "results.json") or {}
-    name = str(config["name"] or run_dir.name)
-    metric = str(config["checkpoint_metric"])
+    settings = RunConfig.from_dict(config)
+    name = str(settings.bookkeeping.name or run_dir.name)
+    metric = settings.validation.checkpoint_metric
     status = "training" if running else str(results.get("status") or "done")
 
     wandb_note = _wandb_note(wandb_dir or results.get("wandb_dir"))
@@ -159,8 +160,8 @@ def write_index(run_dir: str | Path, running: bool = False, wandb_dir: str | Non
 </head>
 <body>
 <h1>{html.escape(name)}</h1>
-<p class="meta">status: {html.escape(status)} &middot; model {html.escape(str(config["model"]))} &middot;
-classes: {html.escape(", ".join(str(c) for c in config["classes"] or []))} &middot; updated {updated}</p>
+<p class="meta">status: {html.escape(status)} &middot; model {html.escape(settings.training.model)} &middot;
+classes: {html.escape(", ".join(str(c) for c in settings.data.classes or []))} &middot; updated {updated}</p>
 {_metrics_table(history, metric)}
 {wandb_note}
 <h2>Curves</h2>
