@@ -527,11 +527,35 @@ def validate_epoch(engine: Engine, run: Run, clock: dict[str, float]) -> None:
         write_json_atomic(run.run_dir / "history.json", run.history)
     logger.info(
         f"epoch {engine.state.epoch}/{engine.state.max_epochs}  "
-        + "  ".join(f"{k} {record[k]:.4g}" for k in EPOCH_LOG_NAMES if k in record)
+        + "  ".join(f"{k} {record[k]:.4g}" for k in epoch_log_names(run.settings.checkpoint_metric) if k in record)
         + f"  ({train_seconds:.1f} s train, {record['val_seconds']:.1f} s val)"
     )
     if groups:
         logger.info("  lr " + ", ".join(f"{name[3:]} {lr:.3g}" for name, lr in groups.items()))
+
+
+def epoch_log_names(checkpoint_metric: str) -> tuple[str, ...]:
+    """The epoch line's metrics: :data:`EPOCH_LOG_NAMES`, plus the metric that picks the checkpoint when it
+    is not among them (val_score, val_f1/CLASS), so the line shows why an epoch became the best one."""
+    if checkpoint_metric in EPOCH_LOG_NAMES:
+        return EPOCH_LOG_NAMES
+    return (*EPOCH_LOG_NAMES[:-1], checkpoint_metric, EPOCH_LOG_NAMES[-1])
+
+
+def closing_text(results: dict[str, Any]) -> str:
+    """The run's last line: the checkpoint metric of the kept best epoch first, then that epoch's val_acc.
+
+    >>> closing_text({"checkpoint_metric": "val_score", "best_score": 2.62, "best_epoch": 2,
+    ...               "best_val_acc": 0.625, "run_dir": "runs/x"})
+    'done: best val_score 2.62 at epoch 2 (val_acc 0.625); run directory runs/x'
+    """
+    metric, score = results.get("checkpoint_metric", "val_acc"), results.get("best_score")
+    if score is None:
+        return f"done: no validation; run directory {results['run_dir']}"
+    text = f"best {metric} {score:.4g} at epoch {results['best_epoch']}"
+    if metric != "val_acc" and results.get("best_val_acc") is not None:
+        text += f" (val_acc {results['best_val_acc']:.4g})"
+    return f"done: {text}; run directory {results['run_dir']}"
 
 
 def _attach_wandb(run: Run) -> None:

@@ -17,6 +17,7 @@ def train(experiment: str, print_config: bool = False, **overrides: Any) -> None
     """
     from ignite_fire import distributed
     from ignite_fire.experiment import load_experiment, resolved_json
+    from ignite_fire.training import closing_text
     from ignite_fire.training import train as run_training
 
     loaded = load_experiment(experiment, overrides)
@@ -31,9 +32,7 @@ def train(experiment: str, print_config: bool = False, **overrides: Any) -> None
         results = run_training(loaded)
     if not distributed.is_main_process():
         return
-    best = results.get("best_val_acc")
-    best_text = f"best val_acc {best:.4f} at epoch {results['best_epoch']}" if best is not None else "no validation"
-    logger.info(f"done: {best_text}; run directory {results['run_dir']}")
+    logger.info(closing_text(results))
     if results.get("best_checkpoint"):
         logger.info(f"best checkpoint: {results['best_checkpoint']}")
     if results.get("wandb_dir"):
