@@ -17,7 +17,8 @@ from tests.conftest import TINY_EXPERIMENT
 
 def test_the_closing_line_leads_with_the_checkpoint_metric() -> None:
     results = {"checkpoint_metric": "val_score", "best_score": 2.62, "best_epoch": 2, "best_val_acc": 0.625}
-    assert closing_text({**results, "run_dir": "r"}) == "done: best val_score 2.62 at epoch 2 (val_acc 0.625); run directory r"
+    expected = "done: best val_score 2.62 at epoch 2 (val_acc 0.625); run directory r"
+    assert closing_text({**results, "run_dir": "r"}) == expected
     acc = {"checkpoint_metric": "val_acc", "best_score": 0.5, "best_epoch": 1, "best_val_acc": 0.5, "run_dir": "r"}
     assert closing_text(acc) == "done: best val_acc 0.5 at epoch 1; run directory r"
     assert closing_text({"best_score": None, "run_dir": "r"}) == "done: no validation; run directory r"
