@@ -154,6 +154,12 @@ SPEED: dict[str, Key] = {
     ),
     "jpeg_draft": Key(True, (bool,), "decode large JPEGs at a reduced scale (>= image_size / 0.875)"),
     "nproc_per_node": Key(1, (int,), "processes (GPUs) on this machine; batch_size is their global batch", ge=1),
+    "threads": Key(
+        None,
+        (NONE, int),
+        "torch intra-op threads (None = the cores this process may use, minus the DataLoader workers)",
+        ge=1,
+    ),
 }
 
 BOOKKEEPING: dict[str, Key] = {

@@ -1,15 +1,53 @@
-"""Settings that make a step fast: cuDNN autotuning, TF32, ``torch.compile``.
+"""Settings that make a step fast: CPU threads, cuDNN autotuning, TF32, ``torch.compile``.
 
 Example::
 
+    configure_threads(config["threads"], num_workers)
     configure_cuda(device)
     forward_model = compile_model(model, config["compile"])
 """
 
 from __future__ import annotations
 
+import logging
+import os
+
 import torch
 from torch import nn
+
+logger = logging.getLogger("ignite_fire")
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity: a container's or ``taskset``'s share, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
+def default_threads(num_workers: int, processes: int = 1) -> int:
+    """Intra-op threads that leave a core to each DataLoader worker: the usable cores shared out between the
+    ``processes`` of this machine, minus ``num_workers``, at least 1."""
+    return max(1, usable_cores() // max(1, processes) - num_workers)
+
+
+def configure_threads(threads: int | None, num_workers: int, processes: int = 1) -> int:
+    """Set torch's intra-op threads and return them: ``threads``, or :func:`default_threads` unless the user set
+    ``OMP_NUM_THREADS`` (torch follows it already).
+
+    torch's own default is one thread per core of the machine. Those threads busy-wait between operations,
+    so beside DataLoader workers or any other busy process they take turns on the same cores and an epoch
+    runs several times slower (docs/performance-threads.md has the measurements).
+    """
+    if threads is None:
+        if os.environ.get("OMP_NUM_THREADS"):
+            return torch.get_num_threads()
+        threads = default_threads(num_workers, processes)
+    if threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
+    logger.debug(f"torch intra-op threads: {threads}")
+    return threads
 
 
 def configure_cuda(device: torch.device) -> None:

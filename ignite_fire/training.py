@@ -84,7 +84,7 @@ from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
 from ignite_fire.models import build_model, check_model_output, first_images
 from ignite_fire.optim import build_optimizer, build_scheduler
-from ignite_fire.performance import compile_model, configure_cuda
+from ignite_fire.performance import compile_model, configure_cuda, configure_threads
 from ignite_fire.pictures.attach import attach_pictures
 from ignite_fire.pictures.guard import guarded
 from ignite_fire.pictures.report import write_index
@@ -406,6 +406,7 @@ def _assemble(experiment: Experiment, settings: Settings, claim: RunDirClaim, re
     configure_cuda(device)
     seed_everything(settings.seed)
     dataflow = get_dataflow(experiment, experiment.config, settings.batch_size, device)
+    configure_threads(experiment.config["threads"], dataflow.train_loader.num_workers, idist.get_nproc_per_node())
     config = run_config(experiment, claim.run_dir, dataflow.classes)
     check_data_keys(config, dataflow.classes)  # checkpoint_metric, f1_weights, focal_alpha, class_weights
     steps_per_epoch = len(dataflow.train_loader)

@@ -52,6 +52,7 @@ def explain(
         layer: the module to explain (a name from ``model.named_modules()``); default: the last conv block.
     """
     from ignite_fire.devices import resolve_device
+    from ignite_fire.performance import configure_threads
 
     if input is None:
         raise UserError("explain needs --input=DIR (the images to explain)")
@@ -60,6 +61,7 @@ def explain(
         raise UserError(f"--input folder not found: {root}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise UserError(f"--batch_size must be a positive integer, got {batch_size!r}")
+    configure_threads(None, 0)  # its DataLoader has no workers
     predictor = load_predictor(find_checkpoint(checkpoint), resolve_device(str(device)))
     if target is not None and str(target) not in predictor.classes:
         raise UserError(f"--target={target!r} is not a class of {predictor.path}: choose one of {predictor.classes}")

@@ -56,6 +56,7 @@ from ignite_fire.handlers.stable_best import BEST_CHECKPOINT
 from ignite_fire.inference.onnx_model import read_export
 from ignite_fire.inference.tta import DEFAULT_SCALES, check_scales, parse_modes, tta_probabilities
 from ignite_fire.models import build_model
+from ignite_fire.performance import configure_threads
 
 logger = logging.getLogger("ignite_fire")
 
@@ -481,6 +482,7 @@ def predict(
     torch_device = resolve_device(str(device))
     predictors = load_predictors(specs, backend, torch_device)
     workers = default_num_workers() if num_workers is None else int(num_workers)
+    configure_threads(None, workers)  # torch's default oversubscribes the cores beside the workers
     log_plan(paths, names, predictors, torch_device, modes, chosen, decision_path)
     predictions = predict_kept(
         predictors, paths.root, names, torch_device, modes, scales, batch_size, workers, on_bad_image == "skip"
