@@ -73,6 +73,7 @@ from ignite_fire.handlers.ema import ModelEMA, attach_ema
 from ignite_fire.handlers.first_iteration_time import FirstIterationTime
 from ignite_fire.handlers.freeze_backbone import FreezeBackbone, attach_freeze
 from ignite_fire.handlers.interrupt import Interrupt
+from ignite_fire.handlers.progress_log import ProgressLog
 from ignite_fire.handlers.rng_state import RNGState
 from ignite_fire.handlers.scheduler_step import SchedulerStep
 from ignite_fire.handlers.stable_best import StableBest
@@ -224,6 +225,7 @@ class Run:
     wandb_run_id: Value
     history: list[dict[str, Any]]
     wandb_logger: Any = None
+    progress: ProgressLog | None = None  # the progress lines when stderr is not a terminal
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -489,10 +491,16 @@ def attach_end_of_epoch(run: Run) -> None:
         SchedulerStep(run.scheduler, settings.scheduler_interval).attach(trainer)
     trainer.add_event_handler(Events.EPOCH_COMPLETED, run.last_checkpointer)
     run.stop_at.attach(trainer)
-    if sys.stderr.isatty() and not os.environ.get("CI") and distributed.is_main_process():
+    if not distributed.is_main_process():
+        return
+    if sys.stderr.isatty() and not os.environ.get("CI"):
         from ignite.handlers import ProgressBar
 
         ProgressBar(persist=False).attach(trainer, metric_names=["train_loss", "train_acc"])
+    else:  # a log file, CI, `| tee`: a line every 30 s instead of a bar
+        fold, folds = run.config.get("fold"), run.config.get("folds")
+        run.progress = ProgressLog(prefix=f"fold {fold} of {folds}  " if folds is not None else "")
+        run.progress.attach(trainer)
 
 
 def attach_epoch_clock(trainer: Engine, train_loader: DataLoader, seed: int) -> dict[str, float]:

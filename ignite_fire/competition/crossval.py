@@ -44,8 +44,12 @@ def fold_status(run_dir: Path) -> str | None:
     return "started" if (run_dir / "checkpoints" / LAST_CHECKPOINT).is_file() else None
 
 
-def run_fold(experiment: str, overrides: dict[str, Any], cv_dir: Path, folds: int, fold: int) -> None:
-    """Train fold ``fold`` in this process, unless it is finished; resume it when it was started."""
+def run_fold(
+    experiment: str, overrides: dict[str, Any], cv_dir: Path, folds: int, fold: int, folds_after: int = 0
+) -> None:
+    """Train fold ``fold`` in this process, unless it is finished; resume it when it was started.
+
+    ``folds_after``: the folds this process trains next, counted in the progress lines' eta."""
     from ignite_fire.training import train
 
     run_dir = fold_dir(cv_dir, fold)
@@ -67,7 +71,13 @@ def run_fold(experiment: str, overrides: dict[str, Any], cv_dir: Path, folds: in
         "init_from": init_for_fold(overrides.get("init_from"), fold),  # a cv directory: the same fold of it
     }
     logger.info(f"cv: fold {fold} of {folds} in {run_dir}")
-    train(load_experiment(experiment, fold_overrides))
+    train(load_experiment(experiment, fold_overrides), attach=lambda run: count_folds_after(run, folds_after))
+
+
+def count_folds_after(run: Any, folds_after: int) -> None:
+    """The progress lines' eta covers the folds still to train after this one (the cv's overall eta)."""
+    if run.progress is not None:
+        run.progress.runs_after = folds_after
 
 
 def start_cv_dir(cv_dir: Path, folds: int, experiment: str, overrides: dict[str, Any]) -> None:
@@ -109,8 +119,9 @@ def cross_validate(
     name = run_name(loaded.config, loaded.name)
     cv_dir = Path(loaded.config["output_dir"]).expanduser() / name
     start_cv_dir(cv_dir, folds, experiment, overrides)
+    todo = [k for k in (range(folds) if fold is None else [fold]) if fold_status(fold_dir(cv_dir, k)) not in DONE]
     for k in range(folds) if fold is None else [fold]:
-        run_fold(experiment, {**overrides, "name": name}, cv_dir, folds, k)
+        run_fold(experiment, {**overrides, "name": name}, cv_dir, folds, k, len([j for j in todo if j > k]))
     waiting = [k for k in range(folds) if fold_status(fold_dir(cv_dir, k)) not in DONE]
     if waiting:
         logger.info(f"cv: folds {waiting} are not finished yet; OOF and decision come when they are")
