@@ -26,10 +26,35 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def default_threads(num_workers: int, processes: int = 1) -> int:
-    """Intra-op threads that leave a core to each DataLoader worker: the usable cores shared out between the
-    ``processes`` of this machine, minus ``num_workers``, at least 1."""
-    return max(1, usable_cores() // max(1, processes) - num_workers)
+def busy_cores() -> float:
+    """The cores other processes keep busy, in this process's share of the machine.
+
+    The larger of the 1-minute load average and the tasks runnable right now (``/proc/loadavg``, which
+    sees a process started a moment ago), less this process, scaled to the cores this process may use.
+    """
+    try:
+        with open("/proc/loadavg", encoding="ascii") as handle:
+            fields = handle.read().split()
+        load, running = float(fields[0]), int(fields[3].split("/")[0]) - 1
+    except (OSError, ValueError, IndexError):
+        try:
+            load, running = os.getloadavg()[0], 0
+        except (AttributeError, OSError):
+            return 0.0
+    share = usable_cores() / max(os.cpu_count() or 1, usable_cores())
+    return max(0.0, max(load, running) * share)
+
+
+def default_threads(num_workers: int, processes: int = 1, busy: float | None = None) -> int:
+    """Intra-op threads that leave a core to each DataLoader worker and to every other busy process.
+
+    The usable cores shared out between the ``processes`` of this machine, minus ``num_workers``, and
+    no more than the cores that are not ``busy`` (:func:`busy_cores`); at least 1.
+    """
+    cores = usable_cores()
+    busy = busy_cores() if busy is None else busy
+    free = round(cores - busy) // max(1, processes)
+    return max(1, min(cores // max(1, processes) - num_workers, free))
 
 
 def configure_threads(threads: int | None, num_workers: int, processes: int = 1) -> int:
@@ -38,7 +63,8 @@ def configure_threads(threads: int | None, num_workers: int, processes: int = 1)
 
     torch's own default is one thread per core of the machine. Those threads busy-wait between operations,
     so beside DataLoader workers or any other busy process they take turns on the same cores and an epoch
-    runs several times slower (docs/performance-threads.md has the measurements).
+    runs several times slower: 10x for the quickstart on 2 cores beside one busy process
+    (docs/performance-threads.md has the measurements).
     """
     if threads is None:
         if os.environ.get("OMP_NUM_THREADS"):
