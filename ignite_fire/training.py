@@ -499,7 +499,8 @@ def attach_end_of_epoch(run: Run) -> None:
         ProgressBar(persist=False).attach(trainer, metric_names=["train_loss", "train_acc"])
     else:  # a log file, CI, `| tee`: a line every 30 s instead of a bar
         fold, folds = run.config.get("fold"), run.config.get("folds")
-        run.progress = ProgressLog(prefix=f"fold {fold} of {folds}  " if folds is not None else "")
+        prefix = f"fold {fold} of {folds}  " if folds is not None else ""
+        run.progress = ProgressLog(prefix=prefix, processes=idist.get_world_size())
         run.progress.attach(trainer)
 
 

@@ -58,6 +58,7 @@ class ProgressLog:
         runs_after: further runs of the same length the eta includes (>= 0).
         clock: returns seconds (``time.monotonic``; tests pass a fake one).
         log: where the lines go (the ``ignite_fire`` logger's info).
+        processes: the processes that each train on a batch this size (img/s is theirs together).
 
     Example::
 
@@ -72,14 +73,18 @@ class ProgressLog:
         runs_after: int = 0,
         clock: Callable[[], float] = time.monotonic,
         log: Callable[[str], None] | None = None,
+        processes: int = 1,
     ) -> None:
         if isinstance(every, bool) or not isinstance(every, (int, float)) or not every > 0:
             raise ValueError(f"Argument every should be a positive number of seconds, got {every!r}")
+        if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+            raise ValueError(f"Argument processes should be a positive integer, got {processes!r}")
         if isinstance(runs_after, bool) or not isinstance(runs_after, int) or runs_after < 0:
             raise ValueError(f"Argument runs_after should be a non-negative integer, got {runs_after!r}")
         self.every = float(every)
         self.prefix = prefix
         self.runs_after = runs_after
+        self.processes = processes
         self.clock = clock
         self.log = log or logging.getLogger("ignite_fire").info
         self.started = self.epoch_started = self.last_line = 0.0
@@ -116,7 +121,11 @@ class ProgressLog:
         if total_iterations is not None:
             remaining = total_iterations - state.iteration + self.runs_after * total_iterations
         line = progress_line(
-            state.iteration - self.epoch_first_iteration, length, self.images, now - self.epoch_started, None
+            state.iteration - self.epoch_first_iteration,
+            length,
+            self.images * self.processes,
+            now - self.epoch_started,
+            None,
         )
         done = state.iteration - self.first_iteration
         if remaining is not None and done > 0 and now > self.started:
