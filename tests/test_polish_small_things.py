@@ -44,3 +44,31 @@ def test_cv_rebuilds_the_folds_data_without_logging_it_again(tiny_cv, caplog: py
     assert oof.files == read_oof(tiny_cv.cv_dir / "oof.csv").files
     assert all(f.startswith(("train/", "val/")) for f in oof.files), "relative to data_dir"
     assert logging.getLogger("ignite_fire").filters == []
+
+
+def test_predict_help_says_what_checkpoints_may_be() -> None:
+    from tests.conftest import run_cli
+
+    result = run_cli("predict", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "a cv directory" in text and ".onnx files" in text and "--backend=onnxruntime" in text
+
+
+def test_predict_with_one_checkpoint_does_not_say_averaging(
+    digits_dir, tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import shutil
+
+    from ignite_fire.inference.predict import predict
+    from ignite_fire.training import train
+
+    overrides = {"data_dir": str(digits_dir), "output_dir": str(tmp_path), "name": "one", "epochs": 1, "loggers": "csv"}
+    run_dir = train(load_experiment(TINY_EXPERIMENT, overrides))["run_dir"]
+    images = tmp_path / "images"
+    images.mkdir()
+    for source in sorted((digits_dir / "val" / "1").iterdir())[:2]:
+        shutil.copy(source, images / source.name)
+    caplog.set_level(logging.INFO, logger="ignite_fire")
+    predict(run_dir, input=str(images), output=str(tmp_path / "submission.txt"), num_workers=0)
+    assert "averaging 1 checkpoints" not in caplog.text and "predict: one checkpoint;" in caplog.text

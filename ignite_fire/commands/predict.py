@@ -21,7 +21,9 @@ def predict(
     """Predict the images in --input with CHECKPOINT(s); write the Tianchi submission and probabilities.csv.
 
     Args:
-        checkpoints: checkpoint files or run directories (their best checkpoint); several are averaged.
+        checkpoints: checkpoint files, run directories (their best checkpoint), a cv directory (its folds'
+            best checkpoints and its decision.json) or .onnx files from `export` (with
+            --backend=onnxruntime); several are averaged.
         input: the folder of images (default: the --list file's name without .txt, e.g. A.txt -> A/).
         list: a file naming the images in submission order (``file_name[<TAB>anything]`` lines).
         output: the submission file (UTF-8, ``file_name<TAB>class`` lines).
