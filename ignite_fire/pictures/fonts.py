@@ -96,9 +96,9 @@ def rebuild_font_list() -> None:
     """
     from matplotlib import font_manager
 
-    fresh = font_manager._load_fontmanager(try_read_cache=False)
+    fresh = font_manager._load_fontmanager(try_read_cache=False)  # type: ignore[attr-defined]
     vars(font_manager.fontManager).update(vars(fresh))
-    font_manager.fontManager._findfont_cached.cache_clear()
+    font_manager.fontManager._findfont_cached.cache_clear()  # type: ignore[attr-defined]
     for cached in (_charmap, _installed_families):
         getattr(cached, "cache_clear", lambda: None)()  # a test may have put a plain function there
 
