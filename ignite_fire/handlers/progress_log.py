@@ -120,8 +120,9 @@ class ProgressLog:
         remaining = None
         if total_iterations is not None:
             remaining = total_iterations - state.iteration + self.runs_after * total_iterations
+        in_epoch = (state.iteration - 1) % length + 1 if length else state.iteration - self.epoch_first_iteration
         line = progress_line(
-            state.iteration - self.epoch_first_iteration,
+            in_epoch,  # a run resumed mid-epoch counts from the epoch's start too
             length,
             self.images * self.processes,
             now - self.epoch_started,
