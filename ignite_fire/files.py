@@ -51,6 +51,15 @@ def default_file_mode() -> int:
     return 0o666 & ~umask
 
 
+def give_umask_mode(path: str | Path) -> None:
+    """Give ``path`` :func:`default_file_mode`: the mode a plain ``open()`` would have given it.
+
+    Every temporary file that is renamed into place goes through here: mkstemp makes 0o600 files,
+    Ignite's DiskSaver adds only group/other read, and the README promises files with the umask's mode.
+    """
+    os.chmod(path, default_file_mode())
+
+
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to a temporary file beside ``path``, then rename it over ``path``."""
     path = Path(path)
@@ -96,6 +105,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
+        give_umask_mode(tmp)  # after the writer: one that replaced the file made it anew
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,12 @@ def plot_lr_find(lrs: list[float], losses: list[float], suggestion: float | None
 
 def find_lr(
     experiment: Any, num_iter: int = 100, start_lr: float = 1e-7, end_lr: float = 10.0
-) -> tuple[float | None, dict[str, list[float]]]:
-    """Run FastaiLRFinder on ``experiment``'s run, built in a temporary directory; returns (suggestion, history)."""
+) -> tuple[float | None, dict[str, Any]]:
+    """Run FastaiLRFinder on ``experiment``'s run, built in a temporary directory; returns (suggestion, history).
+
+    ``history``: ``lr`` and (smoothed) ``loss``, exactly ``num_iter`` of each unless the loss diverged first,
+    and ``diverged``.
+    """
     from ignite_fire.training import build_run
 
     base_lr = experiment.settings.training.learning_rate
@@ -70,8 +75,12 @@ def find_lr(
             end_lr=[end_lr * s for s in scales],
         ) as trainer:
             # One long epoch (the loader restarts as needed): validation and checkpoints never fire.
-            trainer.run(run.train_loader, max_epochs=1, epoch_length=num_iter + 1)
-        history = finder.get_results()
+            with warnings.catch_warnings():  # Ignite's "increase end_lr, decrease diverge_th, lr_finder.plot()":
+                warnings.filterwarnings("ignore", "Run completed without loss diverging")  # run_lr_find says it
+                trainer.run(run.train_loader, max_epochs=1, epoch_length=num_iter + 1)
+        # Ignite stops once the iteration count *exceeds* num_iter: its last point is one step past end_lr.
+        history = {key: values[:num_iter] for key, values in finder.get_results().items()}
+        diverged = bool(finder._diverge_flag)  # Ignite keeps it only in this attribute
     try:
         suggestion = finder.lr_suggestion()
     except RuntimeError:  # Ignite's "unexpected curve shape": the loss never turned up
@@ -81,7 +90,15 @@ def find_lr(
     first = [lr[0] if isinstance(lr, (list, tuple)) else lr for lr in history["lr"]]  # group 0 (one per group)
     lrs = [float(lr) / scales[0] for lr in first]  # in units of learning_rate (group 0's scale undone)
     value = float(suggestion) / scales[0] if suggestion is not None else None
-    return value, {"lr": lrs, "loss": [float(x) for x in history["loss"]]}
+    return value, {"lr": lrs, "loss": [float(x) for x in history["loss"]], "diverged": diverged}
+
+
+FLAT = 0.02  # a smoothed loss that moves less than this fraction of its start has no dip to read a rate from
+
+
+def is_flat(losses: list[float]) -> bool:
+    """The loss hardly moved over the whole range (it neither fell nor rose): a suggestion would be noise."""
+    return not max(losses) - min(losses) > FLAT * abs(losses[0])
 
 
 def run_lr_find(
@@ -110,9 +127,25 @@ def run_lr_find(
     suggestion, history = find_lr(loaded, num_iter, float(start_lr), float(end_lr))
     if len(history["lr"]) < 2:
         raise UserError("the LR finder stopped after fewer than 2 iterations: lower --start_lr or use more data")
+    flat = is_flat(history["loss"])
+    if flat:
+        suggestion = None
     path = plot_lr_find(history["lr"], history["loss"], suggestion, output / "lr_find.png")
     logger.info(f"lr-find: {len(history['lr'])} iterations, loss against learning rate in {path}")
+    if not history["diverged"] and not flat:
+        logger.info(
+            f"lr-find: the loss did not diverge up to --end_lr={end_lr:g}: the suggestion may be too low; "
+            f"for the whole curve raise --end_lr (e.g. --end_lr={end_lr * 10:g}) or --num_iter"
+        )
+    if flat:
+        first, lowest = history["loss"][0], min(history["loss"])
+        logger.info(
+            f"lr-find: no suggestion: the loss hardly changed ({first:.4g} -> lowest {lowest:.4g}) between "
+            f"--start_lr={start_lr:g} and --end_lr={end_lr:g}; widen the range (raise --end_lr) or check that "
+            "the model learns at all"
+        )
+        return
     if suggestion is None:
-        logger.info("no suggestion (the loss curve has no clear dip): look at the picture, or raise --end_lr")
+        logger.info("lr-find: no suggestion (the loss curve has no clear dip): look at the picture; lower --start_lr")
         return
     print(f"--learning_rate={suggestion:.3g}")

@@ -1,15 +1,79 @@
-"""Settings that make a step fast: cuDNN autotuning, TF32, ``torch.compile``.
+"""Settings that make a step fast: CPU threads, cuDNN autotuning, TF32, ``torch.compile``.
 
 Example::
 
+    configure_threads(settings.speed.threads, num_workers)
     configure_cuda(device)
     forward_model = compile_model(model, enabled=True)
 """
 
 from __future__ import annotations
 
+import logging
+import os
+
 import torch
 from torch import nn
+
+logger = logging.getLogger("ignite_fire")
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity: a container's or ``taskset``'s share, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
+def busy_cores() -> float:
+    """The cores other processes keep busy, in this process's share of the machine.
+
+    The larger of the 1-minute load average and the tasks runnable right now (``/proc/loadavg``, which
+    sees a process started a moment ago), less this process, scaled to the cores this process may use.
+    """
+    try:
+        with open("/proc/loadavg", encoding="ascii") as handle:
+            fields = handle.read().split()
+        load, running = float(fields[0]), int(fields[3].split("/")[0]) - 1
+    except (OSError, ValueError, IndexError):
+        try:
+            load, running = os.getloadavg()[0], 0
+        except (AttributeError, OSError):
+            return 0.0
+    share = usable_cores() / max(os.cpu_count() or 1, usable_cores())
+    return max(0.0, max(load, running) * share)
+
+
+def default_threads(num_workers: int, processes: int = 1, busy: float | None = None) -> int:
+    """Intra-op threads that leave a core to each DataLoader worker and to every other busy process.
+
+    The usable cores shared out between the ``processes`` of this machine, minus ``num_workers``, and
+    no more than the cores that are not ``busy`` (:func:`busy_cores`); at least 1.
+    """
+    cores = usable_cores()
+    busy = busy_cores() if busy is None else busy
+    free = round(cores - busy) // max(1, processes)
+    return max(1, min(cores // max(1, processes) - num_workers, free))
+
+
+def configure_threads(threads: int | None, num_workers: int, processes: int = 1) -> int:
+    """Set torch's intra-op threads and return them: ``threads``, or :func:`default_threads` unless the user set
+    ``OMP_NUM_THREADS`` (torch follows it already).
+
+    torch's own default is one thread per core of the machine. Those threads busy-wait between operations,
+    so beside DataLoader workers or any other busy process they take turns on the same cores and an epoch
+    runs several times slower: 10x for the quickstart on 2 cores beside one busy process
+    (docs/performance-threads.md has the measurements).
+    """
+    if threads is None:
+        if os.environ.get("OMP_NUM_THREADS"):
+            return torch.get_num_threads()
+        threads = default_threads(num_workers, processes)
+    if threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
+    logger.debug(f"torch intra-op threads: {threads}")
+    return threads
 
 
 def configure_cuda(device: torch.device) -> None:

@@ -68,6 +68,7 @@ from ignite_fire.handlers.ema import ModelEMA, attach_ema
 from ignite_fire.handlers.first_iteration_time import FirstIterationTime
 from ignite_fire.handlers.freeze_backbone import FreezeBackbone, attach_freeze
 from ignite_fire.handlers.interrupt import Interrupt
+from ignite_fire.handlers.progress_log import ProgressLog
 from ignite_fire.handlers.rng_state import RNGState
 from ignite_fire.handlers.scheduler_step import SchedulerStep
 from ignite_fire.handlers.stable_best import StableBest
@@ -81,7 +82,7 @@ from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
 from ignite_fire.models import build_model, check_model_output, first_images
 from ignite_fire.optim import build_optimizer, build_scheduler, lengthen_schedule
-from ignite_fire.performance import compile_model, configure_cuda
+from ignite_fire.performance import compile_model, configure_cuda, configure_threads
 from ignite_fire.pictures.attach import attach_pictures
 from ignite_fire.pictures.guard import guarded
 from ignite_fire.pictures.report import write_index
@@ -155,6 +156,7 @@ class Run:
     wandb_logger: Any = None
     stop_cause: str = ""  # what stopped an interrupted run: SIGTERM, a lost DataLoader worker, ...
     resume_command: str = ""  # what continues it (train's resume_command)
+    progress: ProgressLog | None = None  # the progress lines when stderr is not a terminal
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -348,6 +350,8 @@ def _assemble(experiment: Experiment, settings: RunConfig, claim: RunDirClaim, r
     configure_cuda(device)
     seed_everything(settings.update.seed)
     dataflow = get_dataflow(experiment, settings, device)
+    threads = settings.speed.threads
+    configure_threads(threads, dataflow.train_loader.num_workers, idist.get_nproc_per_node())
     config = run_config(experiment, claim.run_dir, dataflow.classes)
     check_data_keys(settings, dataflow.classes)  # checkpoint_metric, f1_weights, focal_alpha, class_weights
     steps_per_epoch = len(dataflow.train_loader)
@@ -435,10 +439,17 @@ def attach_end_of_epoch(run: Run) -> None:
         SchedulerStep(run.scheduler, settings.training.scheduler_interval).attach(trainer)
     trainer.add_event_handler(Events.EPOCH_COMPLETED, run.last_checkpointer)
     run.stop_at.attach(trainer)
-    if sys.stderr.isatty() and not os.environ.get("CI") and distributed.is_main_process():
+    if not distributed.is_main_process():
+        return
+    if sys.stderr.isatty() and not os.environ.get("CI"):
         from ignite.handlers import ProgressBar
 
         ProgressBar(persist=False).attach(trainer, metric_names=["train_loss", "train_acc"])
+    else:  # a log file, CI, `| tee`: a line every 30 s instead of a bar
+        fold, folds = run.config.get("fold"), run.config.get("folds")
+        prefix = f"fold {fold} of {folds}  " if folds is not None else ""
+        run.progress = ProgressLog(prefix=prefix, processes=idist.get_world_size())
+        run.progress.attach(trainer)
 
 
 def attach_epoch_clock(trainer: Engine, train_loader: DataLoader, seed: int) -> dict[str, float]:
@@ -474,11 +485,35 @@ def validate_epoch(engine: Engine, run: Run, clock: dict[str, float]) -> None:
         write_json_atomic(run.run_dir / "history.json", run.history)
     logger.info(
         f"epoch {engine.state.epoch}/{engine.state.max_epochs}  "
-        + "  ".join(f"{k} {record[k]:.4g}" for k in EPOCH_LOG_NAMES if k in record)
+        + "  ".join(f"{k} {record[k]:.4g}" for k in epoch_log_names(run.settings.validation.checkpoint_metric) if k in record)
         + f"  ({train_seconds:.1f} s train, {record['val_seconds']:.1f} s val)"
     )
     if groups:
         logger.info("  lr " + ", ".join(f"{name[3:]} {lr:.3g}" for name, lr in groups.items()))
+
+
+def epoch_log_names(checkpoint_metric: str) -> tuple[str, ...]:
+    """The epoch line's metrics: :data:`EPOCH_LOG_NAMES`, plus the metric that picks the checkpoint when it
+    is not among them (val_score, val_f1/CLASS), so the line shows why an epoch became the best one."""
+    if checkpoint_metric in EPOCH_LOG_NAMES:
+        return EPOCH_LOG_NAMES
+    return (*EPOCH_LOG_NAMES[:-1], checkpoint_metric, EPOCH_LOG_NAMES[-1])
+
+
+def closing_text(results: dict[str, Any]) -> str:
+    """The run's last line: the checkpoint metric of the kept best epoch first, then that epoch's val_acc.
+
+    >>> closing_text({"checkpoint_metric": "val_score", "best_score": 2.62, "best_epoch": 2,
+    ...               "best_val_acc": 0.625, "run_dir": "runs/x"})
+    'done: best val_score 2.62 at epoch 2 (val_acc 0.625); run directory runs/x'
+    """
+    metric, score = results.get("checkpoint_metric", "val_acc"), results.get("best_score")
+    if score is None:
+        return f"done: no validation; run directory {results['run_dir']}"
+    text = f"best {metric} {score:.4g} at epoch {results['best_epoch']}"
+    if metric != "val_acc" and results.get("best_val_acc") is not None:
+        text += f" (val_acc {results['best_val_acc']:.4g})"
+    return f"done: {text}; run directory {results['run_dir']}"
 
 
 def _attach_pictures(run: Run) -> None:

@@ -16,13 +16,14 @@ def train(experiment: str, print_config: bool = False, **overrides: Any) -> None
     ``python -m ignite_fire EXPERIMENT.py --help`` lists the keys with their defaults.
     """
     from ignite_fire.experiment import load_experiment, resolved_json
+    from ignite_fire.training import closing_text
+    from ignite_fire.training import train as run_training
 
     loaded = load_experiment(experiment, overrides)  # a config error stops here, before torch is imported
     if print_config:
         print(resolved_json(loaded))
         return
     from ignite_fire import distributed
-    from ignite_fire.training import train as run_training
 
     if distributed.wants_processes(loaded.settings.speed.nproc_per_node):  # --nproc_per_node=N, or started by torchrun
         from ignite_fire.launch import launch
@@ -32,9 +33,7 @@ def train(experiment: str, print_config: bool = False, **overrides: Any) -> None
         results = run_training(loaded)
     if not distributed.is_main_process():
         return
-    best = results.get("best_val_acc")
-    best_text = f"best val_acc {best:.4f} at epoch {results['best_epoch']}" if best is not None else "no validation"
-    logger.info(f"done: {best_text}; run directory {results['run_dir']}")
+    logger.info(closing_text(results))
     if results.get("best_checkpoint"):
         logger.info(f"best checkpoint: {results['best_checkpoint']}")
     if results.get("wandb_dir"):

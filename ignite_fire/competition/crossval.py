@@ -47,8 +47,12 @@ def fold_status(run_dir: Path) -> str | None:
     return "started" if (run_dir / "checkpoints" / LAST_CHECKPOINT).is_file() else None
 
 
-def run_fold(experiment: str, overrides: dict[str, Any], cv_dir: Path, folds: int, fold: int) -> None:
-    """Train fold ``fold`` in this process, unless it is finished; resume it when it was started."""
+def run_fold(
+    experiment: str, overrides: dict[str, Any], cv_dir: Path, folds: int, fold: int, folds_after: int = 0
+) -> None:
+    """Train fold ``fold`` in this process, unless it is finished; resume it when it was started.
+
+    ``folds_after``: the folds this process trains next, counted in the progress lines' eta."""
     from ignite_fire.training import train
 
     run_dir = fold_dir(cv_dir, fold)
@@ -71,7 +75,17 @@ def run_fold(experiment: str, overrides: dict[str, Any], cv_dir: Path, folds: in
     }
     logger.info(f"cv: fold {fold} of {folds} in {run_dir}")
     again = f"the same cv command with --name={cv_dir.name} --resume=auto"  # not the fold's own --name
-    train(load_experiment(experiment, fold_overrides), resume_command=again)
+    train(
+        load_experiment(experiment, fold_overrides),
+        attach=lambda run: count_folds_after(run, folds_after),
+        resume_command=again,
+    )
+
+
+def count_folds_after(run: Any, folds_after: int) -> None:
+    """The progress lines' eta covers the folds still to train after this one (the cv's overall eta)."""
+    if run.progress is not None:
+        run.progress.runs_after = folds_after
 
 
 def start_cv_dir(cv_dir: Path, folds: int, experiment: str, overrides: dict[str, Any]) -> list[Path]:
@@ -148,9 +162,10 @@ def cross_validate(
     name = run_name(settings.bookkeeping.name, loaded.name, settings.bookkeeping.output_dir)
     cv_dir = Path(settings.bookkeeping.output_dir).expanduser() / name
     created = start_cv_dir(cv_dir, folds, experiment, overrides)
+    todo = [k for k in (range(folds) if fold is None else [fold]) if fold_status(fold_dir(cv_dir, k)) not in DONE]
     try:
         for k in range(folds) if fold is None else [fold]:
-            run_fold(experiment, {**overrides, "name": name}, cv_dir, folds, k)
+            run_fold(experiment, {**overrides, "name": name}, cv_dir, folds, k, len([j for j in todo if j > k]))
     except BaseException:
         # a fold refused before training (too few images of a class for --folds, a bad --groups file,
         # missing weights) removes its own run directory; then nothing of this cv is left either

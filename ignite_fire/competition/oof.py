@@ -3,7 +3,8 @@
 Each fold's validation images are rebuilt with the data factory and the fold's config (the same split
 as in training; ``--extra_train`` images are never among them) and predicted by that fold's best
 checkpoint with its eval transform (and TTA when asked). ``{cv_dir}/oof.csv`` has the columns
-``file, label, fold`` and one probability column per class::
+``file`` (the image's path under ``data_dir``, wherever the command ran), ``label, fold`` and one
+probability column per class::
 
     oof = predict_oof(experiment, cv_dir, folds=5, device=torch.device("cpu"))
     write_oof(cv_dir / "oof.csv", oof)
@@ -13,6 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,15 +43,39 @@ class OOF:
     classes: list[str]
 
 
+@contextmanager
+def without_data_lines() -> Iterator[None]:
+    """Leave out the ``data: ...`` lines the data factory logs while the folds' datasets are rebuilt."""
+
+    def not_data_line(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("data: ")
+
+    logger = logging.getLogger("ignite_fire")
+    logger.addFilter(not_data_line)
+    try:
+        yield
+    finally:
+        logger.removeFilter(not_data_line)
+
+
 def fold_validation_samples(experiment: Experiment, folds: int, fold: int) -> tuple[list[tuple[str, int]], list[str]]:
     """The validation samples of fold ``fold`` and the class list, rebuilt as training built them."""
     config = {**experiment.config, "folds": folds, "fold": fold}
     transforms = experiment.factory("build_transforms", build_transforms)(config)
-    splits = experiment.factory("build_datasets", build_datasets)(config, transforms)
+    with without_data_lines():  # the folds' training logged them already
+        splits = experiment.factory("build_datasets", build_datasets)(config, transforms)
     samples = getattr(splits.val, "samples", None)
     if samples is None:
         raise UserError("out-of-fold predictions need the validation dataset's .samples list of (path, class index)")
     return list(samples), list(splits.classes)
+
+
+def data_relative(path: str | Path, data_dir: Path) -> str:
+    """``path`` relative to ``data_dir`` (``train/x.jpg``), not to where the command ran; as is when outside it."""
+    try:
+        return Path(path).resolve().relative_to(data_dir.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def predict_oof(experiment: Experiment, cv_dir: Path, folds: int, device: torch.device, tta: str | None = None) -> OOF:
@@ -59,6 +87,7 @@ def predict_oof(experiment: Experiment, cv_dir: Path, folds: int, device: torch.
     classes: list[str] = []
     workers = experiment.settings.data.num_workers
     workers = default_num_workers() if workers is None else workers
+    data_dir = Path(experiment.config["data_dir"]).expanduser()
     for k in range(folds):
         samples, classes = fold_validation_samples(experiment, folds, k)
         predictor = load_predictor(find_checkpoint(fold_dir(cv_dir, k)), device, experiment)  # the cv named it
@@ -66,7 +95,7 @@ def predict_oof(experiment: Experiment, cv_dir: Path, folds: int, device: torch.
             raise UserError(f"fold{k}'s checkpoint has classes {predictor.classes}, the data has {classes}")
         names = [path for path, _ in samples]
         probabilities, _ = predict_images([predictor], Path(""), names, device, tta, num_workers=workers)
-        files += names
+        files += [data_relative(name, data_dir) for name in names]
         labels += [label for _, label in samples]
         fold_of += [k] * len(samples)
         parts.append(probabilities)

@@ -6,7 +6,7 @@ from typing import Any
 
 from ignite.handlers import DiskSaver
 
-from ignite_fire.files import DiskFullError, is_disk_full
+from ignite_fire.files import DiskFullError, give_umask_mode, is_disk_full
 
 
 class SafeDiskSaver(DiskSaver):
@@ -43,6 +43,8 @@ class SafeDiskSaver(DiskSaver):
             if is_disk_full(error):
                 raise DiskFullError(self.dirname / filename) from error
             raise
+        if (self.dirname / filename).is_file():  # DiskSaver gives 0o644 whatever the umask
+            give_umask_mode(self.dirname / filename)
         pending, self._pending_removals = self._pending_removals, []
         for old in pending:
             if old != filename and (self.dirname / old).exists():

@@ -10,6 +10,8 @@ from pathlib import Path
 from ignite.engine import Engine, Events
 from ignite.handlers import Checkpoint
 
+from ignite_fire.files import give_umask_mode
+
 BEST_CHECKPOINT = "best.pt"
 
 
@@ -56,6 +58,7 @@ class StableBest:
             shutil.copyfile(source, tmp)
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
+            give_umask_mode(tmp)  # mkstemp's 0o600 otherwise
             os.replace(tmp, self.path)
         except BaseException:
             if os.path.exists(tmp):

@@ -54,11 +54,13 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment, load_experiment
 from ignite_fire.files import check_outputs, write_text_atomic
 from ignite_fire.handlers.checkpoints import load_checkpoint, load_model_state
+from ignite_fire.handlers.progress_log import LoopProgress
 from ignite_fire.handlers.stable_best import BEST_CHECKPOINT
 from ignite_fire.inference.decision import apply_decision, choose_decision, decision_text
 from ignite_fire.inference.onnx_model import read_export
 from ignite_fire.inference.tta import DEFAULT_SCALES, check_scales, parse_modes, tta_probabilities
 from ignite_fire.models import build_model
+from ignite_fire.performance import configure_threads
 
 logger = logging.getLogger("ignite_fire")
 
@@ -276,14 +278,17 @@ def predict_images(
             pin_memory=device.type == "cuda",
             worker_init_fn=worker_init(),
         )
+        progress = LoopProgress(len(loader), prefix="predict: ")  # a line every 30 s on a long prediction
         for indices, images, bad in loader:
             skipped.update(bad)
             if images is None:
+                progress.update(0)
                 continue
             images = images.to(device, non_blocking=True)
             for predictor in group:
                 batch = images.to(memory_format=torch.channels_last) if predictor.channels_last else images
                 totals[indices] += probabilities_of(predictor.model, batch, device, tta, tta_scales)
+            progress.update(len(indices))
     return totals / len(predictors), skipped
 
 
@@ -474,7 +479,8 @@ def log_plan(
         f"predict: {len(names)} images in {paths.root} ({order}) with {len(predictors)} checkpoint"
         f"{'s' if len(predictors) > 1 else ''} on {device}" + (f", tta {','.join(tta)}" if tta else "")
     )
-    logger.info(f"predict: averaging {len(predictors)} checkpoints; " + decision_text(decision, decision_path))
+    averaged = f"averaging {len(predictors)} checkpoints" if len(predictors) > 1 else "one checkpoint"
+    logger.info(f"predict: {averaged}; " + decision_text(decision, decision_path))
 
 
 def summarize(
@@ -552,6 +558,7 @@ def predict(
     torch_device = resolve_device(str(device))
     predictors = load_predictors(specs, backend, torch_device, named_experiment(experiment))
     workers = default_num_workers() if num_workers is None else int(num_workers)
+    configure_threads(None, workers)  # torch's default oversubscribes the cores beside the workers
     log_plan(paths, names, predictors, torch_device, modes, chosen, decision_path)
     predictions = predict_kept(
         predictors, paths.root, names, torch_device, modes, scales, batch_size, workers, on_bad_image == "skip"

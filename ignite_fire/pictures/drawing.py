@@ -101,7 +101,9 @@ def plot_gallery(
     columns = columns or min(count, max(1, math.ceil(math.sqrt(count))))
     rows = math.ceil(count / columns)
     width = columns * (tile + pad) + pad
-    height = title_height + rows * (caption_height + tile + pad)
+    legend = fonts.legend_for(width // 6)  # no font for the class names: which class each #index is
+    legend_height = 14 * (legend.count("\n") + 1) + 6 if legend else 0
+    height = title_height + rows * (caption_height + tile + pad) + legend_height
     canvas = np.full((height, width, 3), 255, dtype=np.uint8)
     figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
     for position, item in enumerate(items):
@@ -123,6 +125,8 @@ def plot_gallery(
             color=CORRECT_COLOR if item.correct else WRONG_COLOR,
         )
     figure.figimage(canvas, 0, 0, origin="upper", resize=False)
+    if legend:
+        figure.text(pad / width, 3 / height, legend, ha="left", va="bottom", fontsize=8, linespacing=1.3)
     if title:
         figure.text(0.5, 1 - 6 / height, title, ha="center", va="top", fontsize=11, fontfamily=fonts.family)
     return save_figure(figure, path)
@@ -171,7 +175,13 @@ def plot_confusion_matrix(
                     )
     if title:
         figure.suptitle(title, fontsize=12)
-    figure.tight_layout()
+    legend = fonts.legend_for(int(figure.get_figwidth() * 100) // 6)
+    if legend:  # no font for the class names: which class each #index is
+        lines = legend.count("\n") + 1
+        figure.text(0.01, 0.01, legend, ha="left", va="bottom", fontsize=8, linespacing=1.3)
+        figure.tight_layout(rect=(0, (14 * lines + 8) / (figure.get_figheight() * 100), 1, 1))
+    else:
+        figure.tight_layout()
     return save_figure(figure, path)
 
 

@@ -169,3 +169,81 @@ class GradCam:
             show_cam_on_image(np.ascontiguousarray(p, dtype=np.float32), m, use_rgb=True, image_weight=weight)
             for p, m in zip(pictures, maps, strict=True)
         ]
+
+
+# --- Drawing a heat map over the original image (explain) ----------------------------------------------------------
+
+MIN_LONG_SIDE = 384  # smaller originals are scaled up to this, so the heat map can be read
+MAX_LONG_SIDE = 1024  # camera-size originals are scaled down to this: the file stays small
+
+
+def view_box(transform: Any, size: tuple[int, int]) -> tuple[float, float, float, float] | None:
+    """The region (left, top, right, bottom) of an original image of ``size`` (W, H) that ``transform`` shows the
+    model: its Resize and CenterCrop steps followed back; None for a step whose geometry is not known here."""
+    from torchvision import transforms as T
+
+    width, height = float(size[0]), float(size[1])
+    box = [0.0, 0.0, width, height]
+    for step in getattr(transform, "transforms", [transform]):
+        scale_x, scale_y = (box[2] - box[0]) / width, (box[3] - box[1]) / height  # original pixels per pixel now
+        if isinstance(step, T.Resize):
+            if isinstance(step.size, int) or len(step.size) == 1:
+                side = step.size if isinstance(step.size, int) else step.size[0]
+                factor = side / min(width, height)
+                width, height = width * factor, height * factor
+            else:
+                height, width = float(step.size[0]), float(step.size[1])
+        elif isinstance(step, T.CenterCrop):
+            crop_h, crop_w = (step.size, step.size) if isinstance(step.size, int) else tuple(step.size)
+            if crop_w > width + 0.5 or crop_h > height + 0.5:
+                return None  # padded: not a region of the original
+            left, top = (width - crop_w) / 2, (height - crop_h) / 2
+            box = [box[0] + left * scale_x, box[1] + top * scale_y, 0.0, 0.0]
+            box[2], box[3] = box[0] + crop_w * scale_x, box[1] + crop_h * scale_y
+            width, height = float(crop_w), float(crop_h)
+        elif not isinstance(step, (T.ToTensor, T.Normalize, T.PILToTensor, T.ConvertImageDtype)):
+            return None
+    return box[0], box[1], box[2], box[3]
+
+
+def heat_over(
+    original: Any, heatmap: np.ndarray, box: tuple[float, float, float, float] | None, image_weight: float = 0.5
+) -> np.ndarray:
+    """(H, W, 3) uint8: the original image (long side scaled into 384..1024 px) with ``heatmap`` (jet colours)
+    over the region ``box`` the model saw (the whole image when ``box`` is None); the rest outlined, not coloured."""
+    from matplotlib import colormaps
+    from PIL import Image, ImageDraw
+
+    image = original.convert("RGB")
+    long_side = max(image.size)
+    factor = min(max(1.0, MIN_LONG_SIDE / long_side), MAX_LONG_SIDE / long_side)
+    shown = image.resize((round(image.width * factor), round(image.height * factor)), Image.Resampling.BICUBIC)
+    box = box or (0.0, 0.0, float(image.width), float(image.height))
+    left, top = round(box[0] * factor), round(box[1] * factor)
+    right, bottom = min(shown.width, round(box[2] * factor)), min(shown.height, round(box[3] * factor))
+    heat = Image.fromarray(np.asarray(heatmap, dtype=np.float32), mode="F").resize(
+        (right - left, bottom - top), Image.Resampling.BILINEAR
+    )
+    colours = colormaps["jet"](np.clip(np.asarray(heat), 0.0, 1.0))[..., :3]
+    pixels = np.asarray(shown, dtype=np.float32) / 255.0
+    region = pixels[top:bottom, left:right]
+    pixels[top:bottom, left:right] = image_weight * region + (1 - image_weight) * colours
+    picture = Image.fromarray((pixels.clip(0, 1) * 255).round().astype(np.uint8))
+    if (left, top, right, bottom) != (0, 0, shown.width, shown.height):
+        ImageDraw.Draw(picture).rectangle((left, top, right - 1, bottom - 1), outline=(255, 255, 255), width=2)
+    return np.asarray(picture)
+
+
+def captioned(picture: np.ndarray, caption: str, family: Sequence[str] = ("DejaVu Sans",)) -> np.ndarray:
+    """``picture`` with ``caption`` on a white band above it, in the first of ``family`` that is installed."""
+    from matplotlib import font_manager
+    from PIL import Image, ImageDraw, ImageFont
+
+    size = max(14, picture.shape[1] // 28)
+    path = font_manager.fontManager.findfont(font_manager.FontProperties(family=list(family)[-1]))
+    font = ImageFont.truetype(path, size)
+    band = size * 2
+    canvas = Image.new("RGB", (picture.shape[1], picture.shape[0] + band), (255, 255, 255))
+    canvas.paste(Image.fromarray(picture), (0, band))
+    ImageDraw.Draw(canvas).text((size // 2, size // 2), caption, fill=(0, 0, 0), font=font)
+    return np.asarray(canvas)

@@ -17,6 +17,7 @@ import html
 import json
 import math
 import re
+import shlex
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -124,12 +125,13 @@ def _graph_section(run_dir: Path) -> str:
     return '<p class="missing">no model graph (--graph=False, or it could not be drawn)</p>'
 
 
-def _wandb_note(wandb_dir: str | None) -> str:
+def _wandb_note(wandb_dir: str | None, run_dir: str) -> str:
     if not wandb_dir:
         return ""
+    command = f"python -m ignite_fire sync {shlex.quote(run_dir)}"  # as the terminal printed it
     return (
         f"<p>W&amp;B run: <code>{html.escape(str(wandb_dir))}</code> "
-        f"(upload it with <code>python -m ignite_fire sync RUN_DIR</code>, resumes included)</p>"
+        f"(upload it with <code>{html.escape(command)}</code>, resumes included)</p>"
     )
 
 
@@ -147,7 +149,7 @@ def write_index(run_dir: str | Path, running: bool = False, wandb_dir: str | Non
     metric = settings.validation.checkpoint_metric
     status = "training" if running else str(results.get("status") or "done")
 
-    wandb_note = _wandb_note(wandb_dir or results.get("wandb_dir"))
+    wandb_note = _wandb_note(wandb_dir or results.get("wandb_dir"), str(results.get("run_dir") or run_dir))
     refresh = f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">' if running else ""
     updated = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
     page = f"""<!DOCTYPE html>

@@ -28,8 +28,12 @@ def labelled_digits(digits_dir: Path) -> list[tuple[str, int]]:
 @pytest.mark.slow
 def test_oof_covers_every_labelled_image_once_with_the_fold_that_held_it_out(tiny_cv) -> None:
     oof = read_oof(tiny_cv.cv_dir / "oof.csv")
-    samples = labelled_digits(tiny_cv.data_dir)
-    assert sorted(oof.files) == sorted(path for path, _ in samples)  # each exactly once
+    samples = [
+        (Path(path).relative_to(tiny_cv.data_dir).as_posix(), label)
+        for path, label in labelled_digits(tiny_cv.data_dir)
+    ]
+    assert sorted(oof.files) == sorted(path for path, _ in samples)  # each exactly once, relative to data_dir
+    assert oof.files[0].startswith(("train/", "val/"))
     held_out_by = {path: k for k, part in enumerate(stratified_folds(samples, 2, seed=0)) for path, _ in part}
     assert {f: int(k) for f, k in zip(oof.files, oof.folds.tolist(), strict=True)} == held_out_by
     label_of = dict(samples)

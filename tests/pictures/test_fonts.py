@@ -80,9 +80,11 @@ def test_without_a_cjk_font_labels_fall_back_to_index_and_escapes_and_warn_once(
         warnings.simplefilter("error")
         assert not label_fonts(TIANCHI_CLASSES).ok  # the second time is silent
     labels = [display_label(name, i, fonts) for i, name in enumerate(TIANCHI_CLASSES)]
-    assert labels[0] == "#0 \\u9ad8\\u98ce\\u9669"
-    assert all(label.isascii() for label in labels)
-    assert display_label("kitchen", 3, fonts) == "#3 kitchen"
+    assert labels == ["#0", "#1", "#2", "#3", "#4"]  # short: they fit a caption and a tick
+    assert display_label("kitchen", 3, fonts) == "#3"
+    legend = fonts.legend_for(30)
+    assert legend.startswith("#0 \\u9ad8\\u98ce\\u9669") and legend.isascii()
+    assert all(len(line) <= 30 for line in legend.splitlines()) and "#4 \\u975e\\u697c\\u9053" in legend
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         plot_gallery(gallery_items(labels), tmp_path / "gallery.png", fonts=fonts)

@@ -36,7 +36,7 @@ def test_page_shows_metrics_latest_gallery_and_escapes_names(tmp_path: Path) -> 
     # best by val_loss (lower is better) is epoch 1; the last epoch is 2
     assert "<tr><th>last epoch</th><td>2</td>" in page and "<tr><th>best val_loss</th><td>1</td>" in page
     assert "Graphviz <code>dot</code> was not installed" in page and 'href="model_graph.dot"' in page
-    assert "/runs/x/wandb/offline-run-1" in page and "python -m ignite_fire sync RUN_DIR" in page
+    assert "/runs/x/wandb/offline-run-1" in page and f"python -m ignite_fire sync {tmp_path}</code>" in page
 
 
 def test_index_page_reloads_while_training_and_is_final_at_the_end(tmp_path: Path) -> None:
