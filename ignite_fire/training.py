@@ -483,9 +483,10 @@ def validate_epoch(engine: Engine, run: Run, clock: dict[str, float]) -> None:
     run.history.append(record)
     if distributed.is_main_process():
         write_json_atomic(run.run_dir / "history.json", run.history)
+    shown = epoch_log_names(run.settings.validation.checkpoint_metric)
     logger.info(
         f"epoch {engine.state.epoch}/{engine.state.max_epochs}  "
-        + "  ".join(f"{k} {record[k]:.4g}" for k in epoch_log_names(run.settings.validation.checkpoint_metric) if k in record)
+        + "  ".join(f"{k} {record[k]:.4g}" for k in shown if k in record)
         + f"  ({train_seconds:.1f} s train, {record['val_seconds']:.1f} s val)"
     )
     if groups:

@@ -21,7 +21,7 @@ from ignite_fire.engines import create_evaluator
 from ignite_fire.experiment import load_experiment
 from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics
-from tests.conftest import REPO, TINY_EXPERIMENT, tiny_args
+from tests.helpers import REPO, TINY_EXPERIMENT, tiny_args
 
 HANG = 1800  # only to catch a rendezvous that never completes
 

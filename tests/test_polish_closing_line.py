@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ignite_fire.cli import train as cli_train
+from ignite_fire.commands.train import train as cli_train
 from ignite_fire.training import closing_text, epoch_log_names
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def test_the_closing_line_leads_with_the_checkpoint_metric() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ignite_fire.files import atomic_path, default_file_mode
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 UMASK = 0o002  # not 022: Ignite's DiskSaver gives 0o644 and would pass under 022 by chance
 

@@ -11,7 +11,7 @@ import pytest
 
 from ignite_fire.experiment import load_experiment
 from ignite_fire.lr_find import find_lr, is_flat, run_lr_find
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 def overrides(digits_dir: Path, out: Path) -> dict:

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from ignite_fire.competition.oof import predict_oof, read_oof
 from ignite_fire.experiment import load_experiment
 from ignite_fire.sweeps.results import log_axis
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 @pytest.mark.parametrize("low, high", [(1e-4, 1e-2), (1e-5, 1e-1), (3e-4, 3e-3), (1e-6, 1.0), (1e-3, 5e-3)])
@@ -46,8 +46,9 @@ def test_cv_rebuilds_the_folds_data_without_logging_it_again(tiny_cv, caplog: py
     assert logging.getLogger("ignite_fire").filters == []
 
 
+@pytest.mark.slow  # starts the CLI
 def test_predict_help_says_what_checkpoints_may_be() -> None:
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     result = run_cli("predict", "--help")
     assert result.returncode == 0
@@ -55,6 +56,7 @@ def test_predict_help_says_what_checkpoints_may_be() -> None:
     assert "a cv directory" in text and ".onnx files" in text and "--backend=onnxruntime" in text
 
 
+@pytest.mark.slow  # trains a run
 def test_predict_with_one_checkpoint_does_not_say_averaging(
     digits_dir, tmp_path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -70,5 +72,6 @@ def test_predict_with_one_checkpoint_does_not_say_averaging(
     for source in sorted((digits_dir / "val" / "1").iterdir())[:2]:
         shutil.copy(source, images / source.name)
     caplog.set_level(logging.INFO, logger="ignite_fire")
-    predict(run_dir, input=str(images), output=str(tmp_path / "submission.txt"), num_workers=0)
+    output = str(tmp_path / "submission.txt")
+    predict(run_dir, input=str(images), output=output, num_workers=0, experiment=str(TINY_EXPERIMENT))
     assert "averaging 1 checkpoints" not in caplog.text and "predict: one checkpoint;" in caplog.text

@@ -11,7 +11,7 @@ import torch
 from ignite_fire import performance
 from ignite_fire.experiment import load_experiment
 from ignite_fire.performance import configure_threads, default_threads, usable_cores
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 
 @pytest.fixture

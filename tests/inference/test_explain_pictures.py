@@ -13,7 +13,7 @@ from ignite_fire.experiment import load_experiment
 from ignite_fire.inference.explain import explain
 from ignite_fire.pictures.gradcam import heat_over, view_box
 from ignite_fire.training import train
-from tests.conftest import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT
 
 pytest.importorskip("pytorch_grad_cam", reason="Grad-CAM needs the grad-cam package (pip install -e .[explain])")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 # label_fonts in a fresh process whose home and matplotlib cache are the test's own folders.
 FIND = """
