@@ -16,16 +16,16 @@ def train(experiment: str, print_config: bool = False, **overrides: Any) -> None
     ``python -m ignite_fire EXPERIMENT.py --help`` lists the keys with their defaults.
     """
     from ignite_fire.experiment import load_experiment, resolved_json
-    from ignite_fire.training import closing_text
-    from ignite_fire.training import train as run_training
 
     loaded = load_experiment(experiment, overrides)  # a config error stops here, before torch is imported
     if print_config:
         print(resolved_json(loaded))
         return
     from ignite_fire import distributed
+    from ignite_fire.training import closing_text
+    from ignite_fire.training import train as run_training
 
-    if distributed.wants_processes(loaded.settings.speed.nproc_per_node):  # --nproc_per_node=N, or started by torchrun
+    if distributed.wants_processes(loaded.settings.speed.nproc_per_node):  # --nproc_per_node=N, or torchrun
         from ignite_fire.launch import launch
 
         results = launch(experiment, overrides, loaded.settings)
