@@ -52,9 +52,10 @@ def tiny_cv(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 # --- The fast tier stays fast: a test that starts a process must be marked slow -------------------------------------
 
 
-# Graphviz draws the tests' tiny model graphs in milliseconds, where it is installed, and fontconfig's
-# fc-list answers matplotlib's font-list rebuild (pictures/fonts.py) as fast: not worth the slow tier.
-QUICK_PROGRAMS = {"dot", "fc-list"}
+# Graphviz draws the tests' tiny model graphs in milliseconds, where it is installed; fontconfig's
+# fc-list answers matplotlib's font-list rebuild (pictures/fonts.py) as fast, and ldconfig -p answers
+# ctypes.util.find_library (a library's first import): not worth the slow tier.
+QUICK_PROGRAMS = {"dot", "fc-list", "ldconfig"}
 
 
 @pytest.hookimpl(wrapper=True)
