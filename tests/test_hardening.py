@@ -132,7 +132,9 @@ def test_a_dataloader_worker_killed_with_sigkill_stops_like_a_signal(digits_dir:
     assert "Traceback" not in stderr, stderr
     assert last_checkpoint(tmp_path / "oom")["trainer"]["iteration"] > 0
     assert json.loads((tmp_path / "oom" / "results.json").read_text())["status"] == "interrupted"
-    assert "interrupted (a DataLoader worker was killed by signal: Killed; out of memory?" in stdout
+    # PyTorch reports the lost worker as "killed by signal: Killed" or as "exited unexpectedly",
+    # depending on which of its checks sees it first: both are the same stop
+    assert "interrupted (a DataLoader worker " in stdout and "; out of memory? try a lower" in stdout
     assert "continue with --resume=auto --name=oom" in stdout
 
 

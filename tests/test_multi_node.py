@@ -64,7 +64,7 @@ def test_two_nodes_train_one_run_with_the_metrics_of_one_process(digits_dir: Pat
     model = model.to(memory_format=torch.channels_last)
     evaluator = create_evaluator(model, "cpu", channels_last=True)
     attach_validation_metrics(evaluator, splits.classes, build_loss(config, splits.train.class_counts()))
-    evaluator.run(build_eval_loader(splits.val, config, 16))
+    evaluator.run(build_eval_loader(splits.val, 16))
     metrics = evaluator.state.metrics
     assert metrics["val_acc"] == record["val_acc"]
     assert metrics["val_loss"] == pytest.approx(record["val_loss"], rel=1e-5)

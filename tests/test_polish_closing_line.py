@@ -42,5 +42,6 @@ def test_a_val_score_run_reports_its_best_val_score_epoch(
     best = next(r for r in history if r["val_score"] == best["val_score"])
     expected = f"best val_score {best['val_score']:.4g} at epoch {best['epoch']} (val_acc {best['val_acc']:.4g})"
     assert f"done: {expected};" in caplog.text
-    epoch_lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("epoch ")]
+    messages = [r.getMessage() for r in caplog.records]
+    epoch_lines = [m for m in messages if m.startswith("epoch ") and " train_loss " in m]  # not the progress lines
     assert len(epoch_lines) == 3 and all(" val_score " in line for line in epoch_lines)

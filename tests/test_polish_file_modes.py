@@ -43,11 +43,10 @@ def test_atomic_path_gives_the_umask_mode(tmp_path: Path, umask: int) -> None:
 def test_every_file_of_a_run_export_predict_and_explain_has_the_umask_mode(
     digits_dir: Path, tmp_path: Path, umask: int
 ) -> None:
-    from ignite_fire.commands.explain import explain
-    from ignite_fire.commands.export import export
-    from ignite_fire.commands.predict import predict
-
     from ignite_fire.commands.train import train
+    from ignite_fire.inference.explain import explain
+    from ignite_fire.inference.export import export
+    from ignite_fire.inference.predict import predict
 
     out = tmp_path / "runs"
     train(
@@ -59,9 +58,11 @@ def test_every_file_of_a_run_export_predict_and_explain_has_the_umask_mode(
     images.mkdir()
     for source in sorted((digits_dir / "val" / "3").iterdir())[:4]:
         shutil.copy(source, images / source.name)
-    export(str(run_dir), output=str(run_dir / "model.onnx"))
-    predict(str(run_dir), input=str(images), output=str(run_dir / "predict" / "submission.txt"), num_workers=0)
-    explain(str(run_dir), input=str(images), output=str(run_dir / "gradcam"))
+    experiment = str(TINY_EXPERIMENT)  # its own build_model
+    export(str(run_dir), output=str(run_dir / "model.onnx"), experiment=experiment)
+    submission = str(run_dir / "predict" / "submission.txt")
+    predict(str(run_dir), input=str(images), output=submission, num_workers=0, experiment=experiment)
+    explain(str(run_dir), input=str(images), output=str(run_dir / "gradcam"), experiment=experiment)
     names = {str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file()}
     assert {"checkpoints/best.pt", "model.onnx", "predict/submission.txt"} <= names
     assert any(n.endswith(".png") for n in names) and any(n.startswith("gradcam/") for n in names)

@@ -67,7 +67,7 @@ def test_a_run_without_a_terminal_logs_progress_lines(
 ) -> None:
     from ignite_fire.experiment import load_experiment
     from ignite_fire.training import train
-    from tests.conftest import TINY_EXPERIMENT
+    from tests.helpers import TINY_EXPERIMENT
 
     caplog.set_level(logging.INFO, logger="ignite_fire")
     values = {"data_dir": str(digits_dir), "output_dir": str(tmp_path), "name": "p", "epochs": 1, "loggers": "csv"}

@@ -48,7 +48,7 @@ def test_explain_captions_at_the_original_size_and_writes_an_index(
     digit.resize((480, 320)).save(photos / "3" / "wide.png")  # in a class folder: the true class is known
     digit.save(photos / "plain.png")
 
-    result = explain(str(run_dir), input=str(photos), output=str(tmp_path / "cam"))
+    result = explain(str(run_dir), input=str(photos), output=str(tmp_path / "cam"), experiment=str(TINY_EXPERIMENT))
 
     with Image.open(tmp_path / "cam" / "3" / "wide.png") as overlay:
         pixels = np.asarray(overlay.convert("RGB"))
