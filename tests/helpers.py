@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,3 +67,28 @@ def wandb_summary(run_dir: Path) -> dict:
         check=True,
     )
     return json.loads(out.stdout)
+
+
+def start_training(digits_dir: Path, out: Path, name: str, *extra: str) -> subprocess.Popen:
+    """Start ``python -m ignite_fire tests/tiny_experiment.py`` on ``digits_dir`` in the background."""
+    args = [
+        sys.executable,
+        "-m",
+        "ignite_fire",
+        str(TINY_EXPERIMENT),
+        f"--data_dir={digits_dir}",
+        f"--output_dir={out}",
+        f"--name={name}",
+        *extra,
+    ]
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    return subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path: Path, process: subprocess.Popen, timeout: float = HANG_TIMEOUT) -> None:
+    """Wait until ``path`` exists while ``process`` runs (a hang guard, not a speed limit)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, f"training ended early: {process.communicate()[1]}"
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.1)

@@ -100,7 +100,7 @@ def _children(pid: int) -> list[int]:
 def test_sighup_stops_like_sigterm(digits_dir: Path, tmp_path: Path) -> None:
     import signal
 
-    from tests.handlers.test_interruption import start_training, wait_for
+    from tests.helpers import start_training, wait_for
 
     process = start_training(digits_dir, tmp_path, "hup", "--epochs=200")
     wait_for(tmp_path / "hup" / "history.json", process)
@@ -118,7 +118,7 @@ def test_a_dataloader_worker_killed_with_sigkill_stops_like_a_signal(digits_dir:
     import os
     import signal
 
-    from tests.handlers.test_interruption import start_training, wait_for
+    from tests.helpers import start_training, wait_for
 
     process = start_training(digits_dir, tmp_path, "oom", "--epochs=200", "--num_workers=1", "--loggers=csv")
     wait_for(tmp_path / "oom" / "history.json", process)
@@ -177,8 +177,7 @@ def test_cv_advice_after_sigterm_names_the_cv(digits_dir: Path, tmp_path: Path) 
     import subprocess
     import sys
 
-    from tests.handlers.test_interruption import wait_for
-    from tests.helpers import REPO
+    from tests.helpers import REPO, wait_for
 
     args = [sys.executable, "-m", "ignite_fire", "cv", str(TINY_EXPERIMENT), "--folds=2", "--name=mycv"]
     args += [f"--data_dir={digits_dir}", f"--output_dir={tmp_path}", "--epochs=200", "--wandb_mode=disabled"]

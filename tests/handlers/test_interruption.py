@@ -14,30 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.helpers import HANG_TIMEOUT, REPO, TINY_EXPERIMENT
-
-
-def start_training(digits_dir: Path, out: Path, name: str, *extra: str) -> subprocess.Popen:
-    args = [
-        sys.executable,
-        "-m",
-        "ignite_fire",
-        str(TINY_EXPERIMENT),
-        f"--data_dir={digits_dir}",
-        f"--output_dir={out}",
-        f"--name={name}",
-        *extra,
-    ]
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
-    return subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(path: Path, process: subprocess.Popen, timeout: float = HANG_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert process.poll() is None, f"training ended early: {process.communicate()[1]}"
-        assert time.monotonic() < deadline, f"{path} did not appear"
-        time.sleep(0.1)
+from tests.helpers import HANG_TIMEOUT, REPO, TINY_EXPERIMENT, start_training, wait_for
 
 
 @pytest.mark.slow
