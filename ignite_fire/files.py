@@ -107,9 +107,43 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.fsync(handle.fileno())
         give_umask_mode(tmp)  # after the writer: one that replaced the file made it anew
         os.replace(tmp, path)
+    except Exception as error:
+        if is_disk_full(error) and not isinstance(error, DiskFullError):
+            raise DiskFullError(path) from error  # the file named, not the temporary name or "a file"
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextmanager
+def output_folder(path: str | Path) -> Iterator[Path]:
+    """Create the folder ``path`` and its missing parents; if the block fails, remove those it created that are empty.
+
+    A command that fails on its first write (a full disk, a read-only folder) leaves no empty folder behind;
+    a folder that already existed, or that holds a file written before the failure, stays.
+
+    Example::
+
+        with output_folder(out.parent):
+            write_text_atomic(out, text)
+    """
+    path = Path(path)
+    created: list[Path] = []  # deepest first
+    folder = path.absolute()
+    while not folder.exists() and folder != folder.parent:
+        created.append(folder)
+        folder = folder.parent
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        yield path
+    except BaseException:
+        for folder in created:
+            try:
+                folder.rmdir()  # only an empty folder: rmdir refuses the others
+            except OSError:
+                break
+        raise
 
 
 

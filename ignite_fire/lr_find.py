@@ -116,7 +116,7 @@ def run_lr_find(
     if not 0 < float(start_lr) < float(end_lr):
         raise UserError(f"--start_lr ({start_lr}) must be positive and below --end_lr ({end_lr})")
     loaded = load_experiment(experiment, overrides)
-    from ignite_fire.files import check_outputs
+    from ignite_fire.files import check_outputs, output_folder
     from ignite_fire.run_dir import check_run_name
 
     keys, data_dir = loaded.settings.bookkeeping, loaded.settings.data.data_dir
@@ -130,7 +130,8 @@ def run_lr_find(
     flat = is_flat(history["loss"])
     if flat:
         suggestion = None
-    path = plot_lr_find(history["lr"], history["loss"], suggestion, output / "lr_find.png")
+    with output_folder(output):  # a failed write leaves no empty run folder
+        path = plot_lr_find(history["lr"], history["loss"], suggestion, output / "lr_find.png")
     logger.info(f"lr-find: {len(history['lr'])} iterations, loss against learning rate in {path}")
     if not history["diverged"] and not flat:
         logger.info(

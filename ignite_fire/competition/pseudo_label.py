@@ -18,7 +18,7 @@ from pathlib import Path
 from ignite_fire.cv_dir import CV_FILE, expand_checkpoints, is_cv_dir
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment
-from ignite_fire.files import check_outputs, write_text_atomic
+from ignite_fire.files import check_outputs, output_folder, write_text_atomic
 from ignite_fire.inference.decision import apply_decision, choose_decision, decision_text
 from ignite_fire.inference.predict import (
     checkpoint_inputs,
@@ -114,7 +114,8 @@ def pseudo_label(
     confidence = probabilities.gather(1, decided[:, None])[:, 0]
     keep = (confidence >= threshold).nonzero()[:, 0].tolist()
     lines = [f"{os.path.relpath(root / names[i], output_path.parent)}\t{classes[decided[i]]}\n" for i in keep]
-    write_text_atomic(output_path, "".join(lines))
+    with output_folder(output_path.parent):  # a failed write leaves no empty folder
+        write_text_atomic(output_path, "".join(lines))
     counts = {name: int((decided[keep] == c).sum()) for c, name in enumerate(classes)} if keep else {}
     counts = {name: counts.get(name, 0) for name in classes}
     logger.info(

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 from ignite_fire.data.images import load_image
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment
-from ignite_fire.files import atomic_path, check_outputs, write_text_atomic
+from ignite_fire.files import atomic_path, check_outputs, output_folder, write_text_atomic
 from ignite_fire.handlers.progress_log import LoopProgress
 from ignite_fire.inference.predict import (
     PredictDataset,
@@ -110,34 +110,35 @@ def explain(
     written: list[str] = []
     rows: list[Explained] = []
     fonts = label_fonts(predictor.classes)
-    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=collate_predictions)
-    progress = LoopProgress(len(loader), prefix="explain: ")
-    for indices, images, _ in loader:
-        images = images.to(next(predictor.model.parameters()).device)
-        with torch.no_grad():
-            probabilities = torch.softmax(predictor.model(images).float(), dim=1).cpu()
-        predicted = probabilities.argmax(dim=1).tolist()
-        classes = [predictor.classes.index(str(target))] * len(predicted) if target is not None else predicted
-        heatmaps = cam.heatmaps(images, classes)
-        for index, heatmap, pred, row in zip(indices.tolist(), heatmaps, predicted, probabilities, strict=True):
-            true = true_class(names[index], predictor.classes)
-            explained = Explained(names[index], predictor.classes[pred], float(row[pred]), true)
-            path = (out_dir / names[index]).with_suffix(".png")
-            original = load_image(root / names[index])
-            picture = heat_over(original, heatmap, view_box(predictor.transform, original.size), cam.image_weight)
-            picture = captioned(picture, explained.caption(predictor.classes, fonts), fonts.family)
-            try:
-                with atomic_path(path) as tmp:
-                    Image.fromarray(picture).save(tmp, format="PNG")
-            except OSError as error:  # found only when writing (a folder made read-only meanwhile)
-                reason = error.strerror or error
-                raise UserError(f"cannot write {path} ({reason}): pass --output=DIR elsewhere") from error
-            written.append(str(path))
-            rows.append(explained)
-            logger.info(f"{names[index]}: {explained.predicted} ({explained.probability:.2f}) -> {path}")
-        progress.update(len(indices))
-    index_path = out_dir / "index.html"
-    write_text_atomic(index_path, explain_html(rows, root, out_dir, cam.layer_name))
+    with output_folder(out_dir):  # a failed first write leaves no empty folder
+        loader = DataLoader(dataset, batch_size=batch_size, collate_fn=collate_predictions)
+        progress = LoopProgress(len(loader), prefix="explain: ")
+        for indices, images, _ in loader:
+            images = images.to(next(predictor.model.parameters()).device)
+            with torch.no_grad():
+                probabilities = torch.softmax(predictor.model(images).float(), dim=1).cpu()
+            predicted = probabilities.argmax(dim=1).tolist()
+            classes = [predictor.classes.index(str(target))] * len(predicted) if target is not None else predicted
+            heatmaps = cam.heatmaps(images, classes)
+            for index, heatmap, pred, row in zip(indices.tolist(), heatmaps, predicted, probabilities, strict=True):
+                true = true_class(names[index], predictor.classes)
+                explained = Explained(names[index], predictor.classes[pred], float(row[pred]), true)
+                path = (out_dir / names[index]).with_suffix(".png")
+                original = load_image(root / names[index])
+                picture = heat_over(original, heatmap, view_box(predictor.transform, original.size), cam.image_weight)
+                picture = captioned(picture, explained.caption(predictor.classes, fonts), fonts.family)
+                try:
+                    with output_folder(path.parent), atomic_path(path) as tmp:  # a class subfolder, likewise
+                        Image.fromarray(picture).save(tmp, format="PNG")
+                except OSError as error:  # found only when writing (a folder made read-only meanwhile)
+                    reason = error.strerror or error
+                    raise UserError(f"cannot write {path} ({reason}): pass --output=DIR elsewhere") from error
+                written.append(str(path))
+                rows.append(explained)
+                logger.info(f"{names[index]}: {explained.predicted} ({explained.probability:.2f}) -> {path}")
+            progress.update(len(indices))
+        index_path = out_dir / "index.html"
+        write_text_atomic(index_path, explain_html(rows, root, out_dir, cam.layer_name))
     logger.info(f"wrote {len(written)} Grad-CAM overlays to {out_dir} (side by side with the originals: {index_path})")
     return {"layer": cam.layer_name, "files": written, "index": str(index_path)}
 

@@ -26,7 +26,7 @@ from torch import nn
 
 from ignite_fire.errors import UserError
 from ignite_fire.experiment import Experiment
-from ignite_fire.files import atomic_path, check_outputs
+from ignite_fire.files import atomic_path, check_outputs, output_folder
 from ignite_fire.inference.onnx_model import OnnxModel
 from ignite_fire.inference.predict import (
     Predictor,
@@ -203,10 +203,11 @@ def export(
     generator = torch.Generator().manual_seed(0)
     example = torch.randn(2, channels, height, width, generator=generator)
     try:
-        if format == "onnx":
-            _export_onnx(model, example, out, metadata, opset)
-        else:
-            _export_torchscript(model, example, out, metadata)
+        with output_folder(out.parent):  # a failed write leaves no empty folder
+            if format == "onnx":
+                _export_onnx(model, example, out, metadata, opset)
+            else:
+                _export_torchscript(model, example, out, metadata)
     except OSError as error:  # a read-only or vanished folder, found only when writing
         raise UserError(f"cannot write {out} ({error.strerror or error}): pass --output=PATH elsewhere") from error
     check = torch.randn(3, channels, height, width, generator=generator)  # another batch size than the example
