@@ -61,9 +61,11 @@ def graph(experiment: str, output: str | None = None, num_classes: int | None = 
     size = settings.data.image_size
     stem = Path(output) if output else Path(settings.bookkeeping.output_dir) / "graphs" / f"{loaded.name}_graph"
     check_graph_outputs(stem, Path(experiment), settings.data.data_dir)
+    from ignite_fire.files import output_folder
+
     try:
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        paths = export_graph(model, example_batch(model, (3, size, size)), stem)
+        with output_folder(stem.parent):  # a failed write leaves no empty folder behind
+            paths = export_graph(model, example_batch(model, (3, size, size)), stem)
     except OSError as error:
         raise UserError(f"cannot write the graph to {stem}.dot ({error.strerror}): pass --output=PATH") from error
     except (RuntimeError, TypeError, ValueError) as error:
