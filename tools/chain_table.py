@@ -9,6 +9,7 @@ classes can be and argmax under-predicts the heavy one: the decision has somethi
 Then, per seed, it runs (each command skipped or resumed when its output exists):
 
     train  EXPERIMENT --seed=S                    one run (val_fraction 0.2, best checkpoint by val_score)
+    train  EXPERIMENT --seed=S --sampler=balanced the same with classes drawn equally often
     cv     EXPERIMENT --folds=3 --refit=3 --seed=S
     predict ... on WORK_DIR/data/A                 each row's submission, scored against A_labels.txt
 
@@ -135,6 +136,10 @@ def run_seed(data: Path, out: Path, epochs: int, seed: int, stage: str) -> dict[
     if not finished(one):
         resume = ["--resume=auto"] if (one / "checkpoints" / "last.pt").is_file() else []
         ignite_fire("train", str(EXPERIMENT), *options, f"--name={one.name}", *resume)
+    balanced = out / f"balanced_s{seed}"
+    if stage != "base" and not finished(balanced):
+        resume = ["--resume=auto"] if (balanced / "checkpoints" / "last.pt").is_file() else []
+        ignite_fire("train", str(EXPERIMENT), *options, "--sampler=balanced", f"--name={balanced.name}", *resume)
     cv_dir = out / f"cv_s{seed}"
     refit = [] if stage == "base" else ["--refit=3"]
     resume = ["--resume=auto"] if (cv_dir / "cv.json").is_file() else []
@@ -144,9 +149,13 @@ def run_seed(data: Path, out: Path, epochs: int, seed: int, stage: str) -> dict[
     row = {
         "one run": predict(data, out, f"one_s{seed}", str(one)),
         "one run, --tta=hflip": predict(data, out, f"one_hflip_s{seed}", str(one), options=("--tta=hflip",)),
+        "one run, --sampler=balanced": predict(data, out, f"balanced_s{seed}", str(balanced)),
         "cv fold 0 alone": predict(data, out, f"fold0_s{seed}", str(cv_dir / "fold0")),
         "3-fold ensemble": predict(
             data, out, f"folds_s{seed}", str(cv_dir), options=("--members=folds", "--decision=none")
+        ),
+        "3-fold ensemble + decision=auto": predict(
+            data, out, f"folds_auto_s{seed}", str(cv_dir), options=("--members=folds",)
         ),
         "refit N=1": predict(data, out, f"refit1_s{seed}", str(cv_dir / "refit0" / "checkpoints" / "last.pt")),
         "refit N=3": predict(data, out, f"refit3_s{seed}", str(cv_dir), options=("--members=refit", "--decision=none")),
@@ -155,8 +164,9 @@ def run_seed(data: Path, out: Path, epochs: int, seed: int, stage: str) -> dict[
     by_family = family_scores(data, cv_dir, out / "predictions" / f"refit3_s{seed}" / "probabilities.csv")
     decision = json.loads((cv_dir / "decision.json").read_text(encoding="utf-8"))
     cv_summary = json.loads((cv_dir / "cv.json").read_text(encoding="utf-8"))
-    row["decision=auto chose"] = decision["family"]  # type: ignore[assignment]
-    row["refit_epochs"] = cv_summary["refit_epochs"]
+    row["decision=auto chose (on the OOF)"] = decision["family"]  # type: ignore[assignment]
+    row["refit_epochs (the folds' median best epoch)"] = str(cv_summary["refit_epochs"])  # type: ignore[assignment]
+    row["pooled OOF score, argmax (the cv's estimate)"] = cv_summary["oof"]["val_score"]
     for family in FAMILIES:
         entry = decision["families"][family]
         row[f"refit N=3 + {family}"] = by_family[family]
@@ -169,7 +179,9 @@ def run_seed(data: Path, out: Path, epochs: int, seed: int, stage: str) -> dict[
 def table(rows: dict[int, dict[str, float]]) -> str:
     seeds = sorted(rows)
     lines = ["| system | " + " | ".join(f"seed {s}" for s in seeds) + " | mean |", "|---|" + "---|" * (len(seeds) + 1)]
-    for key in rows[seeds[0]]:
+    keys = list(rows[seeds[0]])
+    keys = [k for k in keys if "(" not in k and ":" not in k] + [k for k in keys if "(" in k or ":" in k]
+    for key in keys:
         values = [rows[s][key] for s in seeds]
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             signed = "gain" in key
