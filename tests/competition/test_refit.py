@@ -25,10 +25,10 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.inference.predict import find_checkpoint, load_predictor, predict_images
 from tests.competition.test_cv_dir import run_predict
-from tests.conftest import TINY_EXPERIMENT
 from tests.tianchi_data import TIANCHI_CLASSES, digits_sources, write_tianchi
 
 pytestmark = pytest.mark.slow
+TINY_EXPERIMENT = Path(__file__).resolve().parents[1] / "tiny_experiment.py"
 PER_CLASS = 24
 
 
