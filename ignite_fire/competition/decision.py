@@ -42,7 +42,7 @@ GRID = [round(-3.0 + 0.1 * i, 1) for i in range(61)]  # bias values tried for ea
 ROUNDS = 4  # coordinate-search passes over the classes
 TAU_GRID = [round(-2.0 + 0.05 * i, 2) for i in range(61)]  # prior exponents: -2 (divide the prior out twice) .. 1
 T_GRID = [round(2 ** (k / 4), 4) for k in range(-4, 13)]  # heavy-class temperatures 0.5 .. 8, geometric
-LAMBDA_GRID = [0.3, 0.1, 0.03, 0.01, 0.003, 0.0]  # penalties on sum(bias**2); ties keep the larger one
+LAMBDA_GRID = [3.0, 1.0, 0.3, 0.1, 0.03, 0.01, 0.0]  # penalties on sum(bias**2); ties keep the larger one
 FAMILIES = ("prior", "temperature", "shrunk", "bias")  # fewest degrees of freedom first: ties keep the simpler
 DECISIONS = ("auto", "argmax", *FAMILIES)  # cv's --decision
 
