@@ -2,6 +2,7 @@
 
 {output_dir}/{name}/cv.json          folds, metrics, decision gains (written by the cv command)
 {output_dir}/{name}/fold{k}/         the run of fold k (checkpoints/, results.json, ...)
+{output_dir}/{name}/refit{i}/        cv --refit=N: model i trained on all the labelled data (checkpoints/last.pt)
 {output_dir}/{name}/oof.csv          out-of-fold probabilities
 {output_dir}/{name}/decision.json    the decision tuned on oof.csv
 """
@@ -9,14 +10,19 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from ignite_fire.errors import UserError
 
+logger = logging.getLogger("ignite_fire")
+
 CV_FILE = "cv.json"
 DECISION_FILE = "decision.json"
 OOF_FILE = "oof.csv"
+REFIT_CHECKPOINT = "checkpoints/last.pt"  # a refit's model is its last epoch's, never one chosen by a val score
+MEMBERS = ("auto", "refit", "folds", "all")  # predict's --members: which models of a cv directory are averaged
 
 
 def is_cv_dir(path: str | Path) -> bool:
@@ -50,13 +56,50 @@ def fold_dirs(cv_dir: str | Path) -> list[Path]:
     return dirs
 
 
-def expand_checkpoints(specs: tuple[str, ...] | list[str]) -> tuple[list[str], Path | None]:
-    """``specs`` with each cv directory replaced by its folds; and the decision.json of the (single) cv directory."""
+def refit_dir(cv_dir: str | Path, index: int) -> Path:
+    return Path(cv_dir).expanduser() / f"refit{index}"
+
+
+def refit_checkpoints(cv_dir: str | Path) -> list[Path]:
+    """The last checkpoints of the refits cv.json names (none without --refit); an error naming unfinished ones."""
+    dirs = [refit_dir(cv_dir, i) for i in range(int(read_cv(cv_dir).get("refit") or 0))]
+
+    def finished(run_dir: Path) -> bool:
+        results = run_dir / "results.json"
+        status = json.loads(results.read_text(encoding="utf-8")).get("status") if results.is_file() else None
+        return status == "finished" and (run_dir / REFIT_CHECKPOINT).is_file()
+
+    unfinished = [d.name for d in dirs if not finished(d)]
+    if unfinished:
+        raise UserError(
+            f"{cv_dir} has unfinished refits {', '.join(unfinished)}: finish them first (the same cv command with "
+            "--resume=auto), or pass --members=folds"
+        )
+    return [d / REFIT_CHECKPOINT for d in dirs]
+
+
+def cv_members(cv_dir: str | Path, members: str = "auto") -> list[str]:
+    """The checkpoints of ``cv_dir`` that ``members`` names: auto (the refits if any, else the folds), refit,
+    folds or all; logged."""
+    if members not in MEMBERS:
+        raise UserError(f"--members={members!r} is not one of {', '.join(MEMBERS)}")
+    refits = [str(path) for path in refit_checkpoints(cv_dir)] if members != "folds" else []
+    if members == "refit" and not refits:
+        raise UserError(f"--members=refit: {cv_dir} has no refits (run cv with --refit=N), or pass --members=folds")
+    folds = [str(d) for d in fold_dirs(cv_dir)] if members in ("folds", "all") or not refits else []
+    used = " and ".join(part for part, n in (("refits", len(refits)), ("folds", len(folds))) if n)
+    logger.info(f"{cv_dir}: averaging {len(refits) + len(folds)} models, its {used} (--members={members})")
+    return refits + folds
+
+
+def expand_checkpoints(specs: tuple[str, ...] | list[str], members: str = "auto") -> tuple[list[str], Path | None]:
+    """``specs`` with each cv directory replaced by its ``members`` (:func:`cv_members`); and the decision.json
+    of the (single) cv directory."""
     expanded: list[str] = []
     decisions: list[Path] = []
     for spec in specs:
         if is_cv_dir(spec):
-            expanded += [str(d) for d in fold_dirs(spec)]
+            expanded += cv_members(spec, members)
             decision = Path(spec).expanduser() / DECISION_FILE
             if decision.is_file():
                 decisions.append(decision)

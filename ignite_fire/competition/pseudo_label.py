@@ -69,6 +69,7 @@ def pseudo_label(
     device: str = "auto",
     num_workers: int = 0,
     experiment: str | Experiment | None = None,
+    members: str = "auto",
 ) -> dict[str, int]:
     """Write OUTPUT with the images of --input whose cv-ensemble probability reaches --threshold.
 
@@ -76,7 +77,7 @@ def pseudo_label(
     Returns the counts (images, kept).
 
     Args:
-        cv_dir: a directory written by the cv command (its folds are the ensemble).
+        cv_dir: a directory written by the cv command (its refits, else its folds, are the ensemble).
         input: the folder of images (default: the --list file's name without .txt, e.g. A.txt -> A/).
         list: a file naming the images (``file_name[<TAB>anything]`` lines).
         threshold: the probability an image's predicted class must reach to be kept.
@@ -87,6 +88,7 @@ def pseudo_label(
         num_workers: DataLoader worker processes.
         experiment: the cv's experiment .py file, when it defines its own build_model or build_transforms
             (a checkpoint never names code to run: only this option imports an experiment).
+        members: the models averaged: "auto" (the refits if any, else the folds), "refit", "folds" or "all".
     """
     from ignite_fire.devices import resolve_device
 
@@ -99,7 +101,7 @@ def pseudo_label(
     if root is None or not root.is_dir():
         raise UserError(f"--input folder not found: {root} (the unlabelled images)")
     output_path = Path(str(output)).expanduser()
-    specs, cv_decision = expand_checkpoints([cv_dir])
+    specs, cv_decision = expand_checkpoints([cv_dir], members)
     chosen, decision_path = choose_decision(decision, cv_decision)
     checkpoints = [find_checkpoint(spec) for spec in specs]
     check_pseudo_output(output_path, root, list_file, checkpoints, decision_path, Path(cv_dir) / CV_FILE)
@@ -108,7 +110,7 @@ def pseudo_label(
     rebuild = named_experiment(experiment)
     predictors = [load_predictor(path, torch_device, rebuild) for path in checkpoints]
     classes = predictors[0].classes
-    logger.info(f"pseudo-label: {len(names)} images, {len(predictors)} folds; {decision_text(chosen, decision_path)}")
+    logger.info(f"pseudo-label: {len(names)} images, {len(predictors)} models; {decision_text(chosen, decision_path)}")
     probabilities, _ = predict_images(predictors, root, names, torch_device, tta, num_workers=int(num_workers))
     decided = apply_decision(probabilities, chosen, classes) if chosen else probabilities.argmax(dim=1)
     confidence = probabilities.gather(1, decided[:, None])[:, 0]

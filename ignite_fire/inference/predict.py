@@ -2,7 +2,7 @@
 
     python -m ignite_fire predict runs/NAME/checkpoints/best_checkpoint_7_val_acc=0.9100.pt --input=A --list=A.txt
     python -m ignite_fire predict runs/fold0 runs/fold1 runs/fold2 --input=A --tta=hflip
-    python -m ignite_fire predict runs/CV_NAME --list=A.txt   # every fold, and its decision.json
+    python -m ignite_fire predict runs/CV_NAME --list=A.txt   # its refits (else its folds), and its decision.json
 
 A checkpoint holds the model weights, the class list and the run's config, so nothing else is
 needed to rebuild a built-in model (``--model``) with the default transforms. A checkpoint is data:
@@ -526,6 +526,7 @@ def predict(
     decision: str | None = "auto",
     backend: str = "torch",
     experiment: str | Experiment | None = None,
+    members: str = "auto",
 ) -> dict[str, Any]:
     """Predict the images in --input with CHECKPOINT(s); write the Tianchi submission and probabilities.csv.
 
@@ -546,11 +547,13 @@ def predict(
         backend: "torch" (checkpoints) or "onnxruntime" (.onnx files written by ``export``).
         experiment: the experiment .py file whose own build_model/build_transforms rebuild the model (a
             checkpoint never names code to run: only this option imports an experiment).
+        members: for a cv directory, the models averaged: "auto" (its refits if it has any, else its folds),
+            "refit", "folds" or "all".
     """
     if not checkpoints:
         raise UserError("predict needs at least one checkpoint: predict CHECKPOINT.pt --input=DIR")
     modes, scales = check_options(tta, tta_scales, on_bad_image, batch_size, num_workers, backend)
-    specs, cv_decision = expand_checkpoints(checkpoints)  # a cv directory: its folds' best checkpoints
+    specs, cv_decision = expand_checkpoints(checkpoints, members)  # a cv directory: its refits or folds
     chosen, decision_path = choose_decision(decision, cv_decision)
     paths = resolve_paths(input, list, output, probabilities)
     check_predict_outputs(paths, [find_checkpoint(spec) for spec in specs], decision_path)

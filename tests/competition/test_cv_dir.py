@@ -44,7 +44,7 @@ def test_predict_on_a_cv_dir_averages_the_folds_and_applies_the_decision(tiny_cv
     stored = json.loads((cv_dir / "decision.json").read_text(encoding="utf-8"))
     _, auto, auto_labels = run_predict(tmp_path / "auto", cv_dir, input=str(images))
     assert torch.equal(auto, plain)
-    assert auto_labels == [classes[i] for i in decide(plain, stored["bias"]).tolist()]
+    assert auto_labels == [classes[i] for i in decide(plain, stored["bias"], stored["scale"]).tolist()]
 
     forced = {"classes": classes, "bias": [3.0 if c == classes[4] else 0.0 for c in classes]}
     decision_file = tmp_path / "forced.json"
