@@ -92,3 +92,28 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float = HANG_TIMEOU
         assert process.poll() is None, f"training ended early: {process.communicate()[1]}"
         assert time.monotonic() < deadline, f"{path} did not appear"
         time.sleep(0.1)
+
+
+def one_process_metrics(run_dir: Path, digits_dir: Path) -> tuple[dict, int]:
+    """The validation metrics of ``run_dir``'s last.pt (a tiny_experiment run) computed by one process over
+    the whole validation set, and that set's size: what a distributed run's history.json must equal."""
+    import torch
+
+    from ignite_fire.data.datasets import build_datasets
+    from ignite_fire.data.loaders import build_eval_loader
+    from ignite_fire.data.transforms import build_transforms
+    from ignite_fire.engines import create_evaluator
+    from ignite_fire.experiment import load_experiment
+    from ignite_fire.losses import build_loss
+    from ignite_fire.metrics import attach_validation_metrics
+
+    experiment = load_experiment(TINY_EXPERIMENT, {"data_dir": str(digits_dir)})
+    config = experiment.config
+    splits = build_datasets(config, build_transforms(config))
+    model = experiment.factories["build_model"](config, len(splits.classes))
+    model.load_state_dict(torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["model"])
+    model = model.to(memory_format=torch.channels_last)
+    evaluator = create_evaluator(model, "cpu", channels_last=True)
+    attach_validation_metrics(evaluator, splits.classes, build_loss(config, splits.train.class_counts()))
+    evaluator.run(build_eval_loader(splits.val, 16))
+    return dict(evaluator.state.metrics), len(splits.val)

@@ -53,6 +53,20 @@ def fold_status(run_dir: Path) -> str | None:
     return "started" if (run_dir / "checkpoints" / LAST_CHECKPOINT).is_file() else None
 
 
+def to_train(run_dir: Path, member: str, overrides: dict[str, Any]) -> tuple[bool, str | None]:
+    """Whether the fold or refit in ``run_dir`` still trains, and its status (None: not started).
+
+    A finished one is skipped; a started one continues only with --resume=auto (one line otherwise).
+    """
+    status = fold_status(run_dir)
+    if status in DONE:
+        logger.info(f"cv: {member} is {status}: skipped")
+        return False, status
+    if status is not None and overrides.get("resume") != "auto":
+        raise UserError(f"{run_dir} already holds a {status} run: pass --resume=auto to continue the cv")
+    return True, status
+
+
 def run_fold(
     experiment: str, overrides: dict[str, Any], cv_dir: Path, folds: int, fold: int, folds_after: int = 0
 ) -> None:
@@ -62,12 +76,9 @@ def run_fold(
     from ignite_fire.training import train
 
     run_dir = fold_dir(cv_dir, fold)
-    status = fold_status(run_dir)
-    if status in DONE:
-        logger.info(f"cv: fold {fold} is {status}: skipped")
+    todo, status = to_train(run_dir, f"fold {fold}", overrides)
+    if not todo:
         return
-    if status is not None and overrides.get("resume") != "auto":
-        raise UserError(f"{run_dir} already holds a {status} run: pass --resume=auto to continue the cv")
     fold_overrides = {
         **overrides,
         "folds": folds,
@@ -104,12 +115,9 @@ def run_refit(experiment: str, overrides: dict[str, Any], cv_dir: Path, index: i
     from ignite_fire.training import train
 
     run_dir = refit_dir(cv_dir, index)
-    status = fold_status(run_dir)
-    if status in DONE:
-        logger.info(f"cv: refit {index} is {status}: skipped")
+    todo, status = to_train(run_dir, f"refit {index}", overrides)
+    if not todo:
         return
-    if status is not None and overrides.get("resume") != "auto":
-        raise UserError(f"{run_dir} already holds a {status} run: pass --resume=auto to continue the cv")
     folds = int(json.loads((cv_dir / CV_FILE).read_text(encoding="utf-8"))["folds"])
     refit_overrides = {
         **overrides,

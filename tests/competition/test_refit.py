@@ -77,7 +77,7 @@ def test_refits_never_touch_the_oof(refit_cv) -> None:
     assert len(oof.files) == PER_CLASS * len(TIANCHI_CLASSES)
     for k in (0, 1):
         rows = (oof.folds == k).nonzero()[:, 0].tolist()
-        files = [oof.files[i] for i in rows]
+        files = [str(Path(options["data_dir"]) / oof.files[i]) for i in rows]  # oof.csv: relative to data_dir
         held_out = [path for path, _ in fold_validation_samples(experiment, 2, k)[0]]
         assert sorted(files) == sorted(held_out)  # every row of fold k was held out of fold k's training
         by_fold = probabilities_of(cv_dir / f"fold{k}", files, options)
