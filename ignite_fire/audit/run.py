@@ -139,6 +139,11 @@ def audit(
         "groups": group_stats(groups, samples, folds, seed, data.classes),
     }
     out.mkdir(parents=True, exist_ok=True)
+    # A re-run into the same folder without --test or --cv must not leave the last run's leaks or label
+    # issues beside this run's summary, as if they were this run's findings.
+    for stale, written in (("leaks.csv", tests is not None), ("label_issues.csv", oof is not None)):
+        if not written:
+            (out / stale).unlink(missing_ok=True)
     write_groups_file(out / "groups.txt", infos, groups)
     split_of = {path: split for split, part in splits.items() for path, _ in part}
     duplicated = [g for g in groups if g.size > 1]

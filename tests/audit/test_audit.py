@@ -367,3 +367,13 @@ def test_cv_page_table_and_picture_go_to_the_cv_wandb_run(flipped_cv) -> None:
 def test_hashing_in_processes_matches_one_process(planted: Planted) -> None:
     paths = sorted(str(p) for p in (planted.root / "train").iterdir())
     assert hash_images(paths, workers=2) == hash_images(paths, workers=1)
+
+
+def test_a_rerun_without_test_leaves_no_earlier_leaks(digits_dir: Path, tmp_path: Path) -> None:
+    """The same --output audited again without --test: leaks.csv from the first run is gone, not stale."""
+    out = tmp_path / "digits-audit"
+    audit(str(digits_dir / "train"), test=str(digits_dir / "val"), output=str(out), folds=2, workers=1)
+    assert read_csv(out / "leaks.csv")  # 16 px digits: many val digits are within 8 bits of a train digit
+    audit(str(digits_dir / "train"), output=str(out), folds=2, workers=1)
+    assert not (out / "leaks.csv").exists()
+    assert "test" not in json.loads((out / "summary.json").read_text(encoding="utf-8"))
