@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
+import statistics
+import time
 
 import torch
 from torch import nn
@@ -26,23 +28,25 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def busy_cores() -> float:
-    """The cores other processes keep busy, in this process's share of the machine.
+def busy_cores(samples: int = 5, interval: float = 0.01) -> float:
+    """The cores other processes keep busy now, in this process's share of the machine.
 
-    The larger of the 1-minute load average and the tasks runnable right now (``/proc/loadavg``, which
-    sees a process started a moment ago), less this process, scaled to the cores this process may use.
+    The tasks runnable right now (``/proc/loadavg``'s fourth field, less this process), the median of a
+    few samples ``interval`` seconds apart, scaled to the cores this process may use. Not the 1-minute
+    load average: it lags by a minute, so a run started right after another (or after this process's
+    own data loading) would see its own past work as someone else's and take fewer threads.
     """
-    try:
-        with open("/proc/loadavg", encoding="ascii") as handle:
-            fields = handle.read().split()
-        load, running = float(fields[0]), int(fields[3].split("/")[0]) - 1
-    except (OSError, ValueError, IndexError):
+    counts = []
+    for i in range(samples):
         try:
-            load, running = os.getloadavg()[0], 0
-        except (AttributeError, OSError):
-            return 0.0
+            with open("/proc/loadavg", encoding="ascii") as handle:
+                counts.append(int(handle.read().split()[3].split("/")[0]) - 1)
+        except (OSError, ValueError, IndexError):
+            return 0.0  # not Linux: no cheap count of what runs now; torch's threads minus the workers
+        if i + 1 < samples:
+            time.sleep(interval)
     share = usable_cores() / max(os.cpu_count() or 1, usable_cores())
-    return max(0.0, max(load, running) * share)
+    return max(0.0, statistics.median(counts) * share)
 
 
 def default_threads(num_workers: int, processes: int = 1, busy: float | None = None) -> int:

@@ -58,3 +58,21 @@ def test_the_threads_key_is_validated() -> None:
     assert load_experiment(TINY_EXPERIMENT, {}).config["threads"] is None
     with pytest.raises(UserError, match="threads"):
         load_experiment(TINY_EXPERIMENT, {"threads": 0})
+
+
+@pytest.mark.slow  # starts a busy process
+def test_a_busy_process_started_a_moment_ago_is_counted() -> None:
+    """The count is of what runs now: a process started a moment ago already takes a core."""
+    import subprocess
+    import sys
+    import time
+
+    if not os.path.exists("/proc/loadavg"):
+        pytest.skip("no /proc/loadavg here")
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)
+        assert performance.busy_cores() >= 0.9 * performance.usable_cores() / (os.cpu_count() or 1)
+    finally:
+        hog.kill()
+        hog.wait()

@@ -13,7 +13,7 @@ import csv
 import io
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,44 @@ def match_oof_files(issues: Sequence[LabelIssue], samples: Sequence[Labelled]) -
     return [by_path.get(str(Path(i.file).resolve())) or by_name.get(Path(i.file).name) or i.file for i in issues]
 
 
+def check_options(threshold: int, folds: int, cv: str | None, write_excluded: str | None, data_dir: str) -> None:
+    """The options a user can get wrong, each a one-line UserError before anything is read or hashed."""
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= 64:
+        raise UserError(f"--threshold must be an integer 0..64 (pHash bits that may differ), got {threshold!r}")
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise UserError(f"--folds must be an integer >= 2, got {folds!r}")
+    require("imagehash")
+    if cv is not None:
+        require("cleanlab")
+    if write_excluded:
+        check_outside(Path(write_excluded).expanduser(), check_data_dir(data_dir), "--write_excluded")
+
+
+def write_excluded_names(given: str, names: set[str], with_issues: bool) -> dict[str, Any]:
+    """``--write_excluded``: the flagged file names, one a line (what ``--exclude`` reads); the summary's entry."""
+    ordered = sorted(names)
+    write_text_atomic(Path(given).expanduser(), "".join(f"{name}\n" for name in ordered))
+    what = "every image of a conflict group" + (" and every label issue" if with_issues else "")
+    return {"file": given, "images": len(ordered), "what": what}
+
+
+def write_groups(
+    out: Path,
+    infos: Sequence[ImageInfo],
+    groups: Sequence[Group],
+    samples: Sequence[Labelled],
+    splits: Mapping[str, Sequence[Labelled]],
+) -> tuple[list[Group], list[Group]]:
+    """groups.txt (for ``cv --groups``), duplicates.csv and conflicts.csv; returns (duplicated, conflicting)."""
+    write_groups_file(out / "groups.txt", infos, groups)
+    split_of = {path: split for split, part in splits.items() for path, _ in part}
+    duplicated = [g for g in groups if g.size > 1]
+    conflicting = [g for g in duplicated if len({samples[k][1] for k in g.members}) > 1]
+    write_group_rows(out / "duplicates.csv", duplicated, infos, samples, split_of)
+    write_group_rows(out / "conflicts.csv", conflicting, infos, samples, split_of)
+    return duplicated, conflicting
+
+
 def audit(
     data_dir: str,
     test: str | None = None,
@@ -106,17 +144,8 @@ def audit(
 
     Returns the output folder.
     """
-    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= 64:
-        raise UserError(f"--threshold must be an integer 0..64 (pHash bits that may differ), got {threshold!r}")
-    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
-        raise UserError(f"--folds must be an integer >= 2, got {folds!r}")
-    require("imagehash")
-    if cv is not None:
-        require("cleanlab")
-    root = check_data_dir(data_dir)
-    out = output_dir_for(root, output)
-    if write_excluded:
-        check_outside(Path(write_excluded).expanduser(), root, "--write_excluded")
+    check_options(threshold, folds, cv, write_excluded, data_dir)
+    out = output_dir_for(check_data_dir(data_dir), output)
     keys = {**DEFAULTS, "data_dir": str(data_dir), "label_file": label_file, "classes": classes}
     data = load_labelled_images(RunConfig.from_dict(keys).data)
     samples: list[Labelled] = data.train + (data.val or [])
@@ -144,13 +173,7 @@ def audit(
     for stale, written in (("leaks.csv", tests is not None), ("label_issues.csv", oof is not None)):
         if not written:
             (out / stale).unlink(missing_ok=True)
-    write_groups_file(out / "groups.txt", infos, groups)
-    split_of = {path: split for split, part in splits.items() for path, _ in part}
-    duplicated = [g for g in groups if g.size > 1]
-    conflicting = [g for g in duplicated if len({samples[k][1] for k in g.members}) > 1]
-    write_group_rows(out / "duplicates.csv", duplicated, infos, samples, split_of)
-    write_group_rows(out / "conflicts.csv", conflicting, infos, samples, split_of)
-
+    duplicated, conflicting = write_groups(out, infos, groups, samples, splits)
     leak_tiles: list[tuple[Tile, Tile, int]] = []
     if tests is not None:
         summary["test"], leak_tiles = audit_leaks(out, str(test), tests, infos, samples, threshold, image_size, workers)
@@ -160,13 +183,7 @@ def audit(
         summary["label_issues"], issue_rows = audit_label_issues(out, oof, str(cv), samples)
         excluded |= {Path(row["file"]).name for row in issue_rows}
     if write_excluded:
-        names = sorted(excluded)
-        write_text_atomic(Path(write_excluded).expanduser(), "".join(f"{name}\n" for name in names))
-        summary["excluded"] = {
-            "file": str(write_excluded),
-            "images": len(names),
-            "what": "every image of a conflict group" + (" and every label issue" if cv else ""),
-        }
+        summary["excluded"] = write_excluded_names(write_excluded, excluded, with_issues=cv is not None)
     write_json_atomic(out / "summary.json", summary)
     page = write_report(
         out,

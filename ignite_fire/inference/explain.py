@@ -84,17 +84,7 @@ def explain(
     from ignite_fire.devices import resolve_device
     from ignite_fire.performance import configure_threads
 
-    if input is None:
-        raise UserError("explain needs --input=DIR (the images to explain)")
-    root = Path(str(input)).expanduser()
-    if not root.is_dir():
-        raise UserError(f"--input folder not found: {root}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise UserError(f"--batch_size must be a positive integer, got {batch_size!r}")
-    checkpoint_path = find_checkpoint(checkpoint)
-    out_dir = Path(str(output)).expanduser()
-    check_outputs({"--output": out_dir}, {"CHECKPOINT": checkpoint_path, "--input": root})
-    check_writable(out_dir, folder=True)
+    root, checkpoint_path, out_dir = checked_paths(checkpoint, input, output, batch_size)
     configure_threads(None, 0)  # its DataLoader has no workers
     predictor = load_predictor(checkpoint_path, resolve_device(str(device)), named_experiment(experiment))
     if target is not None and str(target) not in predictor.classes:
@@ -126,13 +116,7 @@ def explain(
                 path = (out_dir / names[index]).with_suffix(".png")
                 original = load_image(root / names[index])
                 picture = heat_over(original, heatmap, view_box(predictor.transform, original.size), cam.image_weight)
-                picture = captioned(picture, explained.caption(predictor.classes, fonts), fonts.family)
-                try:
-                    with output_folder(path.parent), atomic_path(path) as tmp:  # a class subfolder, likewise
-                        Image.fromarray(picture).save(tmp, format="PNG")
-                except OSError as error:  # found only when writing (a folder made read-only meanwhile)
-                    reason = error.strerror or error
-                    raise UserError(f"cannot write {path} ({reason}): pass --output=DIR elsewhere") from error
+                write_overlay(path, captioned(picture, explained.caption(predictor.classes, fonts), fonts.family))
                 written.append(str(path))
                 rows.append(explained)
                 logger.info(f"{names[index]}: {explained.predicted} ({explained.probability:.2f}) -> {path}")
@@ -141,6 +125,32 @@ def explain(
         write_text_atomic(index_path, explain_html(rows, root, out_dir, cam.layer_name))
     logger.info(f"wrote {len(written)} Grad-CAM overlays to {out_dir} (side by side with the originals: {index_path})")
     return {"layer": cam.layer_name, "files": written, "index": str(index_path)}
+
+
+def checked_paths(checkpoint: str, input: str | None, output: str, batch_size: int) -> tuple[Path, Path, Path]:
+    """(--input folder, checkpoint file, --output folder), each checked in one line before a model is loaded."""
+    if input is None:
+        raise UserError("explain needs --input=DIR (the images to explain)")
+    root = Path(str(input)).expanduser()
+    if not root.is_dir():
+        raise UserError(f"--input folder not found: {root}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise UserError(f"--batch_size must be a positive integer, got {batch_size!r}")
+    checkpoint_path = find_checkpoint(checkpoint)
+    out_dir = Path(str(output)).expanduser()
+    check_outputs({"--output": out_dir}, {"CHECKPOINT": checkpoint_path, "--input": root})
+    check_writable(out_dir, folder=True)
+    return root, checkpoint_path, out_dir
+
+
+def write_overlay(path: Path, picture: Any) -> None:
+    """One overlay PNG, written whole (a class subfolder made for it is removed again if the write fails)."""
+    try:
+        with output_folder(path.parent), atomic_path(path) as tmp:
+            Image.fromarray(picture).save(tmp, format="PNG")
+    except OSError as error:  # found only when writing (a folder made read-only meanwhile)
+        reason = error.strerror or error
+        raise UserError(f"cannot write {path} ({reason}): pass --output=DIR elsewhere") from error
 
 
 @dataclass(frozen=True)
