@@ -87,7 +87,7 @@ def predict_oof(experiment: Experiment, cv_dir: Path, folds: int, device: torch.
     classes: list[str] = []
     workers = experiment.settings.data.num_workers
     workers = default_num_workers() if workers is None else workers
-    data_dir = Path(experiment.config["data_dir"]).expanduser()
+    data_dir = Path(experiment.settings.data.data_dir).expanduser()
     for k in range(folds):
         samples, classes = fold_validation_samples(experiment, folds, k)
         predictor = load_predictor(find_checkpoint(fold_dir(cv_dir, k)), device, experiment)  # the cv named it
