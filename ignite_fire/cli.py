@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     _configure_logging()
     try:
         run(args)
+        sys.stdout.flush()  # a reader that left shows up here (BrokenPipeError below), not at interpreter exit
     except UserError as error:
         if debug:
             raise

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from ignite_fire.competition.decision import FAMILIES
+
 REPO = Path(__file__).resolve().parents[1]
 TESTED = re.compile(r"<!-- tested -->\s*```bash\n(.*?)```", re.S)
 SMALLER = {"--folds": "2", "--epochs": "1", "--image_size": "16"}
@@ -97,7 +99,8 @@ def test_the_quickstart_and_the_competition_chain_run_as_documented(tmp_path: Pa
         cv_dir = tmp_path / "runs" / stage
         summary = json.loads((cv_dir / "cv.json").read_text(encoding="utf-8"))
         assert summary["folds"] == 2 and set(summary["oof"]) == {"val_acc", "val_macro_f1", "val_score"}
-        assert json.loads((cv_dir / "decision.json").read_text(encoding="utf-8"))["kind"] in ("bias", "argmax")
+        decision = json.loads((cv_dir / "decision.json").read_text(encoding="utf-8"))
+        assert decision["kind"] in (*FAMILIES, "argmax") and decision["family"] == decision["kind"]
         assert all((cv_dir / f"fold{k}" / "checkpoints" / "best.pt").is_file() for k in range(2))
         with open(cv_dir / "oof.csv", encoding="utf-8", newline="") as handle:
             rows = list(csv.reader(handle))

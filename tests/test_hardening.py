@@ -121,7 +121,7 @@ def test_a_dataloader_worker_killed_with_sigkill_stops_like_a_signal(digits_dir:
     from tests.helpers import start_training, wait_for
 
     process = start_training(digits_dir, tmp_path, "oom", "--epochs=200", "--num_workers=1", "--loggers=csv")
-    wait_for(tmp_path / "oom" / "history.json", process)
+    wait_for(tmp_path / "oom" / "checkpoints" / "last.pt", process)  # history.json comes before last.pt
     own = Path(f"/proc/{process.pid}/cmdline").read_bytes()
     workers = [c for c in _children(process.pid) if Path(f"/proc/{c}/cmdline").read_bytes() == own]
     assert workers, "no DataLoader worker found"
