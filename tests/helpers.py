@@ -117,3 +117,13 @@ def one_process_metrics(run_dir: Path, digits_dir: Path) -> tuple[dict, int]:
     attach_validation_metrics(evaluator, splits.classes, build_loss(config, splits.train.class_counts()))
     evaluator.run(build_eval_loader(splits.val, 16))
     return dict(evaluator.state.metrics), len(splits.val)
+
+
+def train_tiny_run(digits_dir: Path, out: Path) -> Path:
+    """A run of tests/tiny_experiment.py for one epoch on the digits in ``out``/tiny (no W&B, no pictures)."""
+    from ignite_fire.experiment import load_experiment
+    from ignite_fire.training import train
+
+    overrides = {"data_dir": str(digits_dir), "output_dir": str(out), "name": "tiny", "epochs": 1}
+    overrides |= {"wandb_mode": "disabled", "plots": False}
+    return Path(train(load_experiment(TINY_EXPERIMENT, overrides))["run_dir"])

@@ -16,10 +16,8 @@ from typing import Any
 import pytest
 
 from ignite_fire.errors import UserError
-from ignite_fire.experiment import load_experiment
 from ignite_fire.files import DiskFullError, output_folder
-from ignite_fire.training import train
-from tests.helpers import TINY_EXPERIMENT
+from tests.helpers import TINY_EXPERIMENT, train_tiny_run
 
 EXPERIMENT = str(TINY_EXPERIMENT)
 
@@ -53,10 +51,7 @@ def test_output_folder_removes_only_the_empty_folders_it_created(tmp_path: Path)
 
 @pytest.fixture(scope="module")
 def tiny_run(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("disk-full-runs")
-    overrides = {"data_dir": str(digits_dir), "output_dir": str(out), "name": "tiny", "epochs": 1}
-    overrides |= {"wandb_mode": "disabled", "plots": False}
-    return Path(train(load_experiment(TINY_EXPERIMENT, overrides))["run_dir"])
+    return train_tiny_run(digits_dir, tmp_path_factory.mktemp("disk-full-runs"))
 
 
 @pytest.mark.slow

@@ -10,10 +10,8 @@ import pytest
 from PIL import Image
 
 from ignite_fire.errors import UserError
-from ignite_fire.experiment import load_experiment
 from ignite_fire.inference.explain import explain
-from ignite_fire.training import train
-from tests.helpers import TINY_EXPERIMENT, run_cli
+from tests.helpers import TINY_EXPERIMENT, run_cli, train_tiny_run
 
 EXPERIMENT = str(TINY_EXPERIMENT)  # defines its own build_model: imported only when named
 pytest.importorskip("pytorch_grad_cam", reason="Grad-CAM needs the grad-cam package (pip install -e .[explain])")
@@ -21,10 +19,7 @@ pytest.importorskip("pytorch_grad_cam", reason="Grad-CAM needs the grad-cam pack
 
 @pytest.fixture(scope="module")
 def tiny_run(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("explain-runs")
-    overrides = {"data_dir": str(digits_dir), "output_dir": str(out), "name": "tiny", "epochs": 1}
-    overrides |= {"wandb_mode": "disabled", "plots": False}
-    return Path(train(load_experiment(TINY_EXPERIMENT, overrides))["run_dir"])
+    return train_tiny_run(digits_dir, tmp_path_factory.mktemp("explain-runs"))
 
 
 @pytest.mark.slow

@@ -14,9 +14,8 @@ from ignite_fire.errors import UserError
 from ignite_fire.experiment import load_experiment
 from ignite_fire.inference.export import TORCHSCRIPT_EXTRA, export
 from ignite_fire.inference.predict import find_checkpoint, load_predictor, predict
-from ignite_fire.training import train
 from tests.error_checks import assert_one_line_error
-from tests.helpers import TINY_EXPERIMENT, run_cli
+from tests.helpers import TINY_EXPERIMENT, run_cli, train_tiny_run
 
 EXPERIMENT = str(TINY_EXPERIMENT)  # defines its own build_model: imported only when named
 onnx = pytest.importorskip("onnx", reason="ONNX export needs the onnx extra (pip install -e .[onnx])")
@@ -26,10 +25,7 @@ onnxruntime = pytest.importorskip("onnxruntime", reason="predict --backend=onnxr
 @pytest.fixture(scope="module")
 def tiny_run(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny CNN trained for one epoch on the digits (16 px, 10 classes)."""
-    out = tmp_path_factory.mktemp("export-runs")
-    overrides = {"data_dir": str(digits_dir), "output_dir": str(out), "name": "tiny", "epochs": 1}
-    overrides |= {"wandb_mode": "disabled", "plots": False}
-    return Path(train(load_experiment(TINY_EXPERIMENT, overrides))["run_dir"])
+    return train_tiny_run(digits_dir, tmp_path_factory.mktemp("export-runs"))
 
 
 def read_probabilities(path: Path) -> dict[str, list[float]]:
