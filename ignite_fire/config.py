@@ -219,7 +219,7 @@ class Speed:
     jpeg_draft: bool = key(True, f"decode large JPEGs at a reduced scale (>= image_size / {EVAL_CROP})")
     nproc_per_node: int = key(1, "processes (GPUs) on this machine; batch_size is their global batch", ge=1)
     threads: None | int = key(
-        None, "torch intra-op threads (None = the cores this process may use, minus the DataLoader workers)", ge=1
+        None, "torch intra-op threads (None = chosen from the free cores and the workers, then timed)", ge=1
     )
 
 

@@ -9,7 +9,8 @@ all stop a run the same way: the trainer finishes its iteration, saves ``last.pt
 - :func:`blocked`: blocked while workers start (see ``data.loaders.SignalSafeLoader``);
 - ``sweeps.runner``: between trials they stop the sweep (:func:`catch` with a raising handler);
 - a DataLoader worker killed (SIGKILL, the OOM killer) is handled like a signal: :func:`lost_worker`
-  recognises it, :func:`ignore_lost_workers` keeps the other workers' ends from raising again.
+  recognises it, :func:`ignore_lost_workers` keeps the other workers' ends from raising again, and
+  :func:`quiet_lost_worker_reports` keeps PyTorch's report from being printed where it cannot be handled.
 
 Example::
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import re
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -118,3 +120,25 @@ def ignore_lost_workers() -> None:
     anywhere, each time a worker ends: once a lost worker is handled (or at exit), the others ending
     must not raise again in the middle of saving the checkpoint or results.json."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+
+
+def quiet_lost_worker_reports() -> None:
+    """Drop PyTorch's "DataLoader worker ... is killed" error where Python can only print it.
+
+    PyTorch's SIGCHLD handler raises it in whatever the main thread runs when a worker dies. When that is
+    a callback that cannot raise (``logging``'s lock release after a fork, a ``__del__``), Python prints
+    "Exception ignored in ..." with a traceback and goes on. The loss is not lost: the DataLoader finds
+    the dead worker at its next batch and raises it again, where ``training`` stops the run cleanly.
+    Installed once, as a :data:`sys.unraisablehook` that passes every other report on.
+    """
+    if getattr(sys.unraisablehook, "ignite_fire_lost_workers", False):
+        return
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if unraisable.exc_value is not None and lost_worker(unraisable.exc_value) is not None:
+            return
+        previous(unraisable)
+
+    hook.ignite_fire_lost_workers = True  # type: ignore[attr-defined]  # marks it installed
+    sys.unraisablehook = hook

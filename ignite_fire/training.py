@@ -73,6 +73,7 @@ from ignite_fire.handlers.rng_state import RNGState
 from ignite_fire.handlers.scheduler_step import SchedulerStep
 from ignite_fire.handlers.stable_best import StableBest
 from ignite_fire.handlers.stop_at import StopAt
+from ignite_fire.handlers.thread_tuner import ThreadTuner
 from ignite_fire.handlers.train_stats import TrainStats
 from ignite_fire.inference.tta import TTAModel, parse_modes
 from ignite_fire.init_from import load_initial_weights
@@ -82,7 +83,7 @@ from ignite_fire.losses import build_loss
 from ignite_fire.metrics import attach_validation_metrics, scalar_metrics
 from ignite_fire.models import build_model, check_model_output, first_images
 from ignite_fire.optim import build_optimizer, build_scheduler, lengthen_schedule
-from ignite_fire.performance import compile_model, configure_cuda, configure_threads
+from ignite_fire.performance import compile_model, configure_cuda, configure_threads, thread_candidates
 from ignite_fire.pictures.attach import attach_pictures
 from ignite_fire.pictures.guard import guarded
 from ignite_fire.pictures.report import write_index
@@ -350,8 +351,8 @@ def _assemble(experiment: Experiment, settings: RunConfig, claim: RunDirClaim, r
     configure_cuda(device)
     seed_everything(settings.update.seed)
     dataflow = get_dataflow(experiment, settings, device)
-    threads = settings.speed.threads
-    configure_threads(threads, dataflow.train_loader.num_workers, idist.get_nproc_per_node())
+    threads = configure_threads(settings.speed.threads, dataflow.train_loader.num_workers, idist.get_nproc_per_node())
+    tried = thread_candidates(settings.speed.threads, threads, idist.get_nproc_per_node())
     config = run_config(experiment, claim.run_dir, dataflow.classes)
     check_data_keys(settings, dataflow.classes)  # checkpoint_metric, f1_weights, focal_alpha, class_weights
     steps_per_epoch = len(dataflow.train_loader)
@@ -380,6 +381,9 @@ def _assemble(experiment: Experiment, settings: RunConfig, claim: RunDirClaim, r
         "train_stats": TrainStats(settings.bookkeeping.log_every, optimizer),
         **({"scheduler": scheduler} if scheduler is not None else {}),
     }
+    if device.type == "cpu" and len(tried) > 1:  # on a GPU the threads only launch kernels
+        to_save["thread_tuner"] = ThreadTuner(tried)
+        to_save["thread_tuner"].attach(engines.trainer)
     checkpoint_dir = claim.run_dir / "checkpoints"
     checkpointers = create_checkpointers(to_save, engines, dataflow.classes, config, settings, checkpoint_dir)
     run = Run(
@@ -413,6 +417,7 @@ def _assemble(experiment: Experiment, settings: RunConfig, claim: RunDirClaim, r
 
 
 END_OF_EPOCH_ORDER = (
+    "progress",  # the epoch's last progress line (no terminal), before the summary line that validation logs
     "train_stats",  # train_loss/train_acc read from the device; NaN/Inf stops here, before anything is saved
     "validation",  # the evaluator runs; the epoch's record is appended to history.json
     "best_checkpoint",  # on the evaluator's COMPLETED, so inside "validation"
@@ -428,6 +433,7 @@ def attach_end_of_epoch(run: Run) -> None:
     """Attach the handlers every run has, in :data:`END_OF_EPOCH_ORDER` (Ignite calls them in the order added)."""
     trainer, evaluator, settings = run.trainer, run.evaluator, run.settings
     clock = attach_epoch_clock(trainer, run.train_loader, settings.update.seed)
+    attach_progress(run)
     run.to_save["train_stats"].attach(trainer)
     trainer.add_event_handler(Events.EPOCH_COMPLETED, validate_epoch, run, clock)
     evaluator.add_event_handler(Events.COMPLETED, run.best_checkpointer)
@@ -439,17 +445,22 @@ def attach_end_of_epoch(run: Run) -> None:
         SchedulerStep(run.scheduler, settings.training.scheduler_interval).attach(trainer)
     trainer.add_event_handler(Events.EPOCH_COMPLETED, run.last_checkpointer)
     run.stop_at.attach(trainer)
+
+
+def attach_progress(run: Run) -> None:
+    """On a terminal, Ignite's progress bar; otherwise (a log file, CI, ``| tee``) a :class:`ProgressLog`
+    line every 30 s and at the epoch's end, so before the epoch's summary line. Main process only."""
     if not distributed.is_main_process():
         return
     if sys.stderr.isatty() and not os.environ.get("CI"):
         from ignite.handlers import ProgressBar
 
-        ProgressBar(persist=False).attach(trainer, metric_names=["train_loss", "train_acc"])
-    else:  # a log file, CI, `| tee`: a line every 30 s instead of a bar
+        ProgressBar(persist=False).attach(run.trainer, metric_names=["train_loss", "train_acc"])
+    else:
         fold, folds = run.config.get("fold"), run.config.get("folds")
         prefix = f"fold {fold} of {folds}  " if folds is not None else ""
         run.progress = ProgressLog(prefix=prefix, processes=idist.get_world_size())
-        run.progress.attach(trainer)
+        run.progress.attach(run.trainer)
 
 
 def attach_epoch_clock(trainer: Engine, train_loader: DataLoader, seed: int) -> dict[str, float]:
@@ -576,7 +587,7 @@ def resume(run: Run, path: Path) -> None:
     )
 
 
-NEWER_KEYS = ("train_size", "train_stats")
+NEWER_KEYS = ("train_size", "train_stats", "thread_tuner")
 """Entries of last.pt that older checkpoints lack: a resume goes on without them."""
 
 SAME_RUN_KEYS = ("batch_size", "accumulation_steps")
@@ -647,6 +658,7 @@ def results_of(run: Run, status: str) -> dict[str, Any]:
         "val_score": best.get("val_score") if best else None,
         "classes": run.classes,
         "device": str(run.device),
+        "cpu_threads": torch.get_num_threads(),  # torch's intra-op threads (performance.configure_threads)
         "amp": run.settings.update.amp,
         "run_dir": str(run.run_dir),
         "wandb_dir": wandb_logging.run_files_dir(run.wandb_logger),

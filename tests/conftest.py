@@ -41,6 +41,16 @@ def houses4_original() -> Path:
     return path
 
 
+@pytest.fixture
+def restore_threads() -> Iterator[None]:
+    """torch's intra-op thread count as it was before the test (tests that set or tune it)."""
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def tiny_cv(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """A finished 2-fold cv of tests/tiny_experiment.py on the digits (see tests/cv_runs.py)."""

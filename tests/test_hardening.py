@@ -148,6 +148,33 @@ def test_lost_worker_recognises_pytorchs_messages() -> None:
     assert lost_worker(RuntimeError("mat1 and mat2 shapes cannot be multiplied")) is None
 
 
+def test_a_lost_worker_raised_where_python_can_only_print_it_is_not_printed() -> None:
+    """PyTorch's SIGCHLD handler can raise inside logging's after-fork lock release; Python then printed
+    "Exception ignored ... RuntimeError: DataLoader worker ... is killed" with a traceback (seen under load)."""
+    import sys
+
+    from ignite_fire.signals import quiet_lost_worker_reports
+
+    class RaisesWhenCollected:
+        def __init__(self, message: str) -> None:
+            self.message = message
+
+        def __del__(self) -> None:
+            raise RuntimeError(self.message)
+
+    printed: list[str] = []
+    previous = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: printed.append(str(unraisable.exc_value))
+    try:
+        quiet_lost_worker_reports()
+        quiet_lost_worker_reports()  # a second loader: installed once, not wrapped twice
+        RaisesWhenCollected("DataLoader worker (pid 12) is killed by signal: Killed. ")
+        RaisesWhenCollected("mat1 and mat2 shapes cannot be multiplied")
+    finally:
+        sys.unraisablehook = previous
+    assert printed == ["mat1 and mat2 shapes cannot be multiplied"]  # every other report still reaches the hook
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("refused", "message"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -12,13 +11,6 @@ from ignite_fire import performance
 from ignite_fire.experiment import load_experiment
 from ignite_fire.performance import configure_threads, default_threads, usable_cores
 from tests.helpers import TINY_EXPERIMENT
-
-
-@pytest.fixture
-def restore_threads() -> Iterator[None]:
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
 
 
 def test_the_default_leaves_a_core_to_each_worker_and_at_least_one_thread(

@@ -146,6 +146,7 @@ from ignite.handlers import Checkpoint, EarlyStopping  # noqa: E402
 from ignite_fire.commands.train import train as cli_train  # noqa: E402
 from ignite_fire.errors import UserError  # noqa: E402
 from ignite_fire.experiment import load_experiment  # noqa: E402
+from ignite_fire.handlers.progress_log import ProgressLog  # noqa: E402
 from ignite_fire.handlers.scheduler_step import SchedulerStep  # noqa: E402
 from ignite_fire.handlers.stop_at import StopAt  # noqa: E402
 from ignite_fire.handlers.train_stats import TrainStats  # noqa: E402
@@ -228,6 +229,7 @@ def test_end_of_epoch_handlers_fire_in_the_listed_order(
     record(EarlyStopping, "__call__", "early_stopping")
     record(SchedulerStep, "__call__", "scheduler")
     record(StopAt, "_stop", "stop_at")
+    record(ProgressLog, "write", lambda _, e: "progress" if e.last_event_name == Events.EPOCH_COMPLETED else None)
 
     def attach(run) -> None:
         run.evaluator.add_event_handler(Events.STARTED, lambda _: fired.append("validation"))

@@ -127,6 +127,7 @@ class SignalSafeLoader(DataLoader):
     def _get_iterator(self) -> Any:
         if self.num_workers == 0:
             return super()._get_iterator()
+        signals.quiet_lost_worker_reports()  # torch's SIGCHLD handler may raise where it can only be printed
         with signals.blocked():
             iterator = super()._get_iterator()
         _WORKERS.update(getattr(iterator, "_workers", ()))
