@@ -88,7 +88,8 @@ def test_offline_wandb_run_holds_the_validation_metrics(trained: Path) -> None:
     assert values["val_acc"] == {"max": pytest.approx(max(r["val_acc"] for r in history))}  # summary="max"
     assert values["best_val_acc"] == pytest.approx(results["best_val_acc"])
     assert values["val_loss"] == pytest.approx(history[-1]["val_loss"])
-    assert values["val_macro_f1"] == pytest.approx(results["val_macro_f1"])
+    # W&B's summary keeps the last epoch's value; results.json the best epoch's (they differ when the best is earlier)
+    assert values["val_macro_f1"] == pytest.approx(history[-1]["val_macro_f1"])
     assert "train_loss" in values and "learning_rate" in values
     assert summary["config"]["epochs"] == 3
     assert summary["state"] == "finished"
