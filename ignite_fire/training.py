@@ -351,8 +351,9 @@ def _assemble(experiment: Experiment, settings: RunConfig, claim: RunDirClaim, r
     configure_cuda(device)
     seed_everything(settings.update.seed)
     dataflow = get_dataflow(experiment, settings, device)
-    threads = configure_threads(settings.speed.threads, dataflow.train_loader.num_workers, idist.get_nproc_per_node())
-    tried = thread_candidates(settings.speed.threads, threads, idist.get_nproc_per_node())
+    processes = idist.get_nproc_per_node()
+    threads = configure_threads(settings.speed.threads, dataflow.train_loader.num_workers, processes)
+    thread_counts = thread_candidates(settings.speed.threads, threads, processes)  # [] when the user chose
     config = run_config(experiment, claim.run_dir, dataflow.classes)
     check_data_keys(settings, dataflow.classes)  # checkpoint_metric, f1_weights, focal_alpha, class_weights
     steps_per_epoch = len(dataflow.train_loader)
@@ -381,8 +382,8 @@ def _assemble(experiment: Experiment, settings: RunConfig, claim: RunDirClaim, r
         "train_stats": TrainStats(settings.bookkeeping.log_every, optimizer),
         **({"scheduler": scheduler} if scheduler is not None else {}),
     }
-    if device.type == "cpu" and len(tried) > 1:  # on a GPU the threads only launch kernels
-        to_save["thread_tuner"] = ThreadTuner(tried)
+    if device.type == "cpu" and len(thread_counts) > 1:  # on a GPU the threads only launch kernels
+        to_save["thread_tuner"] = ThreadTuner(thread_counts)
         to_save["thread_tuner"].attach(engines.trainer)
     checkpoint_dir = claim.run_dir / "checkpoints"
     checkpointers = create_checkpointers(to_save, engines, dataflow.classes, config, settings, checkpoint_dir)
